@@ -1,0 +1,132 @@
+//! Command-line types (clap only; the doc comments are the help text).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// payrecon: Amazon Pay settlement ingest, decline analytics and month-close reconciliation.
+///
+/// Drop Amazon Pay settlement reports, charge and refund exports, order records and bank
+/// statements into a folder; payrecon recognises each file by its header and loads it into a
+/// typed Parquet lake that any engine can read.
+#[derive(Debug, Parser)]
+#[command(
+    name = "payrecon",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: ./payrecon.toml when present].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Lake folder (overrides `lake` in the configuration) [default: ./lake].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub lake: Option<PathBuf>,
+    /// More log output (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on standard error.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log line format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pipeline on an inbox folder (default: ./sample-data) and print a summary.
+    Run(RunArgs),
+    /// Load source files (or folders of them) into the lake.
+    Ingest(IngestArgs),
+    /// Write a realistic synthetic data set in all five input formats.
+    Generate(GenerateArgs),
+    /// Print the Amazon Pay status and reason-code catalogue with decline classes.
+    Codes(CodesArgs),
+    /// Print the lake's table schemas.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Folder of new input files.
+    #[arg(long, value_name = "DIR", default_value = "sample-data")]
+    pub inbox: PathBuf,
+    /// Wait for another run holding the lake's lock instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files or folders to ingest (folders are read recursively, in file-name order).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Wait for another process holding the lake's lock instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of orders to create.
+    #[arg(long, default_value_t = 5000)]
+    pub orders: u64,
+    /// Random seed: the same seed gives the same files, byte for byte.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Month the orders are placed in (activity runs a few days past its end).
+    #[arg(long, value_name = "YYYY-MM", default_value = "2026-10")]
+    pub month: String,
+    /// Output folder (created; existing generated files are overwritten).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Add real-world quirks: BOM, CRLF, grouping commas, a report downloaded twice, bad rows.
+    #[arg(long)]
+    pub messy: bool,
+    /// Seller store name on settlement lines.
+    #[arg(long, default_value = "Example Store")]
+    pub store: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CodesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CodesFormat::Table)]
+    pub format: CodesFormat,
+    /// Build the catalogue from a status-page text file instead of the embedded one.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CodesFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print the Markdown documentation (docs/SCHEMA.md).
+    #[arg(long)]
+    pub markdown: bool,
+}

@@ -1,0 +1,42 @@
+//! `payrecon generate`: a synthetic data set.
+
+use std::time::Instant;
+
+use super::{CommandError, Outcome, thousands};
+use crate::cli::GenerateArgs;
+use crate::generate::{GenerateOptions, generate};
+
+pub fn run(args: &GenerateArgs) -> Result<Outcome, CommandError> {
+    let start = Instant::now();
+    let s = generate(&GenerateOptions {
+        orders: args.orders,
+        seed: args.seed,
+        month: args.month.clone(),
+        out: args.out.clone(),
+        messy: args.messy,
+        store: args.store.clone(),
+    })?;
+    println!(
+        "generated {} orders ({} attempts) into {} in {:.1} s: {} files, {:.1} MB",
+        thousands(s.orders),
+        thousands(s.attempts),
+        args.out.display(),
+        start.elapsed().as_secs_f64(),
+        s.files,
+        s.bytes as f64 / 1e6
+    );
+    println!(
+        "  charge rows {}, refund rows {}, settlement reports {}, settlement lines {}, bank lines {}{}",
+        thousands(s.charge_rows),
+        thousands(s.refund_rows),
+        thousands(s.settlements),
+        thousands(s.settlement_lines),
+        thousands(s.deposit_rows),
+        if args.messy {
+            format!(", malformed rows {}", thousands(s.malformed_rows))
+        } else {
+            String::new()
+        }
+    );
+    Ok(Outcome::Clean)
+}

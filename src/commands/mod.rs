@@ -1,0 +1,139 @@
+//! Commands: resolve settings from the command line and the configuration file, run a stage,
+//! print its summary, and map the outcome to an exit code (0 ok, 1 findings, 2 error).
+//!
+//! This layer and `cli` are the only ones that know about clap.
+
+mod codes;
+mod generate;
+mod ingest;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command, GlobalArgs, LogFormat};
+use crate::settings::{Config, ConfigError};
+
+/// How a command that finished went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing needs attention: exit 0.
+    Clean,
+    /// Finished, with findings above the configured threshold: exit 1.
+    Findings,
+}
+
+/// Any error a command reports (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::IngestError),
+    #[error(transparent)]
+    Lake(#[from] crate::lake::LakeError),
+    #[error(transparent)]
+    Generate(#[from] crate::generate::GenerateError),
+    #[error(transparent)]
+    Catalogue(#[from] crate::model::catalogue::CatalogueError),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    init_logging(&cli.global);
+    match dispatch(cli) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<Outcome, CommandError> {
+    match cli.command {
+        Command::Codes(args) => codes::run(&args),
+        Command::Schema(args) => {
+            if args.markdown {
+                print!("{}", crate::model::schema::schema_markdown());
+            } else {
+                for t in crate::model::schema::TABLES {
+                    println!("{}", t.name);
+                    for c in t.all_columns() {
+                        println!(
+                            "  {:<28} {:?}{}",
+                            c.name,
+                            c.ty,
+                            if c.nullable { "" } else { " not null" }
+                        );
+                    }
+                }
+            }
+            Ok(Outcome::Clean)
+        }
+        Command::Generate(args) => generate::run(&args),
+        Command::Ingest(args) => {
+            let config = resolve(&cli.global)?;
+            ingest::run(&config, &args)
+        }
+        Command::Run(args) => {
+            let config = resolve(&cli.global)?;
+            run::run(&config, &args)
+        }
+    }
+}
+
+/// The configuration file, with command-line overrides applied.
+fn resolve(global: &GlobalArgs) -> Result<Config, CommandError> {
+    let mut config = Config::load(global.config.as_deref())?;
+    if let Some(lake) = &global.lake {
+        config.lake = lake.clone();
+    }
+    Ok(config)
+}
+
+fn init_logging(global: &GlobalArgs) {
+    let default = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "info",
+            1 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("payrecon={default},warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match global.log_format {
+        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        LogFormat::Human => builder.with_target(false).try_init(),
+    };
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}

@@ -1,0 +1,500 @@
+//! Ingest: source files in, a clean typed Parquet lake out (or exactly which row is wrong).
+//!
+//! 1. Files are listed (folders recursively, in name order), hashed (SHA-256), and skipped when
+//!    the manifest (table `files`) already holds their content.
+//! 2. Each new file is recognised by its header and read in parallel (rayon), rows spilled to
+//!    per-day Parquet chunks; bad rows go to `rejects`.
+//! 3. Each table's new rows are merged into the lake (exact duplicates skipped, latest state
+//!    wins), and the manifest and rejects appended, all in one atomic commit.
+//!
+//! Per file, always: rows read = loaded + rejected + duplicates.
+
+pub mod detect;
+pub mod lines;
+pub mod read;
+pub mod rows;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow_array::RecordBatch;
+use arrow_select::concat::concat_batches;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::lake::builder::{RowBuilder, Value};
+use crate::lake::merge::{TableDelta, merge_table};
+use crate::lake::parquet_io::{self, Durability};
+use crate::lake::{Lake, LakeError};
+use crate::model::schema::{
+    CHARGES, DEPOSITS, FILES, ORDERS, REFUNDS, REJECTS, SETTLEMENT_LINES, SETTLEMENTS, TableDef,
+};
+use crate::model::{FileFormat, FileKind};
+use crate::settings::OrderColumns;
+pub use detect::Detected;
+use read::{FileJob, FileRead};
+
+/// Errors of the ingest stage.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A whole file cannot be read (the run goes on without it).
+    #[error("{file}:{line}{}: {message}", column.as_ref().map(|c| format!(" (column {c})")).unwrap_or_default())]
+    File {
+        file: String,
+        line: u64,
+        column: Option<String>,
+        message: String,
+    },
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl IngestError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        IngestError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+    fn file(job: &FileJob, line: u64, column: Option<String>, message: impl Into<String>) -> Self {
+        IngestError::File {
+            file: job.display.clone(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileStatus {
+    /// Read and merged.
+    Loaded,
+    /// Its content was ingested before (as file `seq`): nothing to do.
+    AlreadyIngested { seq: i64 },
+    /// Its content appears earlier in this same run.
+    SameAsEarlier { path: String },
+    /// Not recognised as any input kind; not recorded, so a later run tries again.
+    Unrecognized(String),
+    /// Recognised but unreadable as a whole (e.g. a missing required column); not recorded.
+    Failed(String),
+}
+
+/// Counts and outcome for one file.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub detected: Option<Detected>,
+    pub seq: Option<i64>,
+    pub rows_read: u64,
+    pub loaded: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+    pub warnings: u64,
+    /// The first rejected row: line, column, reason.
+    pub first_reject: Option<(u64, Option<String>, String)>,
+    pub status: FileStatus,
+}
+
+/// The outcome of an ingest.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    pub files: Vec<FileReport>,
+}
+
+impl IngestReport {
+    pub fn rows_rejected(&self) -> u64 {
+        self.files.iter().map(|f| f.rejected).sum()
+    }
+    pub fn files_failed(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.status,
+                    FileStatus::Unrecognized(_) | FileStatus::Failed(_)
+                )
+            })
+            .count()
+    }
+    pub fn files_loaded(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.status == FileStatus::Loaded)
+            .count()
+    }
+}
+
+/// How to ingest.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    pub orders: OrderColumns,
+    /// Show a progress bar (only drawn on a terminal).
+    pub progress: bool,
+}
+
+/// File name endings taken from folders (a file named explicitly is always taken).
+const DATA_EXTENSIONS: [&str; 5] = ["csv", "txt", "jsonl", "ndjson", "json"];
+
+/// Lists the files under `paths`: folders recursively in name order, hidden entries skipped.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| IngestError::io(dir, e))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| IngestError::io(dir, e))?;
+        entries.sort();
+        for p in entries {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| DATA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            {
+                out.push(p);
+            } else {
+                tracing::debug!(file = %p.display(), "skipped: not a data file name (.csv, .txt, .jsonl, .ndjson, .json)");
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| IngestError::io(p, e))?;
+        if meta.is_dir() {
+            walk(p, &mut out)?;
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut f = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok((hex, total))
+}
+
+fn main_table(kind: FileKind) -> &'static TableDef {
+    match kind {
+        FileKind::Settlement => &SETTLEMENT_LINES,
+        FileKind::Charges => &CHARGES,
+        FileKind::Refunds => &REFUNDS,
+        FileKind::Orders => &ORDERS,
+        FileKind::Deposits => &DEPOSITS,
+    }
+}
+
+/// A test hook: `PAYRECON_CRASH_AT=<point>` aborts the process at that point, as a kill would.
+fn crash_point(point: &str) {
+    if std::env::var("PAYRECON_CRASH_AT").is_ok_and(|p| p == point) {
+        eprintln!("PAYRECON_CRASH_AT={point}: aborting");
+        std::process::abort();
+    }
+}
+
+/// Ingests `paths` into `lake`.
+pub fn ingest(
+    lake: &Lake,
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+) -> Result<IngestReport, IngestError> {
+    let files = discover(paths)?;
+    let hashed: Vec<(PathBuf, String, u64)> = files
+        .into_par_iter()
+        .map(|p| {
+            sha256_file(&p)
+                .map(|(h, n)| (p.clone(), h, n))
+                .map_err(|e| IngestError::io(&p, e))
+        })
+        .collect::<Result<_, _>>()?;
+    let known: HashMap<String, i64> = lake.known_files()?.into_iter().collect();
+    let mut next_seq = known.values().copied().max().unwrap_or(0) + 1;
+    let mut seen_now: HashMap<String, String> = HashMap::new();
+    let mut reports = Vec::with_capacity(hashed.len());
+    let mut jobs = Vec::new();
+    for (path, sha, bytes) in hashed {
+        let display = path.display().to_string();
+        let mut report = FileReport {
+            path: display.clone(),
+            sha256: sha.clone(),
+            bytes,
+            detected: None,
+            seq: None,
+            rows_read: 0,
+            loaded: 0,
+            rejected: 0,
+            duplicates: 0,
+            warnings: 0,
+            first_reject: None,
+            status: FileStatus::Loaded,
+        };
+        if let Some(&seq) = known.get(&sha) {
+            report.status = FileStatus::AlreadyIngested { seq };
+        } else if let Some(first) = seen_now.get(&sha) {
+            report.status = FileStatus::SameAsEarlier {
+                path: first.clone(),
+            };
+        } else {
+            match detect::detect(&path, &opts.orders).map_err(|e| IngestError::io(&path, e))? {
+                Err(why) => report.status = FileStatus::Unrecognized(why),
+                Ok(detected) => {
+                    seen_now.insert(sha, display.clone());
+                    report.detected = Some(detected);
+                    report.seq = Some(next_seq);
+                    jobs.push((
+                        reports.len(),
+                        FileJob {
+                            path,
+                            display,
+                            seq: next_seq,
+                            detected,
+                        },
+                    ));
+                    next_seq += 1;
+                }
+            }
+        }
+        reports.push(report);
+    }
+    for r in &reports {
+        match &r.status {
+            FileStatus::AlreadyIngested { seq } => {
+                tracing::debug!(file = %r.path, seq, "already ingested: skipped")
+            }
+            FileStatus::SameAsEarlier { path } => {
+                tracing::debug!(file = %r.path, same_as = %path, "same content as an earlier file: skipped")
+            }
+            FileStatus::Unrecognized(why) => tracing::warn!(file = %r.path, "not ingested: {why}"),
+            _ => {}
+        }
+    }
+    if jobs.is_empty() {
+        return Ok(IngestReport { files: reports });
+    }
+
+    let mut txn = lake.begin()?;
+    let scratch = txn.scratch_dir();
+    let total_bytes: u64 = jobs.iter().map(|(i, _)| reports[*i].bytes).sum();
+    let bar = if opts.progress {
+        indicatif::ProgressBar::new(total_bytes).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} reading {bytes}/{total_bytes} {wide_bar} {eta}",
+            )
+            .expect("valid template"),
+        )
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let done = AtomicU64::new(0);
+    let reads: Vec<(usize, Result<FileRead, IngestError>)> = jobs
+        .par_iter()
+        .map(|(i, job)| {
+            tracing::debug!(file = %job.display, kind = %job.detected.kind, "reading");
+            let seen = AtomicU64::new(0);
+            let progress = |pos: u64| {
+                let prev = seen.swap(pos, Ordering::Relaxed);
+                bar.inc(pos.saturating_sub(prev));
+            };
+            let r = read::read_file(job, &opts.orders, &scratch, &progress);
+            bar.inc(
+                reports[*i]
+                    .bytes
+                    .saturating_sub(seen.load(Ordering::Relaxed)),
+            );
+            done.fetch_add(1, Ordering::Relaxed);
+            (*i, r)
+        })
+        .collect();
+    bar.finish_and_clear();
+    crash_point("after-read");
+
+    let mut deltas: BTreeMap<&'static str, TableDelta> = BTreeMap::new();
+    let mut reject_batches: Vec<RecordBatch> = Vec::new();
+    for (i, r) in reads {
+        let report = &mut reports[i];
+        match r {
+            Ok(read) => {
+                report.rows_read = read.rows_read;
+                report.rejected = read.rejected;
+                report.warnings = read.warnings;
+                if let Some(b) = &read.rejects {
+                    report.first_reject = first_reject(b);
+                    reject_batches.push(b.clone());
+                }
+                for (table, spilled) in read.tables {
+                    let delta = deltas.entry(table.name).or_insert_with(|| TableDelta {
+                        table,
+                        spills: BTreeMap::new(),
+                        keys: Vec::new(),
+                    });
+                    for (day, files) in spilled.spills {
+                        delta.spills.entry(day).or_default().extend(files);
+                    }
+                    delta.keys.extend(spilled.keys);
+                }
+            }
+            Err(e @ IngestError::File { .. }) => {
+                tracing::error!("{e}");
+                report.status = FileStatus::Failed(e.to_string());
+                report.seq = None;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    // Merge each table; duplicates and accepted rows are attributed to the file that read them.
+    let mut dups: HashMap<(&str, i64), u64> = HashMap::new();
+    let mut accepted: HashMap<(&str, i64), u64> = HashMap::new();
+    for (name, delta) in deltas {
+        let outcome = merge_table(lake, &mut txn, delta)?;
+        for (seq, n) in outcome.duplicates {
+            dups.insert((name, seq), n);
+        }
+        for (seq, n) in outcome.accepted {
+            accepted.insert((name, seq), n);
+        }
+    }
+    crash_point("after-merge");
+
+    let mut files_rows = RowBuilder::new(&FILES, reports.len());
+    let mut first_seq = None;
+    for r in reports
+        .iter_mut()
+        .filter(|r| r.status == FileStatus::Loaded)
+    {
+        let (Some(seq), Some(det)) = (r.seq, r.detected) else {
+            continue;
+        };
+        let table = main_table(det.kind).name;
+        r.duplicates = dups.get(&(table, seq)).copied().unwrap_or(0);
+        r.loaded = accepted.get(&(table, seq)).copied().unwrap_or(0);
+        if r.rows_read != r.loaded + r.rejected + r.duplicates {
+            return Err(IngestError::Internal(format!(
+                "{}: rows read {} != loaded {} + rejected {} + duplicates {}",
+                r.path, r.rows_read, r.loaded, r.rejected, r.duplicates
+            )));
+        }
+        first_seq.get_or_insert(seq);
+        files_rows.push(Value::Int(Some(seq)));
+        files_rows.push(Value::Str(Some(&r.path)));
+        files_rows.push(Value::Str(Some(&r.sha256)));
+        files_rows.push(Value::Int(Some(r.bytes as i64)));
+        files_rows.push(Value::Str(Some(det.kind.as_str())));
+        files_rows.push(Value::Str(Some(det.format.as_str())));
+        files_rows.push(Value::Int(Some(r.rows_read as i64)));
+        files_rows.push(Value::Int(Some(r.loaded as i64)));
+        files_rows.push(Value::Int(Some(r.rejected as i64)));
+        files_rows.push(Value::Int(Some(r.duplicates as i64)));
+        files_rows.push(Value::Int(Some(r.warnings as i64)));
+        files_rows.finish_row("", 0, 0);
+    }
+    if let Some(first_seq) = first_seq {
+        let (batch, _) = files_rows.take_batch();
+        let target = Lake::append_file(&FILES, first_seq);
+        let staged = txn.stage(&target);
+        parquet_io::write_batches(
+            &staged,
+            FILES.name,
+            FILES.arrow_schema(),
+            &[batch],
+            Durability::Lake,
+        )?;
+        // Rejects of files that failed as a whole are not kept (their rows are not counted).
+        let loaded_seqs: Vec<i64> = reports
+            .iter()
+            .filter(|r| r.status == FileStatus::Loaded)
+            .filter_map(|r| r.seq)
+            .collect();
+        let kept: Vec<RecordBatch> = reject_batches
+            .into_iter()
+            .filter(|b| {
+                let seqs = b
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<arrow_array::Int64Array>()
+                    .expect("file_seq");
+                !seqs.is_empty() && loaded_seqs.contains(&seqs.value(0))
+            })
+            .collect();
+        if !kept.is_empty() {
+            let schema = REJECTS.arrow_schema();
+            let mut kept = kept;
+            kept.sort_by_key(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<arrow_array::Int64Array>()
+                    .expect("file_seq")
+                    .value(0)
+            });
+            let all =
+                concat_batches(&schema, &kept).map_err(|e| IngestError::Internal(e.to_string()))?;
+            let staged = txn.stage(&Lake::append_file(&REJECTS, first_seq));
+            parquet_io::write_batches(&staged, REJECTS.name, schema, &[all], Durability::Lake)?;
+        }
+    }
+    let _ = SETTLEMENTS;
+    if !txn.is_empty() {
+        txn.commit_with_hook(crash_point)?;
+    }
+    Ok(IngestReport { files: reports })
+}
+
+fn first_reject(batch: &RecordBatch) -> Option<(u64, Option<String>, String)> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    if batch.num_rows() == 0 {
+        return None;
+    }
+    let line = batch
+        .column(REJECTS.index_of("source_line"))
+        .as_primitive::<Int64Type>()
+        .value(0) as u64;
+    let col = batch.column(REJECTS.index_of("column")).as_string::<i32>();
+    let column = (!col.is_null(0)).then(|| col.value(0).to_string());
+    let reason = batch
+        .column(REJECTS.index_of("reason"))
+        .as_string::<i32>()
+        .value(0)
+        .to_string();
+    Some((line, column, reason))
+}
+
+/// The format name shown for a file.
+pub fn format_name(d: Option<Detected>) -> &'static str {
+    d.map(|d| d.format.as_str())
+        .unwrap_or(FileFormat::Csv.as_str())
+}

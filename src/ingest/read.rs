@@ -1,0 +1,757 @@
+//! Reading one source file into typed rows (phase 1 of an ingest).
+//!
+//! Rows stream from the file into a [`RowBuilder`]; every [`SPILL_ROWS`] rows the builder is
+//! spilled to uncompressed Parquet chunks, one per partition day, so memory stays bounded by
+//! the chunk size whatever the file size. Bad rows go to a rejects builder with file, line,
+//! column and reason.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::{RecordBatch, UInt32Array};
+use arrow_select::take::take_record_batch;
+use serde::Deserialize;
+
+use super::IngestError;
+use super::detect::Detected;
+use super::lines::LineTracker;
+use super::rows::{self, Fields, RowError};
+use crate::lake::LakeError;
+use crate::lake::builder::{RowBuilder, Value};
+use crate::lake::merge::key_hash;
+use crate::lake::parquet_io::{self, Durability};
+use crate::model::schema::{
+    CHARGES, DEPOSITS, ORDERS, REFUNDS, REJECTS, SETTLEMENT_LINES, SETTLEMENTS, TableDef,
+};
+use crate::model::time::{parse_timestamp, to_micros};
+use crate::model::{FileFormat, FileKind};
+use crate::settings::OrderColumns;
+
+/// Rows buffered per table before spilling to disk.
+pub const SPILL_ROWS: usize = 64 * 1024;
+/// Longest raw record kept in `rejects`.
+const MAX_RECORD_CHARS: usize = 2000;
+
+/// A file to read, with its ingest sequence number.
+#[derive(Debug, Clone)]
+pub struct FileJob {
+    pub path: PathBuf,
+    /// The path as shown to the user and stored as `source_file`.
+    pub display: String,
+    pub seq: i64,
+    pub detected: Detected,
+}
+
+/// New rows of one table from one file, spilled by day.
+#[derive(Debug, Default)]
+pub struct Spilled {
+    pub spills: BTreeMap<i32, Vec<PathBuf>>,
+    pub keys: Vec<(u64, i32)>,
+}
+
+/// What reading one file produced.
+#[derive(Debug)]
+pub struct FileRead {
+    pub rows_read: u64,
+    pub rejected: u64,
+    pub warnings: u64,
+    /// Unknown settlement `TransactionType` values and their counts.
+    pub unknown_types: BTreeMap<String, u64>,
+    pub tables: Vec<(&'static TableDef, Spilled)>,
+    pub rejects: Option<RecordBatch>,
+}
+
+struct Spiller {
+    table: &'static TableDef,
+    builder: RowBuilder,
+    dir: PathBuf,
+    seq: i64,
+    chunk: u32,
+    out: Spilled,
+}
+
+impl Spiller {
+    fn new(table: &'static TableDef, dir: &Path, seq: i64) -> Self {
+        Spiller {
+            table,
+            builder: RowBuilder::new(table, 1024),
+            dir: dir.join(table.name),
+            seq,
+            chunk: 0,
+            out: Spilled::default(),
+        }
+    }
+
+    fn row_done(&mut self) -> Result<(), LakeError> {
+        if self.builder.len() >= SPILL_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), LakeError> {
+        if self.builder.is_empty() {
+            return Ok(());
+        }
+        let (batch, days) = self.builder.take_batch();
+        if let Some(key) = self.table.key {
+            let keys = batch.column(self.table.index_of(key)).as_string::<i32>();
+            self.out.keys.extend(
+                keys.iter()
+                    .zip(&days)
+                    .map(|(k, &d)| (key_hash(k.unwrap_or("")), d)),
+            );
+        }
+        let mut by_day: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
+        for (i, &d) in days.iter().enumerate() {
+            by_day.entry(d).or_default().push(i as u32);
+        }
+        for (day, idx) in by_day {
+            let part = if idx.len() == batch.num_rows() {
+                batch.clone()
+            } else {
+                take_record_batch(&batch, &UInt32Array::from(idx)).expect("indices in range")
+            };
+            let path = self.dir.join(format!(
+                "f{:08}-c{:04}-d{day}.parquet",
+                self.seq, self.chunk
+            ));
+            parquet_io::write_batches(
+                &path,
+                self.table.name,
+                self.table.arrow_schema(),
+                &[part],
+                Durability::Spill,
+            )?;
+            self.out.spills.entry(day).or_default().push(path);
+        }
+        self.chunk += 1;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(&'static TableDef, Spilled), LakeError> {
+        self.flush()?;
+        Ok((self.table, self.out))
+    }
+}
+
+struct Rejects<'a> {
+    job: &'a FileJob,
+    builder: RowBuilder,
+    count: u64,
+}
+
+impl<'a> Rejects<'a> {
+    fn new(job: &'a FileJob) -> Self {
+        Rejects {
+            job,
+            builder: RowBuilder::new(&REJECTS, 16),
+            count: 0,
+        }
+    }
+
+    fn add(&mut self, line: u64, err: RowError, record: &str) {
+        let record: String = record.chars().take(MAX_RECORD_CHARS).collect();
+        let b = &mut self.builder;
+        b.push(Value::Int(Some(self.job.seq)));
+        b.push(Value::Str(Some(&self.job.display)));
+        b.push(Value::Int(Some(line as i64)));
+        b.push(Value::Str(Some(self.job.detected.kind.as_str())));
+        b.push(Value::Str(err.column.as_deref()));
+        b.push(Value::Str(Some(&err.reason)));
+        b.push(Value::Str(Some(&record)));
+        b.finish_row("", 0, 0);
+        self.count += 1;
+        if self.count <= 5 {
+            tracing::debug!(file = %self.job.display, line, column = err.column.as_deref().unwrap_or(""), "rejected: {}", err.reason);
+        }
+    }
+
+    fn finish(mut self) -> (u64, Option<RecordBatch>) {
+        if self.builder.is_empty() {
+            return (0, None);
+        }
+        (self.count, Some(self.builder.take_batch().0))
+    }
+}
+
+/// Reads one file into spill chunks under `scratch`.
+pub fn read_file(
+    job: &FileJob,
+    orders: &OrderColumns,
+    scratch: &Path,
+    progress: &dyn Fn(u64),
+) -> Result<FileRead, IngestError> {
+    let lake_err = |e: LakeError| IngestError::Lake(e);
+    match (job.detected.kind, job.detected.format) {
+        (FileKind::Settlement, _) => read_settlement(job, scratch, progress),
+        (kind, FileFormat::JsonLines) => read_jsonl(job, kind, scratch, progress),
+        (kind, _) => {
+            let (table, required): (&'static TableDef, Vec<&str>) = match kind {
+                FileKind::Charges => (&CHARGES, rows::charge::REQUIRED.to_vec()),
+                FileKind::Refunds => (&REFUNDS, rows::refund::REQUIRED.to_vec()),
+                FileKind::Deposits => (&DEPOSITS, rows::deposit::REQUIRED.to_vec()),
+                FileKind::Orders => (
+                    &ORDERS,
+                    vec![
+                        orders.order_id.as_str(),
+                        &orders.created_at,
+                        &orders.country,
+                        &orders.device,
+                        &orders.order_total,
+                        &orders.currency,
+                    ],
+                ),
+                FileKind::Settlement => unreachable!(),
+            };
+            let mut spiller = Spiller::new(table, scratch, job.seq);
+            let mut rejects = Rejects::new(job);
+            let mut rdr = csv_reader(&job.path).map_err(|e| IngestError::io(&job.path, e))?;
+            let mut rec = csv::ByteRecord::new();
+            let header = match rdr.read_byte_record(&mut rec) {
+                Ok(true) => header_index(&rec),
+                Ok(false) => return Err(IngestError::file(job, 1, None, "no header row")),
+                Err(e) => return Err(csv_file_error(job, e)),
+            };
+            check_required(job, 1, &header.names, &required)?;
+            let mut read = 0u64;
+            loop {
+                match rdr.read_byte_record(&mut rec) {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(e) => {
+                        read += 1;
+                        let line = e
+                            .position()
+                            .map(|p| p.byte())
+                            .map(|b| rdr.get_mut().line_of(b))
+                            .unwrap_or(0);
+                        rejects.add(line, RowError::row(format!("unreadable CSV: {e}")), "");
+                        continue;
+                    }
+                }
+                read += 1;
+                if read.is_multiple_of(65536) {
+                    progress(rdr.position().byte());
+                }
+                let line = record_line(&mut rdr, &rec);
+                let row = match CsvRow::new(&header, &rec) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        rejects.add(line, e, &raw_record(&rec));
+                        continue;
+                    }
+                };
+                let result = match kind {
+                    FileKind::Charges => rows::push_charge(&row, &mut spiller.builder),
+                    FileKind::Refunds => rows::push_refund(&row, &mut spiller.builder),
+                    FileKind::Deposits => rows::push_deposit(&row, &mut spiller.builder),
+                    FileKind::Orders => rows::push_order(&row, orders, &mut spiller.builder),
+                    FileKind::Settlement => unreachable!(),
+                };
+                match result {
+                    Ok(()) => {
+                        spiller.builder.finish_row(&job.display, line, job.seq);
+                        spiller.row_done().map_err(lake_err)?;
+                    }
+                    Err(e) => rejects.add(line, e, &raw_record(&rec)),
+                }
+            }
+            let (rejected, rejects) = rejects.finish();
+            Ok(FileRead {
+                rows_read: read,
+                rejected,
+                warnings: 0,
+                unknown_types: BTreeMap::new(),
+                tables: vec![spiller.finish().map_err(lake_err)?],
+                rejects,
+            })
+        }
+    }
+}
+
+type CsvReader = csv::Reader<LineTracker<File>>;
+
+fn csv_reader(path: &Path) -> std::io::Result<CsvReader> {
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(256 * 1024)
+        .from_reader(LineTracker::new(File::open(path)?)))
+}
+
+/// The physical line of the record just read.
+fn record_line(rdr: &mut CsvReader, rec: &csv::ByteRecord) -> u64 {
+    let start = rec.position().map(|p| p.byte()).unwrap_or(0);
+    rdr.get_mut().line_of(start)
+}
+
+fn csv_file_error(job: &FileJob, e: csv::Error) -> IngestError {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    IngestError::file(job, line, None, format!("unreadable CSV: {e}"))
+}
+
+struct Header {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+fn header_index(rec: &csv::ByteRecord) -> Header {
+    let names: Vec<String> = rec
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).trim().to_string())
+        .collect();
+    let mut index = HashMap::new();
+    for (i, n) in names.iter().enumerate() {
+        index.entry(n.clone()).or_insert(i);
+    }
+    Header { names, index }
+}
+
+fn check_required(
+    job: &FileJob,
+    line: u64,
+    names: &[String],
+    required: &[&str],
+) -> Result<(), IngestError> {
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|r| !names.iter().any(|n| n == r))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(IngestError::file(
+            job,
+            line,
+            Some(missing.join(", ")),
+            format!(
+                "missing required column{} {}",
+                if missing.len() > 1 { "s" } else { "" },
+                missing.join(", ")
+            ),
+        ))
+    }
+}
+
+struct CsvRow<'a> {
+    header: &'a Header,
+    fields: Vec<&'a str>,
+}
+
+impl<'a> CsvRow<'a> {
+    fn new(header: &'a Header, rec: &'a csv::ByteRecord) -> Result<Self, RowError> {
+        if rec.len() != header.names.len() {
+            return Err(RowError::row(format!(
+                "expected {} fields, found {}",
+                header.names.len(),
+                rec.len()
+            )));
+        }
+        let mut fields = Vec::with_capacity(rec.len());
+        for (i, f) in rec.iter().enumerate() {
+            match std::str::from_utf8(f) {
+                Ok(s) => fields.push(s),
+                Err(_) => return Err(RowError::at(&header.names[i], "invalid UTF-8")),
+            }
+        }
+        Ok(CsvRow { header, fields })
+    }
+}
+
+impl Fields for CsvRow<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.header.index.get(name).map(|&i| self.fields[i])
+    }
+}
+
+fn raw_record(rec: &csv::ByteRecord) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let _ = w.write_byte_record(rec);
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes)
+        .trim_end_matches('\n')
+        .to_string()
+}
+
+fn read_settlement(
+    job: &FileJob,
+    scratch: &Path,
+    progress: &dyn Fn(u64),
+) -> Result<FileRead, IngestError> {
+    let lake_err = IngestError::Lake;
+    let mut rdr = csv_reader(&job.path).map_err(|e| IngestError::io(&job.path, e))?;
+    let mut rec = csv::ByteRecord::new();
+    let mut meta: Vec<(String, String)> = Vec::new();
+    let (header, header_line) = loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {
+                let first = String::from_utf8_lossy(rec.get(0).unwrap_or_default())
+                    .trim()
+                    .to_string();
+                if first == rows::line::POSTED {
+                    break (header_index(&rec), record_line(&mut rdr, &rec));
+                }
+                if !first.is_empty() {
+                    let value = String::from_utf8_lossy(rec.get(1).unwrap_or_default())
+                        .trim()
+                        .to_string();
+                    meta.push((first, value));
+                }
+            }
+            Ok(false) => {
+                return Err(IngestError::file(
+                    job,
+                    1,
+                    Some(rows::line::POSTED.into()),
+                    "settlement report has no `TransactionPostedDate` column row",
+                ));
+            }
+            Err(e) => return Err(csv_file_error(job, e)),
+        }
+    };
+    check_required(job, header_line, &header.names, &rows::line::REQUIRED)?;
+    let mut lines = Spiller::new(&SETTLEMENT_LINES, scratch, job.seq);
+    let mut rejects = Rejects::new(job);
+    let mut per_settlement: BTreeMap<String, (u64, u64)> = BTreeMap::new(); // id -> (count, first line)
+    let mut unknown_types: BTreeMap<String, u64> = BTreeMap::new();
+    let mut read = 0u64;
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                read += 1;
+                let line = e
+                    .position()
+                    .map(|p| p.byte())
+                    .map(|b| rdr.get_mut().line_of(b))
+                    .unwrap_or(0);
+                rejects.add(line, RowError::row(format!("unreadable CSV: {e}")), "");
+                continue;
+            }
+        }
+        read += 1;
+        if read.is_multiple_of(65536) {
+            progress(rdr.position().byte());
+        }
+        let line = record_line(&mut rdr, &rec);
+        let row = match CsvRow::new(&header, &rec) {
+            Ok(r) => r,
+            Err(e) => {
+                rejects.add(line, e, &raw_record(&rec));
+                continue;
+            }
+        };
+        match rows::push_settlement_line(&row, &mut lines.builder) {
+            Ok((id, unknown)) => {
+                if unknown {
+                    *unknown_types
+                        .entry(row.get(rows::line::TYPE).unwrap_or("").trim().to_string())
+                        .or_default() += 1;
+                }
+                let e = per_settlement.entry(id.to_string()).or_insert((0, line));
+                e.0 += 1;
+                lines.builder.finish_row(&job.display, line, job.seq);
+                lines.row_done().map_err(lake_err)?;
+            }
+            Err(e) => rejects.add(line, e, &raw_record(&rec)),
+        }
+    }
+    // One `settlements` row per settlement id in the report, carrying the header block.
+    let mut heads = Spiller::new(&SETTLEMENTS, scratch, job.seq);
+    let header_json = {
+        let pairs: Vec<String> = meta
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}:{}",
+                    serde_json::Value::from(k.as_str()),
+                    serde_json::Value::from(v.as_str())
+                )
+            })
+            .collect();
+        format!("{{{}}}", pairs.join(","))
+    };
+    let meta_ts = |key: &str| {
+        meta.iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| parse_timestamp(v).ok())
+            .map(to_micros)
+    };
+    let seller = meta
+        .iter()
+        .find(|(k, _)| k == "SellerId")
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty());
+    for (id, (count, first_line)) in &per_settlement {
+        let b = &mut heads.builder;
+        b.push(Value::Str(Some(id)));
+        b.push(Value::Str(seller));
+        b.push(Value::Ts(meta_ts("SettlementStartDate")));
+        b.push(Value::Ts(meta_ts("SettlementEndDate")));
+        b.push(Value::Ts(meta_ts("DepositDate")));
+        b.push(Value::Str(Some(&header_json)));
+        b.push(Value::Int(Some(*count as i64)));
+        b.finish_row(&job.display, *first_line, job.seq);
+    }
+    let warnings: u64 = unknown_types.values().sum();
+    if !unknown_types.is_empty() {
+        tracing::warn!(file = %job.display, types = ?unknown_types, "unknown settlement TransactionType values loaded as-is");
+    }
+    let (rejected, rejects) = rejects.finish();
+    Ok(FileRead {
+        rows_read: read,
+        rejected,
+        warnings,
+        unknown_types,
+        tables: vec![
+            lines.finish().map_err(lake_err)?,
+            heads.finish().map_err(lake_err)?,
+        ],
+        rejects,
+    })
+}
+
+/// An API v2 price object.
+#[derive(Deserialize, Default)]
+struct JsonPrice<'a> {
+    #[serde(borrow, default)]
+    amount: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "currencyCode")]
+    currency_code: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+struct JsonStatus<'a> {
+    #[serde(borrow, default)]
+    state: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "reasonCode")]
+    reason_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "lastUpdatedTimestamp")]
+    last_updated: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+struct JsonMerchant<'a> {
+    #[serde(borrow, default, rename = "merchantReferenceId")]
+    merchant_reference_id: Option<Cow<'a, str>>,
+}
+
+/// An API v2 Charge or Refund object (unknown fields ignored).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct JsonObject<'a> {
+    #[serde(borrow, default)]
+    charge_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    refund_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    charge_permission_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    charge_amount: Option<JsonPrice<'a>>,
+    #[serde(borrow, default)]
+    capture_amount: Option<JsonPrice<'a>>,
+    #[serde(borrow, default)]
+    refunded_amount: Option<JsonPrice<'a>>,
+    #[serde(borrow, default)]
+    refund_amount: Option<JsonPrice<'a>>,
+    #[serde(borrow, default)]
+    status_details: Option<JsonStatus<'a>>,
+    #[serde(borrow, default)]
+    creation_timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    merchant_metadata: Option<JsonMerchant<'a>>,
+    #[serde(borrow, default)]
+    release_environment: Option<Cow<'a, str>>,
+}
+
+/// Presents a JSON object under the CSV column names the row parsers use.
+struct JsonFields<'o, 'a> {
+    obj: &'o JsonObject<'a>,
+    kind: FileKind,
+}
+
+impl Fields for JsonFields<'_, '_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        let o = self.obj;
+        let status = o.status_details.as_ref();
+        let v: Option<&str> = match (self.kind, name) {
+            (FileKind::Charges, "ChargeId") => o.charge_id.as_deref(),
+            (FileKind::Refunds, "ChargeId") => o.charge_id.as_deref(),
+            (_, "RefundId") => o.refund_id.as_deref(),
+            (_, "ChargePermissionId") => o.charge_permission_id.as_deref(),
+            (_, "MerchantReferenceId") => o
+                .merchant_metadata
+                .as_ref()
+                .and_then(|m| m.merchant_reference_id.as_deref()),
+            (_, "CreationTimestamp") => o.creation_timestamp.as_deref(),
+            (_, "LastUpdatedTimestamp") => status.and_then(|s| s.last_updated.as_deref()),
+            (_, "State") => status.and_then(|s| s.state.as_deref()),
+            (_, "ReasonCode") => status.and_then(|s| s.reason_code.as_deref()),
+            (_, "ChargeAmount") => amount_of(o.charge_amount.as_ref()),
+            (_, "CaptureAmount") => amount_of(o.capture_amount.as_ref()),
+            (_, "RefundedAmount") => amount_of(o.refunded_amount.as_ref()),
+            (_, "RefundAmount") => amount_of(o.refund_amount.as_ref()),
+            (FileKind::Charges, "CurrencyCode") => o
+                .charge_amount
+                .as_ref()
+                .and_then(|p| p.currency_code.as_deref()),
+            (FileKind::Refunds, "CurrencyCode") => o
+                .refund_amount
+                .as_ref()
+                .and_then(|p| p.currency_code.as_deref()),
+            (_, "ReleaseEnvironment") => o.release_environment.as_deref(),
+            _ => None,
+        };
+        // A JSON field that is absent reads as empty, so required fields say "empty".
+        Some(v.unwrap_or(""))
+    }
+}
+
+fn amount_of<'b>(p: Option<&'b JsonPrice<'_>>) -> Option<&'b str> {
+    p.and_then(|p| p.amount.as_deref())
+}
+
+/// The JSON path of a CSV column name, for reject messages.
+fn json_path(kind: FileKind, column: &str) -> String {
+    let path = match column {
+        "ChargeId" => "chargeId",
+        "RefundId" => "refundId",
+        "ChargePermissionId" => "chargePermissionId",
+        "MerchantReferenceId" => "merchantMetadata.merchantReferenceId",
+        "CreationTimestamp" => "creationTimestamp",
+        "LastUpdatedTimestamp" => "statusDetails.lastUpdatedTimestamp",
+        "State" => "statusDetails.state",
+        "ReasonCode" => "statusDetails.reasonCode",
+        "ChargeAmount" => "chargeAmount.amount",
+        "CaptureAmount" => "captureAmount.amount",
+        "RefundedAmount" => "refundedAmount.amount",
+        "RefundAmount" => "refundAmount.amount",
+        "CurrencyCode" if kind == FileKind::Refunds => "refundAmount.currencyCode",
+        "CurrencyCode" => "chargeAmount.currencyCode",
+        "ReleaseEnvironment" => "releaseEnvironment",
+        other => other,
+    };
+    path.to_string()
+}
+
+/// Every price of the object must be in the main currency.
+fn check_currencies(obj: &JsonObject<'_>, kind: FileKind) -> Result<(), RowError> {
+    let main = match kind {
+        FileKind::Refunds => obj.refund_amount.as_ref(),
+        _ => obj.charge_amount.as_ref(),
+    }
+    .and_then(|p| p.currency_code.as_deref());
+    let Some(main) = main else { return Ok(()) };
+    for (name, p) in [
+        ("captureAmount", &obj.capture_amount),
+        ("refundedAmount", &obj.refunded_amount),
+    ] {
+        let has_amount = p
+            .as_ref()
+            .and_then(|p| p.amount.as_deref())
+            .is_some_and(|a| !a.trim().is_empty());
+        if let Some(c) = p.as_ref().and_then(|p| p.currency_code.as_deref())
+            && has_amount
+            && c != main
+        {
+            return Err(RowError::at(
+                &format!("{name}.currencyCode"),
+                format!("currency {c} differs from {main}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn read_jsonl(
+    job: &FileJob,
+    kind: FileKind,
+    scratch: &Path,
+    progress: &dyn Fn(u64),
+) -> Result<FileRead, IngestError> {
+    let table: &'static TableDef = if kind == FileKind::Refunds {
+        &REFUNDS
+    } else {
+        &CHARGES
+    };
+    let mut spiller = Spiller::new(table, scratch, job.seq);
+    let mut rejects = Rejects::new(job);
+    let file = File::open(&job.path).map_err(|e| IngestError::io(&job.path, e))?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut buf = Vec::new();
+    let (mut line_no, mut read, mut bytes) = (0u64, 0u64, 0u64);
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| IngestError::io(&job.path, e))?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        line_no += 1;
+        let mut text: &[u8] = &buf;
+        if line_no == 1 {
+            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        }
+        let text = text.strip_suffix(b"\n").unwrap_or(text);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        read += 1;
+        if read.is_multiple_of(65536) {
+            progress(bytes);
+        }
+        let raw = String::from_utf8_lossy(text);
+        let obj: JsonObject<'_> = match serde_json::from_slice(text) {
+            Ok(o) => o,
+            Err(e) => {
+                let err = RowError {
+                    column: Some(format!("char {}", e.column())),
+                    reason: format!("invalid JSON object: {e}"),
+                };
+                rejects.add(line_no, err, &raw);
+                continue;
+            }
+        };
+        let fields = JsonFields { obj: &obj, kind };
+        let result = check_currencies(&obj, kind).and_then(|()| match kind {
+            FileKind::Refunds => rows::push_refund(&fields, &mut spiller.builder),
+            _ => rows::push_charge(&fields, &mut spiller.builder),
+        });
+        match result {
+            Ok(()) => {
+                spiller.builder.finish_row(&job.display, line_no, job.seq);
+                spiller.row_done().map_err(IngestError::Lake)?;
+            }
+            Err(mut e) => {
+                if let Some(c) = &e.column
+                    && !c.contains('.')
+                    && !c.starts_with("char ")
+                {
+                    e.column = Some(json_path(kind, c));
+                }
+                rejects.add(line_no, e, &raw);
+            }
+        }
+    }
+    let (rejected, rejects) = rejects.finish();
+    Ok(FileRead {
+        rows_read: read,
+        rejected,
+        warnings: 0,
+        unknown_types: BTreeMap::new(),
+        tables: vec![spiller.finish().map_err(IngestError::Lake)?],
+        rejects,
+    })
+}

@@ -1,0 +1,426 @@
+//! Merging a batch of newly parsed rows into the lake, one partition group at a time.
+//!
+//! For each partition touched, the merge reads the partition's current file and its version
+//! hashes, skips new rows identical to any version ever loaded (exact duplicates, counted against
+//! the file that brought them), and for keyed tables keeps one winning row per key (the table's
+//! [`Winner`] rule). Keys whose versions fall in different day partitions (e.g. a changed
+//! creation timestamp) pull those partitions into one group, so a key never lives twice.
+//! Everything is index-based over Arrow arrays, generic over tables; groups run in parallel.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int64Type, TimestampMicrosecondType};
+use arrow_array::{ArrayRef, FixedSizeBinaryArray, Int64Array, RecordBatch, UInt32Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_select::concat::concat_batches;
+use arrow_select::take::take_record_batch;
+use rayon::prelude::*;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::builder::MICROS_PER_DAY;
+use super::parquet_io::{self, Durability};
+use super::{Lake, LakeError, Txn};
+use crate::model::schema::{ColType, Partitioning, TableDef, Winner};
+
+/// New rows of one table, spilled to disk by partition day.
+#[derive(Debug)]
+pub struct TableDelta {
+    pub table: &'static TableDef,
+    pub spills: BTreeMap<i32, Vec<PathBuf>>,
+    /// Keyed tables: `(hash of the key, partition day)` of every new row.
+    pub keys: Vec<(u64, i32)>,
+}
+
+/// What merging a table did.
+#[derive(Debug, Default)]
+pub struct MergeOutcome {
+    /// Exact duplicates skipped, by `file_seq`.
+    pub duplicates: BTreeMap<i64, u64>,
+    /// Rows accepted (new versions), by `file_seq`.
+    pub accepted: BTreeMap<i64, u64>,
+    pub puts: Vec<String>,
+    pub deletes: Vec<String>,
+}
+
+impl MergeOutcome {
+    fn absorb(&mut self, other: MergeOutcome) {
+        for (k, v) in other.duplicates {
+            *self.duplicates.entry(k).or_default() += v;
+        }
+        for (k, v) in other.accepted {
+            *self.accepted.entry(k).or_default() += v;
+        }
+        self.puts.extend(other.puts);
+        self.deletes.extend(other.deletes);
+    }
+}
+
+/// Hash of a key value, as stored in the version files.
+pub fn key_hash(key: &str) -> u64 {
+    xxh3_64(key.as_bytes())
+}
+
+fn versions_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("key_hash", DataType::Int64, false),
+        Field::new("row_hash", DataType::FixedSizeBinary(16), false),
+    ]))
+}
+
+/// Merges a table's new rows into the lake, staging files in `txn`.
+pub fn merge_table(
+    lake: &Lake,
+    txn: &mut Txn,
+    delta: TableDelta,
+) -> Result<MergeOutcome, LakeError> {
+    let groups = plan_groups(lake, &delta)?;
+    let table = delta.table;
+    let spills = &delta.spills;
+    let txn_ref: &Txn = txn;
+    let outcomes: Vec<MergeOutcome> = groups
+        .into_par_iter()
+        .map(|days| merge_group(lake, txn_ref, table, &days, spills))
+        .collect::<Result<_, _>>()?;
+    let mut total = MergeOutcome::default();
+    for o in outcomes {
+        total.absorb(o);
+    }
+    for p in &total.puts {
+        txn.stage(p);
+    }
+    for d in &total.deletes {
+        txn.delete(d);
+    }
+    Ok(total)
+}
+
+/// Groups the touched partition days so that every key's versions are merged together.
+fn plan_groups(lake: &Lake, delta: &TableDelta) -> Result<Vec<Vec<i32>>, LakeError> {
+    let new_days: Vec<i32> = delta.spills.keys().copied().collect();
+    if delta.table.key.is_none() || !matches!(delta.table.partitioning, Partitioning::Day(_)) {
+        return Ok(new_days.into_iter().map(|d| vec![d]).collect());
+    }
+    let mut uf = UnionFind::default();
+    for &d in &new_days {
+        uf.add(d);
+    }
+    let mut first_day: HashMap<u64, i32> = HashMap::with_capacity(delta.keys.len());
+    for &(k, d) in &delta.keys {
+        match first_day.get(&k) {
+            Some(&d0) if d0 != d => uf.union(d0, d),
+            Some(_) => {}
+            None => {
+                first_day.insert(k, d);
+            }
+        }
+    }
+    // Keys already stored in partitions this batch does not touch.
+    let new_set: HashSet<i32> = new_days.iter().copied().collect();
+    let others: Vec<i32> = lake
+        .days(delta.table)?
+        .into_iter()
+        .filter(|d| !new_set.contains(d))
+        .collect();
+    let hits: Vec<Vec<(i32, i32)>> = others
+        .par_iter()
+        .map(|&day| {
+            let path = lake.root().join(Lake::versions_file(delta.table, day));
+            if !path.exists() {
+                return Ok(vec![]);
+            }
+            let mut found = Vec::new();
+            for b in parquet_io::read_batches(&path, Some(&["key_hash"]))? {
+                let hashes = b.column(0).as_primitive::<Int64Type>();
+                for h in hashes.values().iter() {
+                    if let Some(&d) = first_day.get(&(*h as u64)) {
+                        found.push((day, d));
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .collect::<Result<_, LakeError>>()?;
+    for (a, b) in hits.into_iter().flatten() {
+        uf.add(a);
+        uf.union(a, b);
+    }
+    Ok(uf.groups())
+}
+
+#[derive(Default)]
+struct UnionFind {
+    parent: BTreeMap<i32, i32>,
+}
+
+impl UnionFind {
+    fn add(&mut self, x: i32) {
+        self.parent.entry(x).or_insert(x);
+    }
+    fn find(&mut self, x: i32) -> i32 {
+        let p = self.parent[&x];
+        if p == x {
+            return x;
+        }
+        let root = self.find(p);
+        self.parent.insert(x, root);
+        root
+    }
+    fn union(&mut self, a: i32, b: i32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.parent.insert(ra.max(rb), ra.min(rb));
+        }
+    }
+    fn groups(mut self) -> Vec<Vec<i32>> {
+        let keys: Vec<i32> = self.parent.keys().copied().collect();
+        let mut groups: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+        for k in keys {
+            let r = self.find(k);
+            groups.entry(r).or_default().push(k);
+        }
+        groups.into_values().collect()
+    }
+}
+
+fn hash_at(col: &FixedSizeBinaryArray, i: usize) -> u128 {
+    u128::from_le_bytes(col.value(i).try_into().expect("16-byte hash"))
+}
+
+fn merge_group(
+    lake: &Lake,
+    txn: &Txn,
+    table: &'static TableDef,
+    days: &[i32],
+    spills: &BTreeMap<i32, Vec<PathBuf>>,
+) -> Result<MergeOutcome, LakeError> {
+    let schema = table.arrow_schema();
+    let keyed = table.key.is_some();
+    let mut parts: Vec<RecordBatch> = Vec::new();
+    let mut existing_days = Vec::new();
+    for &d in days {
+        let path = lake.root().join(Lake::partition_file(table, d));
+        if path.exists() {
+            parts.push(parquet_io::read_file(&path, &schema)?);
+            existing_days.push(d);
+        }
+    }
+    let n_existing: usize = parts.iter().map(|b| b.num_rows()).sum();
+    let mut seen: HashSet<u128> = HashSet::new();
+    let mut old_versions: Vec<(i64, u128)> = Vec::new();
+    if keyed {
+        let vschema = versions_schema();
+        for &d in days {
+            let path = lake.root().join(Lake::versions_file(table, d));
+            if path.exists() {
+                let b = parquet_io::read_file(&path, &vschema)?;
+                let kh = b.column(0).as_primitive::<Int64Type>();
+                let rh = b.column(1).as_fixed_size_binary();
+                for i in 0..b.num_rows() {
+                    let h = hash_at(rh, i);
+                    seen.insert(h);
+                    old_versions.push((kh.value(i), h));
+                }
+            }
+        }
+    }
+    for &d in days {
+        for f in spills.get(&d).into_iter().flatten() {
+            parts.push(parquet_io::read_file(f, &schema)?);
+        }
+    }
+    let combined = concat_batches(&schema, &parts)
+        .map_err(|e| LakeError::corrupt(lake.root(), e.to_string()))?;
+    drop(parts);
+    let total = combined.num_rows();
+    let file_seq = combined
+        .column(table.index_of("file_seq"))
+        .as_primitive::<Int64Type>()
+        .clone();
+    let line = combined
+        .column(table.index_of("source_line"))
+        .as_primitive::<Int64Type>()
+        .clone();
+    let row_hash = combined
+        .column(table.index_of("row_hash"))
+        .as_fixed_size_binary()
+        .clone();
+    if !keyed {
+        for i in 0..n_existing {
+            seen.insert(hash_at(&row_hash, i));
+        }
+    }
+
+    // New rows in reading order; the first of identical rows is loaded, the rest are duplicates.
+    let mut new_idx: Vec<usize> = (n_existing..total).collect();
+    new_idx.sort_by_key(|&i| (file_seq.value(i), line.value(i)));
+    let mut out = MergeOutcome::default();
+    let mut accepted = Vec::with_capacity(new_idx.len());
+    for i in new_idx {
+        let fs = file_seq.value(i);
+        if seen.insert(hash_at(&row_hash, i)) {
+            accepted.push(i);
+            *out.accepted.entry(fs).or_default() += 1;
+        } else {
+            *out.duplicates.entry(fs).or_default() += 1;
+        }
+    }
+    if accepted.is_empty() {
+        return Ok(out); // nothing new: leave the partitions untouched
+    }
+
+    let day_of = day_reader(table, &combined);
+    let mut by_day: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+    let mut version_rows: BTreeMap<i32, Vec<(i64, u128)>> = BTreeMap::new();
+    if let Some(key_col) = table.key {
+        let keys = combined.column(table.index_of(key_col)).as_string::<i32>();
+        let ts = match table.winner {
+            Winner::LatestBy(c) => Some(
+                combined
+                    .column(table.index_of(c))
+                    .as_primitive::<TimestampMicrosecondType>(),
+            ),
+            _ => None,
+        };
+        let rank = |i: usize| {
+            (
+                ts.map(|t| t.value(i)).unwrap_or(0),
+                file_seq.value(i),
+                line.value(i),
+            )
+        };
+        let mut winner: HashMap<&str, usize> = HashMap::with_capacity(n_existing + accepted.len());
+        for i in (0..n_existing).chain(accepted.iter().copied()) {
+            winner
+                .entry(keys.value(i))
+                .and_modify(|w| {
+                    if rank(i) > rank(*w) {
+                        *w = i;
+                    }
+                })
+                .or_insert(i);
+        }
+        let mut winners: Vec<(&str, usize)> = winner.into_iter().collect();
+        winners.sort_unstable();
+        let mut key_day: HashMap<i64, i32> = HashMap::with_capacity(winners.len());
+        for (k, i) in winners {
+            let d = day_of(i);
+            by_day.entry(d).or_default().push(i);
+            key_day.insert(key_hash(k) as i64, d);
+        }
+        let new_versions = accepted
+            .iter()
+            .map(|&i| (key_hash(keys.value(i)) as i64, hash_at(&row_hash, i)));
+        for (kh, h) in old_versions.into_iter().chain(new_versions) {
+            let d = key_day.get(&kh).copied().unwrap_or(days[0]);
+            version_rows.entry(d).or_default().push((kh, h));
+        }
+    } else {
+        for i in (0..n_existing).chain(accepted.iter().copied()) {
+            by_day.entry(day_of(i)).or_default().push(i);
+        }
+    }
+
+    for (&d, idx) in &by_day {
+        let target = Lake::partition_file(table, d);
+        let indices = UInt32Array::from(idx.iter().map(|&i| i as u32).collect::<Vec<_>>());
+        let batch = take_record_batch(&combined, &indices)
+            .map_err(|e| LakeError::corrupt(lake.root(), e.to_string()))?;
+        parquet_io::write_batches(
+            &txn.staged_path(&target),
+            table.name,
+            schema.clone(),
+            &[batch],
+            Durability::Lake,
+        )?;
+        out.puts.push(target);
+    }
+    for &d in &existing_days {
+        if !by_day.contains_key(&d) {
+            out.deletes.push(Lake::partition_file(table, d));
+        }
+    }
+    if keyed {
+        let vschema = versions_schema();
+        for (&d, rows) in version_rows.iter_mut() {
+            rows.sort_unstable();
+            rows.dedup();
+            let kh: ArrayRef = Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            ));
+            let rh: ArrayRef = Arc::new(
+                FixedSizeBinaryArray::try_from_iter(rows.iter().map(|r| r.1.to_le_bytes()))
+                    .expect("16-byte hashes"),
+            );
+            let batch =
+                RecordBatch::try_new(vschema.clone(), vec![kh, rh]).expect("versions schema");
+            let target = Lake::versions_file(table, d);
+            parquet_io::write_batches(
+                &txn.staged_path(&target),
+                "_versions",
+                vschema.clone(),
+                &[batch],
+                Durability::Lake,
+            )?;
+            out.puts.push(target);
+        }
+        for &d in days {
+            if !version_rows.contains_key(&d)
+                && lake.root().join(Lake::versions_file(table, d)).exists()
+            {
+                out.deletes.push(Lake::versions_file(table, d));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Returns a function giving each combined row's partition day.
+fn day_reader<'a>(
+    table: &TableDef,
+    batch: &'a RecordBatch,
+) -> Box<dyn Fn(usize) -> i32 + Sync + 'a> {
+    match table.partitioning {
+        Partitioning::Day(c) => {
+            let idx = table.index_of(c);
+            let col = table.all_columns().nth(idx).expect("column");
+            match col.ty {
+                ColType::Timestamp => {
+                    let a = batch.column(idx).as_primitive::<TimestampMicrosecondType>();
+                    Box::new(move |i| a.value(i).div_euclid(MICROS_PER_DAY) as i32)
+                }
+                ColType::Date => {
+                    let a = batch
+                        .column(idx)
+                        .as_primitive::<arrow_array::types::Date32Type>();
+                    Box::new(move |i| a.value(i))
+                }
+                _ => unreachable!("partition columns are timestamps or dates"),
+            }
+        }
+        _ => Box::new(|_| 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn union_find_groups() {
+        let mut uf = UnionFind::default();
+        for d in [1, 2, 3, 4] {
+            uf.add(d);
+        }
+        uf.union(4, 2);
+        assert_eq!(uf.groups(), vec![vec![1], vec![2, 4], vec![3]]);
+    }
+
+    #[test]
+    fn versions_hashes_are_stable() {
+        assert_eq!(key_hash("P01-1"), key_hash("P01-1"));
+        assert_ne!(key_hash("P01-1"), key_hash("P01-2"));
+    }
+}

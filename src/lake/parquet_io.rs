@@ -1,0 +1,111 @@
+//! Reading and writing the lake's Parquet files (arrow-rs), with payrecon's key-value metadata.
+
+use std::fs::File;
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use arrow_select::concat::concat_batches;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use super::LakeError;
+use crate::model::schema::LAKE_FORMAT_VERSION;
+
+/// Rows per Parquet row group.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// How a file is written: lake files are compressed; spill files are not (they live seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    Lake,
+    Spill,
+}
+
+fn properties(table: &str, durability: Durability) -> WriterProperties {
+    let compression = match durability {
+        Durability::Lake => Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")),
+        Durability::Spill => Compression::UNCOMPRESSED,
+    };
+    WriterProperties::builder()
+        .set_compression(compression)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(match durability {
+            Durability::Lake => EnabledStatistics::Page,
+            Durability::Spill => EnabledStatistics::None,
+        })
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new("payrecon.table".to_string(), table.to_string()),
+            KeyValue::new(
+                "payrecon.format_version".to_string(),
+                LAKE_FORMAT_VERSION.to_string(),
+            ),
+        ]))
+        .build()
+}
+
+/// Writes batches to `path` (created or truncated) and syncs the file to disk.
+pub fn write_batches(
+    path: &Path,
+    table: &str,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    durability: Durability,
+) -> Result<(), LakeError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| LakeError::io(parent, e))?;
+    }
+    let file = File::create(path).map_err(|e| LakeError::io(path, e))?;
+    let mut writer = ArrowWriter::try_new(file, schema, Some(properties(table, durability)))
+        .map_err(|e| LakeError::parquet(path, e))?;
+    for b in batches {
+        writer.write(b).map_err(|e| LakeError::parquet(path, e))?;
+    }
+    let file = writer
+        .into_inner()
+        .map_err(|e| LakeError::parquet(path, e))?;
+    if durability == Durability::Lake {
+        file.sync_all().map_err(|e| LakeError::io(path, e))?;
+    }
+    Ok(())
+}
+
+/// Reads a whole file as one batch with the given schema (columns by position).
+pub fn read_file(path: &Path, schema: &SchemaRef) -> Result<RecordBatch, LakeError> {
+    let batches = read_batches(path, None)?;
+    let normalised: Vec<RecordBatch> = batches
+        .into_iter()
+        .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| LakeError::corrupt(path, format!("does not match the table schema: {e}")))?;
+    concat_batches(schema, &normalised).map_err(|e| LakeError::corrupt(path, e.to_string()))
+}
+
+/// Reads a file's batches, optionally only the named top-level columns.
+pub fn read_batches(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>, LakeError> {
+    let file = File::open(path).map_err(|e| LakeError::io(path, e))?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| LakeError::parquet(path, e))?
+        .with_batch_size(64 * 1024);
+    if let Some(cols) = columns {
+        let schema = builder.schema().clone();
+        let indices: Vec<usize> = cols
+            .iter()
+            .map(|c| {
+                schema
+                    .index_of(c)
+                    .map_err(|_| LakeError::corrupt(path, format!("has no column {c}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+        builder = builder.with_projection(mask);
+    }
+    let reader = builder.build().map_err(|e| LakeError::parquet(path, e))?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| LakeError::corrupt(path, e.to_string()))
+}

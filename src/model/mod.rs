@@ -1,0 +1,122 @@
+//! The typed model: money, time, ids, the reason-code catalogue and the lake schema.
+//!
+//! Every other stage speaks these types; nothing here does I/O beyond reading embedded data.
+
+pub mod catalogue;
+pub mod money;
+pub mod schema;
+pub mod time;
+
+use std::fmt;
+
+pub use catalogue::{Catalogue, DeclineClass, ReasonCode};
+pub use money::{Currency, Money, MoneyError};
+
+macro_rules! id_newtype {
+    ($(#[$doc:meta] $name:ident),* $(,)?) => {$(
+        #[$doc]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        pub struct $name(pub String);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name(s.to_string())
+            }
+        }
+    )*};
+}
+
+id_newtype!(
+    /// Amazon Pay Charge id (`P01-2400747-7777779-C084595`); one payment attempt.
+    ChargeId,
+    /// Amazon Pay Charge Permission id (`P01-2400747-7777779`) = settlement `AmazonOrderReferenceId`.
+    ChargePermissionId,
+    /// Amazon Pay Refund id.
+    RefundId,
+    /// The merchant's order id.
+    OrderId,
+    /// Amazon Pay settlement period id.
+    SettlementId,
+    /// The bank's id of a statement line.
+    BankTransactionId,
+);
+
+/// The five kinds of source file of `spec/inputs.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum FileKind {
+    Settlement,
+    Charges,
+    Refunds,
+    Orders,
+    Deposits,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Settlement => "settlement",
+            FileKind::Charges => "charges",
+            FileKind::Refunds => "refunds",
+            FileKind::Orders => "orders",
+            FileKind::Deposits => "deposits",
+        }
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Encodings a source file may come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum FileFormat {
+    Csv,
+    JsonLines,
+    /// Amazon Pay's flat-file settlement report (header block, then CSV body).
+    FlatFile,
+}
+
+impl FileFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileFormat::Csv => "csv",
+            FileFormat::JsonLines => "jsonl",
+            FileFormat::FlatFile => "flat-file",
+        }
+    }
+}
+
+/// Charge states of the Amazon Pay API v2.
+pub const CHARGE_STATES: [&str; 6] = [
+    "AuthorizationInitiated",
+    "Authorized",
+    "CaptureInitiated",
+    "Captured",
+    "Canceled",
+    "Declined",
+];
+
+/// Refund states of the Amazon Pay API v2.
+pub const REFUND_STATES: [&str; 3] = ["RefundInitiated", "Refunded", "Declined"];
+
+/// Settlement `TransactionType` values known to `spec/inputs.md` (the set is open).
+pub const KNOWN_TRANSACTION_TYPES: [&str; 10] = [
+    "Capture",
+    "Refund",
+    "Chargeback",
+    "A-to-z Guarantee Claim",
+    "Dispute",
+    "Debt",
+    "Adjustment",
+    "Authorization",
+    "Carryover",
+    "Transfer",
+];

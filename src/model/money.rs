@@ -1,0 +1,305 @@
+//! Exact money: supported currencies, their exponents, and decimal-text parsing.
+//!
+//! Amounts are parsed from decimal text straight into integer minor units (cents, yen);
+//! no binary float is ever involved. The lake stores every amount as `DECIMAL(18,2)`,
+//! which holds every supported currency exactly (all have an exponent of 0 or 2).
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Scale of every money column in the lake (`DECIMAL(18, 2)`).
+pub const LAKE_SCALE: u32 = 2;
+/// Precision of every money column in the lake.
+pub const LAKE_PRECISION: u8 = 18;
+
+/// An ISO 4217 currency the pipeline supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Currency {
+    USD,
+    EUR,
+    GBP,
+    JPY,
+    AUD,
+    CAD,
+    CHF,
+    SEK,
+    DKK,
+    NOK,
+}
+
+impl Currency {
+    /// Every supported currency, in a fixed order.
+    pub const ALL: [Currency; 10] = [
+        Currency::USD,
+        Currency::EUR,
+        Currency::GBP,
+        Currency::JPY,
+        Currency::AUD,
+        Currency::CAD,
+        Currency::CHF,
+        Currency::SEK,
+        Currency::DKK,
+        Currency::NOK,
+    ];
+
+    /// Number of fractional digits of the currency's minor unit.
+    pub fn exponent(self) -> u32 {
+        match self {
+            Currency::JPY => 0,
+            _ => 2,
+        }
+    }
+
+    /// The ISO 4217 code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::USD => "USD",
+            Currency::EUR => "EUR",
+            Currency::GBP => "GBP",
+            Currency::JPY => "JPY",
+            Currency::AUD => "AUD",
+            Currency::CAD => "CAD",
+            Currency::CHF => "CHF",
+            Currency::SEK => "SEK",
+            Currency::DKK => "DKK",
+            Currency::NOK => "NOK",
+        }
+    }
+
+    /// Factor that turns minor units into the lake's scale-2 unscaled value.
+    pub fn lake_factor(self) -> i64 {
+        10_i64.pow(LAKE_SCALE - self.exponent())
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Currency {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Currency::ALL
+            .into_iter()
+            .find(|c| c.code() == s)
+            .ok_or_else(|| MoneyError::UnknownCurrency(s.to_string()))
+    }
+}
+
+/// Why a money value could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("unknown currency {0:?}")]
+    UnknownCurrency(String),
+    #[error("empty amount")]
+    Empty,
+    #[error("{0:?} is not a decimal amount")]
+    NotDecimal(String),
+    #[error("{text:?} has {digits} fractional digits, {currency} allows {allowed}")]
+    TooPrecise {
+        text: String,
+        digits: u32,
+        currency: Currency,
+        allowed: u32,
+    },
+    #[error("{0:?} is out of range")]
+    OutOfRange(String),
+}
+
+/// An exact amount of one currency, in integer minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Money {
+    pub minor: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(minor: i64, currency: Currency) -> Self {
+        Money { minor, currency }
+    }
+
+    /// Parses decimal text such as `"1234.56"`, `"-0.30"`, `"1,234.56"` or `"5000"` (JPY).
+    pub fn parse(text: &str, currency: Currency) -> Result<Money, MoneyError> {
+        parse_minor(text, currency).map(|minor| Money { minor, currency })
+    }
+
+    /// The lake's unscaled `DECIMAL(18,2)` value.
+    pub fn lake_unscaled(self) -> i128 {
+        i128::from(self.minor) * i128::from(self.currency.lake_factor())
+    }
+
+    /// Formats in major units with exactly the currency's exponent, e.g. `-1.45`, `5000`.
+    pub fn to_decimal_string(self) -> String {
+        format_minor(self.minor, self.currency)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.to_decimal_string(), self.currency)
+    }
+}
+
+/// Formats minor units as decimal text in major units.
+pub fn format_minor(minor: i64, currency: Currency) -> String {
+    Decimal::new(minor, currency.exponent()).to_string()
+}
+
+/// Formats a lake `DECIMAL(18,2)` unscaled value as decimal text with two places.
+pub fn format_lake(unscaled: i128) -> String {
+    Decimal::from_i128_with_scale(unscaled, LAKE_SCALE).to_string()
+}
+
+/// Strips grouping commas (`1,234,567.89`), accepting only well-formed groups of three.
+fn strip_grouping(text: &str) -> Option<String> {
+    if !text.contains(',') {
+        return Some(text.to_string());
+    }
+    let (sign, body) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (int_part, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (body, None),
+    };
+    let mut groups = int_part.split(',');
+    let first = groups.next()?;
+    if first.is_empty() || first.len() > 3 || !first.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    out.push_str(sign);
+    out.push_str(first);
+    for g in groups {
+        if g.len() != 3 || !g.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        out.push_str(g);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    Some(out)
+}
+
+/// Parses decimal text into integer minor units of `currency`.
+pub fn parse_minor(text: &str, currency: Currency) -> Result<i64, MoneyError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(MoneyError::Empty);
+    }
+    let not_decimal = || MoneyError::NotDecimal(trimmed.to_string());
+    // Only plain decimal notation: digits, one optional sign, one optional point, grouping commas.
+    let valid_chars = trimmed.bytes().enumerate().all(|(i, b)| {
+        b.is_ascii_digit() || b == b'.' || b == b',' || (i == 0 && (b == b'-' || b == b'+'))
+    });
+    if !valid_chars || !trimmed.bytes().any(|b| b.is_ascii_digit()) {
+        return Err(not_decimal());
+    }
+    let cleaned = strip_grouping(trimmed).ok_or_else(not_decimal)?;
+    if cleaned.ends_with('.') || cleaned.starts_with('.') || cleaned.starts_with("-.") {
+        return Err(not_decimal());
+    }
+    let dec = Decimal::from_str_exact(&cleaned).map_err(|_| not_decimal())?;
+    let allowed = currency.exponent();
+    // Trailing zeros beyond the exponent ("5000.00" JPY) are exact and accepted.
+    let dec = dec.normalize();
+    if dec.scale() > allowed {
+        return Err(MoneyError::TooPrecise {
+            text: trimmed.to_string(),
+            digits: dec.scale(),
+            currency,
+            allowed,
+        });
+    }
+    let minor = dec
+        .checked_mul(Decimal::from(10_i64.pow(allowed)))
+        .ok_or_else(|| MoneyError::OutOfRange(trimmed.to_string()))?;
+    let minor: i64 = minor
+        .trunc()
+        .try_into()
+        .map_err(|_| MoneyError::OutOfRange(trimmed.to_string()))?;
+    // Keep well inside DECIMAL(18,2) once scaled to the lake.
+    if minor.unsigned_abs() >= 10_u64.pow(16) / currency.lake_factor() as u64 {
+        return Err(MoneyError::OutOfRange(trimmed.to_string()));
+    }
+    Ok(minor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_plain_and_signed_amounts() {
+        assert_eq!(parse_minor("49.99", Currency::USD), Ok(4999));
+        assert_eq!(parse_minor("-0.30", Currency::USD), Ok(-30));
+        assert_eq!(parse_minor("+1.5", Currency::EUR), Ok(150));
+        assert_eq!(parse_minor("7", Currency::GBP), Ok(700));
+        assert_eq!(parse_minor(" 12.00 ", Currency::USD), Ok(1200));
+    }
+
+    #[test]
+    fn parses_grouping_commas() {
+        assert_eq!(parse_minor("1,234.56", Currency::USD), Ok(123456));
+        assert_eq!(parse_minor("-1,234,567.00", Currency::EUR), Ok(-123456700));
+        assert!(parse_minor("12,34.56", Currency::USD).is_err());
+        assert!(parse_minor("1,2345", Currency::USD).is_err());
+        assert!(parse_minor(",123", Currency::USD).is_err());
+    }
+
+    #[test]
+    fn jpy_has_no_minor_unit() {
+        assert_eq!(parse_minor("5000", Currency::JPY), Ok(5000));
+        assert_eq!(parse_minor("5,000", Currency::JPY), Ok(5000));
+        assert_eq!(parse_minor("5000.00", Currency::JPY), Ok(5000));
+        assert!(matches!(
+            parse_minor("5000.5", Currency::JPY),
+            Err(MoneyError::TooPrecise { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_too_many_decimals_and_junk() {
+        assert!(matches!(
+            parse_minor("1.234", Currency::USD),
+            Err(MoneyError::TooPrecise { .. })
+        ));
+        assert_eq!(parse_minor("1.230", Currency::USD), Ok(123));
+        for bad in [
+            "", "abc", "1e5", "1.2.3", "--1", "1-", ".", "1.", ".5", "NaN", "12 34", "$5",
+        ] {
+            assert!(
+                parse_minor(bad, Currency::USD).is_err(),
+                "{bad:?} should fail"
+            );
+        }
+    }
+
+    #[test]
+    fn formats_and_scales_to_lake() {
+        let m = Money::parse("-1.45", Currency::USD).unwrap();
+        assert_eq!(m.to_decimal_string(), "-1.45");
+        assert_eq!(m.lake_unscaled(), -145);
+        let y = Money::parse("5000", Currency::JPY).unwrap();
+        assert_eq!(y.to_decimal_string(), "5000");
+        assert_eq!(y.lake_unscaled(), 500000);
+        assert_eq!(format_lake(500000), "5000.00");
+    }
+
+    #[test]
+    fn currency_codes_round_trip() {
+        for c in Currency::ALL {
+            assert_eq!(c.code().parse::<Currency>().unwrap(), c);
+        }
+        assert!("usd".parse::<Currency>().is_err());
+        assert!("XXX".parse::<Currency>().is_err());
+    }
+}

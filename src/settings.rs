@@ -1,0 +1,339 @@
+//! Settings: the optional `payrecon.toml`, resolved with command-line overrides.
+//!
+//! Every setting has a default, so payrecon runs with no file at all. A file is read from
+//! `--config PATH`, else `./payrecon.toml` when present. Unknown keys and bad values are errors
+//! that name the key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Currency;
+
+/// The configuration file name looked for in the working directory.
+pub const DEFAULT_CONFIG: &str = "payrecon.toml";
+
+/// Errors resolving settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("{}: key `{key}`: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Folder of the Parquet lake.
+    pub lake: PathBuf,
+    /// The merchant's IANA time zone (local days, weeks, months; bank booking dates).
+    pub timezone: String,
+    pub orders: OrdersConfig,
+    pub value_bands: ValueBands,
+    pub analytics: AnalyticsConfig,
+    pub reconcile: ReconcileConfig,
+    pub thresholds: Thresholds,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            lake: PathBuf::from("lake"),
+            timezone: "UTC".into(),
+            orders: OrdersConfig::default(),
+            value_bands: ValueBands::default(),
+            analytics: AnalyticsConfig::default(),
+            reconcile: ReconcileConfig::default(),
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrdersConfig {
+    /// Header names of the OMS export, per field.
+    pub columns: OrderColumns,
+}
+
+/// Maps the order fields of `spec/inputs.md` onto an OMS export's header names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrderColumns {
+    pub order_id: String,
+    pub created_at: String,
+    pub country: String,
+    pub device: String,
+    pub order_total: String,
+    pub currency: String,
+    pub status: String,
+    pub charge_permission_id: String,
+}
+
+impl Default for OrderColumns {
+    fn default() -> Self {
+        OrderColumns {
+            order_id: "order_id".into(),
+            created_at: "created_at".into(),
+            country: "country".into(),
+            device: "device".into(),
+            order_total: "order_total".into(),
+            currency: "currency".into(),
+            status: "status".into(),
+            charge_permission_id: "charge_permission_id".into(),
+        }
+    }
+}
+
+/// Order-value band edges, in major units.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValueBands {
+    /// Edges for every currency without its own list.
+    pub edges: Vec<Decimal>,
+    /// Per-currency edges, e.g. `JPY = [0, 2500, 5000, 10000, 25000, 50000]`.
+    pub currency: BTreeMap<String, Vec<Decimal>>,
+}
+
+impl Default for ValueBands {
+    fn default() -> Self {
+        let edges: Vec<Decimal> = [0, 25, 50, 100, 250, 500]
+            .into_iter()
+            .map(Decimal::from)
+            .collect();
+        let jpy = edges.iter().map(|e| e * Decimal::from(100)).collect();
+        ValueBands {
+            edges,
+            currency: BTreeMap::from([("JPY".to_string(), jpy)]),
+        }
+    }
+}
+
+impl ValueBands {
+    /// The edges that apply to a currency.
+    pub fn edges_for(&self, currency: &str) -> &[Decimal] {
+        self.currency.get(currency).unwrap_or(&self.edges)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsConfig {
+    /// Cells with a denominator below this are flagged `low_volume`.
+    pub min_n: u64,
+    /// Orders younger than this (hours) at the newest attempt are `immature`.
+    pub retry_window_hours: u64,
+    /// Benjamini–Hochberg false discovery rate for change detection.
+    pub fdr: f64,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        AnalyticsConfig {
+            min_n: 30,
+            retry_window_hours: 72,
+            fdr: 0.05,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconcileConfig {
+    pub settlement_lag_days: u32,
+    pub deposit_lag_days: u32,
+    pub fallback_window_days: u32,
+    /// Largest difference still treated as equal, in major units (decimal text).
+    pub amount_tolerance: Decimal,
+}
+
+impl Default for ReconcileConfig {
+    fn default() -> Self {
+        ReconcileConfig {
+            settlement_lag_days: 3,
+            deposit_lag_days: 7,
+            fallback_window_days: 2,
+            amount_tolerance: Decimal::ZERO,
+        }
+    }
+}
+
+/// When a finished run exits 1 instead of 0.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// Rejected rows (plus unreadable files) tolerated by one ingest.
+    pub max_rejected_rows: u64,
+    /// Reconciliation exceptions tolerated.
+    pub max_exceptions: u64,
+}
+
+impl Config {
+    /// Loads `path`, or `./payrecon.toml` when `path` is `None` and the file exists, else defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let p = PathBuf::from(DEFAULT_CONFIG);
+                if !p.exists() {
+                    return Ok(Config::default());
+                }
+                p
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
+            path: path.clone(),
+            source: e,
+        })?;
+        Config::parse(&text, &path)
+    }
+
+    /// Parses and validates configuration text (`path` is only for messages).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            message,
+        };
+        self.tz().map_err(|m| invalid("timezone", m))?;
+        check_edges(&self.value_bands.edges).map_err(|m| invalid("value_bands.edges", m))?;
+        for (cur, edges) in &self.value_bands.currency {
+            cur.parse::<Currency>()
+                .map_err(|e| invalid(&format!("value_bands.currency.{cur}"), e.to_string()))?;
+            check_edges(edges).map_err(|m| invalid(&format!("value_bands.currency.{cur}"), m))?;
+        }
+        if !(self.analytics.fdr > 0.0 && self.analytics.fdr < 1.0) {
+            return Err(invalid(
+                "analytics.fdr",
+                format!("{} is not between 0 and 1", self.analytics.fdr),
+            ));
+        }
+        if self.reconcile.amount_tolerance.is_sign_negative() {
+            return Err(invalid(
+                "reconcile.amount_tolerance",
+                "must not be negative".into(),
+            ));
+        }
+        let cols = &self.orders.columns;
+        for (key, value) in [
+            ("order_id", &cols.order_id),
+            ("created_at", &cols.created_at),
+            ("country", &cols.country),
+            ("device", &cols.device),
+            ("order_total", &cols.order_total),
+            ("currency", &cols.currency),
+        ] {
+            if value.trim().is_empty() {
+                return Err(invalid(
+                    &format!("orders.columns.{key}"),
+                    "must name a header".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The merchant's time zone.
+    pub fn tz(&self) -> Result<chrono_tz::Tz, String> {
+        self.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+            format!(
+                "{:?} is not an IANA time zone (e.g. \"Europe/Berlin\")",
+                self.timezone
+            )
+        })
+    }
+}
+
+fn check_edges(edges: &[Decimal]) -> Result<(), String> {
+    if edges.first() != Some(&Decimal::ZERO) {
+        return Err("band edges must start at 0".into());
+    }
+    if edges.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("band edges must increase strictly".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("payrecon.toml"))
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.lake, PathBuf::from("lake"));
+        assert_eq!(c.reconcile.settlement_lag_days, 3);
+        assert_eq!(c.value_bands.edges_for("JPY")[1], Decimal::from(2500));
+        assert_eq!(c.value_bands.edges_for("EUR")[5], Decimal::from(500));
+    }
+
+    #[test]
+    fn full_file() {
+        let c = parse(
+            r#"
+            lake = "/data/lake"
+            timezone = "Europe/Berlin"
+            [orders.columns]
+            order_id = "Name"
+            created_at = "Created at"
+            [value_bands]
+            edges = [0, 10, 100]
+            [reconcile]
+            amount_tolerance = "0.01"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.orders.columns.order_id, "Name");
+        assert_eq!(c.orders.columns.country, "country");
+        assert_eq!(c.reconcile.amount_tolerance, Decimal::new(1, 2));
+        assert_eq!(c.tz().unwrap(), chrono_tz::Europe::Berlin);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = parse("timezone = \"Mars/Base\"").unwrap_err().to_string();
+        assert!(e.contains("key `timezone`"), "{e}");
+        let e = parse("[reconcile]\nsettlement_lag = 3")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("settlement_lag"), "{e}");
+        let e = parse("[value_bands]\nedges = [0, 50, 25]")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("value_bands.edges"), "{e}");
+        let e = parse("[value_bands.currency]\nXYZ = [0, 1]")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("value_bands.currency.XYZ"), "{e}");
+        let e = parse("[analytics]\nmin_n = \"many\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("min_n"), "{e}");
+    }
+}

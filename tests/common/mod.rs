@@ -1,0 +1,78 @@
+//! Helpers shared by the end-to-end tests: run the real binary, read the lake back.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use payrecon::lake::Lake;
+use payrecon::lake::text::TextRow;
+use payrecon::model::schema::TableDef;
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The payrecon binary, run in `dir` with a clean environment.
+pub fn payrecon(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("payrecon").expect("binary built");
+    cmd.current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env_remove("PAYRECON_CRASH_AT");
+    cmd
+}
+
+/// Every row of a table, as text.
+pub fn rows(lake: &Path, table: &'static TableDef) -> Vec<TextRow> {
+    let lake = Lake::read_only(lake).expect("lake opens");
+    lake.table_rows(table).expect("table reads")
+}
+
+/// The value of `column` in a row.
+pub fn get<'a>(row: &'a TextRow, column: &str) -> Option<&'a str> {
+    row.iter()
+        .find(|(c, _)| *c == column)
+        .unwrap_or_else(|| panic!("no column {column}"))
+        .1
+        .as_deref()
+}
+
+/// Rows projected on some columns, for compact assertions.
+pub fn project(rows: &[TextRow], columns: &[&str]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|c| get(r, c).unwrap_or("NULL").to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// A snapshot of every file in a folder (path and bytes), to prove nothing changed.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    fn walk(d: &Path, base: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        let mut entries: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.file_name().is_some_and(|n| n == ".lock") {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, base, out);
+            } else {
+                out.push((
+                    p.strip_prefix(base).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
