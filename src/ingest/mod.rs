@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::lake::builder::{RowBuilder, Value};
 use crate::lake::merge::{TableDelta, merge_table};
-use crate::lake::parquet_io::{self, Durability};
+use crate::lake::parquet_io;
 use crate::lake::{Lake, LakeError};
 use crate::model::schema::{
     CHARGES, DEPOSITS, FILES, ORDERS, REFUNDS, REJECTS, SETTLEMENT_LINES, SETTLEMENTS, TableDef,
@@ -425,13 +425,7 @@ pub fn ingest(
         let (batch, _) = files_rows.take_batch();
         let target = Lake::append_file(&FILES, first_seq);
         let staged = txn.stage(&target);
-        parquet_io::write_batches(
-            &staged,
-            FILES.name,
-            FILES.arrow_schema(),
-            &[batch],
-            Durability::Lake,
-        )?;
+        parquet_io::write_batches(&staged, FILES.name, FILES.arrow_schema(), &[batch])?;
         // Rejects of files that failed as a whole are not kept (their rows are not counted).
         let loaded_seqs: Vec<i64> = reports
             .iter()
@@ -462,7 +456,7 @@ pub fn ingest(
             let all =
                 concat_batches(&schema, &kept).map_err(|e| IngestError::Internal(e.to_string()))?;
             let staged = txn.stage(&Lake::append_file(&REJECTS, first_seq));
-            parquet_io::write_batches(&staged, REJECTS.name, schema, &[all], Durability::Lake)?;
+            parquet_io::write_batches(&staged, REJECTS.name, schema, &[all])?;
         }
     }
     let _ = SETTLEMENTS;

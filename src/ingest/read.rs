@@ -23,7 +23,7 @@ use super::rows::{self, Fields, RowError};
 use crate::lake::LakeError;
 use crate::lake::builder::{RowBuilder, Value};
 use crate::lake::merge::key_hash;
-use crate::lake::parquet_io::{self, Durability};
+use crate::lake::parquet_io;
 use crate::model::schema::{
     CHARGES, DEPOSITS, ORDERS, REFUNDS, REJECTS, SETTLEMENT_LINES, SETTLEMENTS, TableDef,
 };
@@ -116,17 +116,10 @@ impl Spiller {
             } else {
                 take_record_batch(&batch, &UInt32Array::from(idx)).expect("indices in range")
             };
-            let path = self.dir.join(format!(
-                "f{:08}-c{:04}-d{day}.parquet",
-                self.seq, self.chunk
-            ));
-            parquet_io::write_batches(
-                &path,
-                self.table.name,
-                self.table.arrow_schema(),
-                &[part],
-                Durability::Spill,
-            )?;
+            let path = self
+                .dir
+                .join(format!("f{:08}-c{:04}-d{day}.arrow", self.seq, self.chunk));
+            parquet_io::write_spill(&path, self.table.arrow_schema(), &part)?;
             self.out.spills.entry(day).or_default().push(path);
         }
         self.chunk += 1;

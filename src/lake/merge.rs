@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::builder::MICROS_PER_DAY;
-use super::parquet_io::{self, Durability};
+use super::parquet_io;
 use super::{Lake, LakeError, Txn};
 use crate::model::schema::{ColType, Partitioning, TableDef, Winner};
 
@@ -228,7 +228,7 @@ fn merge_group(
     }
     for &d in days {
         for f in spills.get(&d).into_iter().flatten() {
-            parts.push(parquet_io::read_file(f, &schema)?);
+            parts.push(parquet_io::read_spill(f, &schema)?);
         }
     }
     let combined = concat_batches(&schema, &parts)
@@ -333,7 +333,6 @@ fn merge_group(
             table.name,
             schema.clone(),
             &[batch],
-            Durability::Lake,
         )?;
         out.puts.push(target);
     }
@@ -362,7 +361,6 @@ fn merge_group(
                 "_versions",
                 vschema.clone(),
                 &[batch],
-                Durability::Lake,
             )?;
             out.puts.push(target);
         }

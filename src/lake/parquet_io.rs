@@ -19,25 +19,13 @@ use crate::model::schema::LAKE_FORMAT_VERSION;
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-/// How a file is written: lake files are compressed; spill files are not (they live seconds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    Lake,
-    Spill,
-}
-
-fn properties(table: &str, durability: Durability) -> WriterProperties {
-    let compression = match durability {
-        Durability::Lake => Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")),
-        Durability::Spill => Compression::UNCOMPRESSED,
-    };
+fn properties(table: &str) -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(compression)
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid level"),
+        ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_statistics_enabled(match durability {
-            Durability::Lake => EnabledStatistics::Page,
-            Durability::Spill => EnabledStatistics::None,
-        })
+        .set_statistics_enabled(EnabledStatistics::Page)
         .set_key_value_metadata(Some(vec![
             KeyValue::new("payrecon.table".to_string(), table.to_string()),
             KeyValue::new(
@@ -54,13 +42,12 @@ pub fn write_batches(
     table: &str,
     schema: SchemaRef,
     batches: &[RecordBatch],
-    durability: Durability,
 ) -> Result<(), LakeError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| LakeError::io(parent, e))?;
     }
     let file = File::create(path).map_err(|e| LakeError::io(path, e))?;
-    let mut writer = ArrowWriter::try_new(file, schema, Some(properties(table, durability)))
+    let mut writer = ArrowWriter::try_new(file, schema, Some(properties(table)))
         .map_err(|e| LakeError::parquet(path, e))?;
     for b in batches {
         writer.write(b).map_err(|e| LakeError::parquet(path, e))?;
@@ -68,10 +55,29 @@ pub fn write_batches(
     let file = writer
         .into_inner()
         .map_err(|e| LakeError::parquet(path, e))?;
-    if durability == Durability::Lake {
-        file.sync_all().map_err(|e| LakeError::io(path, e))?;
-    }
+    file.sync_all().map_err(|e| LakeError::io(path, e))?;
     Ok(())
+}
+
+/// Writes a spill file (Arrow IPC): read back once, seconds later, so no encoding is spent.
+pub fn write_spill(path: &Path, schema: SchemaRef, batch: &RecordBatch) -> Result<(), LakeError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| LakeError::io(parent, e))?;
+    }
+    let file = std::io::BufWriter::new(File::create(path).map_err(|e| LakeError::io(path, e))?);
+    let arrow = |e: arrow_schema::ArrowError| LakeError::corrupt(path, e.to_string());
+    let mut w = arrow_ipc::writer::FileWriter::try_new(file, &schema).map_err(arrow)?;
+    w.write(batch).map_err(arrow)?;
+    w.finish().map_err(arrow)
+}
+
+/// Reads a spill file back as one batch.
+pub fn read_spill(path: &Path, schema: &SchemaRef) -> Result<RecordBatch, LakeError> {
+    let file = std::io::BufReader::new(File::open(path).map_err(|e| LakeError::io(path, e))?);
+    let arrow = |e: arrow_schema::ArrowError| LakeError::corrupt(path, e.to_string());
+    let reader = arrow_ipc::reader::FileReader::try_new(file, None).map_err(arrow)?;
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(arrow)?;
+    concat_batches(schema, &batches).map_err(arrow)
 }
 
 /// Reads a whole file as one batch with the given schema (columns by position).
