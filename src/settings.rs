@@ -42,6 +42,7 @@ pub struct Config {
     /// The merchant's IANA time zone (local days, weeks, months; bank booking dates).
     pub timezone: String,
     pub orders: OrdersConfig,
+    pub ingest: IngestConfig,
     pub value_bands: ValueBands,
     pub analytics: AnalyticsConfig,
     pub reconcile: ReconcileConfig,
@@ -54,6 +55,7 @@ impl Default for Config {
             lake: PathBuf::from("lake"),
             timezone: "UTC".into(),
             orders: OrdersConfig::default(),
+            ingest: IngestConfig::default(),
             value_bands: ValueBands::default(),
             analytics: AnalyticsConfig::default(),
             reconcile: ReconcileConfig::default(),
@@ -67,6 +69,21 @@ impl Default for Config {
 pub struct OrdersConfig {
     /// Header names of the OMS export, per field.
     pub columns: OrderColumns,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// MiB of parsed rows an ingest keeps in memory before spilling chunks to disk.
+    pub memory_budget_mb: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            memory_budget_mb: 512,
+        }
+    }
 }
 
 /// Maps the order fields of `spec/inputs.md` onto an OMS export's header names.

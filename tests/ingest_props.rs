@@ -292,7 +292,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 6, .. ProptestConfig::default() })]
 
     #[test]
-    fn rows_and_money_are_conserved(seed in 0u64..1_000_000, orders in 50u64..400, messy in any::<bool>(), split in 1usize..4) {
+    fn rows_and_money_are_conserved(seed in 0u64..1_000_000, orders in 50u64..400, messy in any::<bool>(), split in 1usize..4, spill in any::<bool>()) {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
         make_data(&data, orders, seed, messy);
@@ -304,7 +304,9 @@ proptest! {
         let mut total_read = 0;
         for batch in files.chunks(chunk) {
             let lake = Lake::open(&lake_dir, LockMode::Fail).unwrap();
-            let report = ingest(&lake, batch, &IngestOptions::default()).unwrap();
+            // With no memory budget every chunk goes through a spill file on disk.
+            let opts = IngestOptions { memory_budget: if spill { 0 } else { 64 << 20 }, ..IngestOptions::default() };
+            let report = ingest(&lake, batch, &opts).unwrap();
             for f in &report.files {
                 prop_assert_eq!(&f.status, &FileStatus::Loaded, "{}", f.path);
                 prop_assert_eq!(f.rows_read, f.loaded + f.rejected + f.duplicates, "{}", f.path);

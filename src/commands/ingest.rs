@@ -20,8 +20,9 @@ pub fn run(config: &Config, args: &IngestArgs) -> Result<Outcome, CommandError> 
     )?;
     let start = Instant::now();
     let opts = IngestOptions {
-        orders: config.orders.columns.clone(),
         progress: !args.no_progress && std::io::stderr().is_terminal(),
+        memory_budget: config.ingest.memory_budget_mb as usize * (1 << 20),
+        ..IngestOptions::new(config.orders.columns.clone())
     };
     let report = ingest(&lake, &args.paths, &opts)?;
     print_report(

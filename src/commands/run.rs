@@ -28,8 +28,9 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         },
     )?;
     let opts = IngestOptions {
-        orders: config.orders.columns.clone(),
         progress: std::io::stderr().is_terminal(),
+        memory_budget: config.ingest.memory_budget_mb as usize * (1 << 20),
+        ..IngestOptions::new(config.orders.columns.clone())
     };
     let report = ingest(&lake, std::slice::from_ref(&args.inbox), &opts)?;
     print_report(

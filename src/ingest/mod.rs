@@ -139,11 +139,32 @@ impl IngestReport {
 }
 
 /// How to ingest.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IngestOptions {
     pub orders: OrderColumns,
     /// Show a progress bar (only drawn on a terminal).
     pub progress: bool,
+    /// Bytes of parsed rows held in memory before chunks spill to disk.
+    pub memory_budget: usize,
+}
+
+/// The default [`IngestOptions::memory_budget`]: 512 MiB.
+pub const DEFAULT_MEMORY_BUDGET: usize = 512 << 20;
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions::new(OrderColumns::default())
+    }
+}
+
+impl IngestOptions {
+    pub fn new(orders: OrderColumns) -> Self {
+        IngestOptions {
+            orders,
+            progress: false,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+        }
+    }
 }
 
 /// File name endings taken from folders (a file named explicitly is always taken).
@@ -231,6 +252,7 @@ pub fn ingest(
     paths: &[PathBuf],
     opts: &IngestOptions,
 ) -> Result<IngestReport, IngestError> {
+    let clock = std::time::Instant::now();
     let files = discover(paths)?;
     let hashed: Vec<(PathBuf, String, u64)> = files
         .into_par_iter()
@@ -240,6 +262,11 @@ pub fn ingest(
                 .map_err(|e| IngestError::io(&p, e))
         })
         .collect::<Result<_, _>>()?;
+    tracing::debug!(
+        seconds = clock.elapsed().as_secs_f64(),
+        "phase: hashed {} files",
+        hashed.len()
+    );
     let known: HashMap<String, i64> = lake.known_files()?.into_iter().collect();
     let mut next_seq = known.values().copied().max().unwrap_or(0) + 1;
     let mut seen_now: HashMap<String, String> = HashMap::new();
@@ -319,6 +346,10 @@ pub fn ingest(
         indicatif::ProgressBar::hidden()
     };
     let done = AtomicU64::new(0);
+    let budget = read::MemoryBudget::new(opts.memory_budget);
+    // Largest files first, so both cores stay busy to the end.
+    let mut jobs = jobs;
+    jobs.sort_by_key(|(i, job)| (std::cmp::Reverse(reports[*i].bytes), job.seq));
     let reads: Vec<(usize, Result<FileRead, IngestError>)> = jobs
         .par_iter()
         .map(|(i, job)| {
@@ -328,7 +359,7 @@ pub fn ingest(
                 let prev = seen.swap(pos, Ordering::Relaxed);
                 bar.inc(pos.saturating_sub(prev));
             };
-            let r = read::read_file(job, &opts.orders, &scratch, &progress);
+            let r = read::read_file(job, &opts.orders, &scratch, &budget, &progress);
             bar.inc(
                 reports[*i]
                     .bytes
@@ -339,6 +370,11 @@ pub fn ingest(
         })
         .collect();
     bar.finish_and_clear();
+    tracing::debug!(
+        seconds = clock.elapsed().as_secs_f64(),
+        "phase: read {} files",
+        jobs.len()
+    );
     crash_point("after-read");
 
     let mut deltas: BTreeMap<&'static str, TableDelta> = BTreeMap::new();
@@ -380,6 +416,10 @@ pub fn ingest(
     let mut accepted: HashMap<(&str, i64), u64> = HashMap::new();
     for (name, delta) in deltas {
         let outcome = merge_table(lake, &mut txn, delta)?;
+        tracing::debug!(
+            seconds = clock.elapsed().as_secs_f64(),
+            "phase: merged {name}"
+        );
         for (seq, n) in outcome.duplicates {
             dups.insert((name, seq), n);
         }
@@ -463,6 +503,7 @@ pub fn ingest(
     if !txn.is_empty() {
         txn.commit_with_hook(crash_point)?;
     }
+    tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "phase: committed");
     Ok(IngestReport { files: reports })
 }
 

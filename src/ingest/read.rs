@@ -6,10 +6,13 @@
 //! column and reason.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow_array::cast::AsArray;
 use arrow_array::{RecordBatch, UInt32Array};
@@ -22,7 +25,7 @@ use super::lines::LineTracker;
 use super::rows::{self, Fields, RowError};
 use crate::lake::LakeError;
 use crate::lake::builder::{RowBuilder, Value};
-use crate::lake::merge::key_hash;
+use crate::lake::merge::{Chunk, key_hash};
 use crate::lake::parquet_io;
 use crate::model::schema::{
     CHARGES, DEPOSITS, ORDERS, REFUNDS, REJECTS, SETTLEMENT_LINES, SETTLEMENTS, TableDef,
@@ -46,10 +49,10 @@ pub struct FileJob {
     pub detected: Detected,
 }
 
-/// New rows of one table from one file, spilled by day.
+/// New rows of one table from one file, by day.
 #[derive(Debug, Default)]
 pub struct Spilled {
-    pub spills: BTreeMap<i32, Vec<PathBuf>>,
+    pub spills: BTreeMap<i32, Vec<Chunk>>,
     pub keys: Vec<(u64, i32)>,
 }
 
@@ -65,7 +68,33 @@ pub struct FileRead {
     pub rejects: Option<RecordBatch>,
 }
 
-struct Spiller {
+/// Bytes of parsed rows an ingest may hold in memory before spilling chunks to disk.
+#[derive(Debug)]
+pub struct MemoryBudget {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl MemoryBudget {
+    pub fn new(limit: usize) -> Self {
+        MemoryBudget {
+            limit,
+            used: AtomicUsize::new(0),
+        }
+    }
+
+    /// Reserves `bytes` if they fit.
+    fn try_take(&self, bytes: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                (u + bytes <= self.limit).then_some(u + bytes)
+            })
+            .is_ok()
+    }
+}
+
+struct Spiller<'b> {
+    budget: &'b MemoryBudget,
     table: &'static TableDef,
     builder: RowBuilder,
     dir: PathBuf,
@@ -74,9 +103,10 @@ struct Spiller {
     out: Spilled,
 }
 
-impl Spiller {
-    fn new(table: &'static TableDef, dir: &Path, seq: i64) -> Self {
+impl<'b> Spiller<'b> {
+    fn new(table: &'static TableDef, dir: &Path, seq: i64, budget: &'b MemoryBudget) -> Self {
         Spiller {
+            budget,
             table,
             builder: RowBuilder::new(table, 1024),
             dir: dir.join(table.name),
@@ -116,11 +146,16 @@ impl Spiller {
             } else {
                 take_record_batch(&batch, &UInt32Array::from(idx)).expect("indices in range")
             };
-            let path = self
-                .dir
-                .join(format!("f{:08}-c{:04}-d{day}.arrow", self.seq, self.chunk));
-            parquet_io::write_spill(&path, self.table.arrow_schema(), &part)?;
-            self.out.spills.entry(day).or_default().push(path);
+            let chunk = if self.budget.try_take(part.get_array_memory_size()) {
+                Chunk::Memory(part)
+            } else {
+                let path = self
+                    .dir
+                    .join(format!("f{:08}-c{:04}-d{day}.arrow", self.seq, self.chunk));
+                parquet_io::write_spill(&path, self.table.arrow_schema(), &part)?;
+                Chunk::Disk(path)
+            };
+            self.out.spills.entry(day).or_default().push(chunk);
         }
         self.chunk += 1;
         Ok(())
@@ -177,12 +212,13 @@ pub fn read_file(
     job: &FileJob,
     orders: &OrderColumns,
     scratch: &Path,
+    budget: &MemoryBudget,
     progress: &dyn Fn(u64),
 ) -> Result<FileRead, IngestError> {
     let lake_err = |e: LakeError| IngestError::Lake(e);
     match (job.detected.kind, job.detected.format) {
-        (FileKind::Settlement, _) => read_settlement(job, scratch, progress),
-        (kind, FileFormat::JsonLines) => read_jsonl(job, kind, scratch, progress),
+        (FileKind::Settlement, _) => read_settlement(job, scratch, budget, progress),
+        (kind, FileFormat::JsonLines) => read_jsonl(job, kind, scratch, budget, progress),
         (kind, _) => {
             let (table, required): (&'static TableDef, Vec<&str>) = match kind {
                 FileKind::Charges => (&CHARGES, rows::charge::REQUIRED.to_vec()),
@@ -201,7 +237,7 @@ pub fn read_file(
                 ),
                 FileKind::Settlement => unreachable!(),
             };
-            let mut spiller = Spiller::new(table, scratch, job.seq);
+            let mut spiller = Spiller::new(table, scratch, job.seq, budget);
             let mut rejects = Rejects::new(job);
             let mut rdr = csv_reader(&job.path).map_err(|e| IngestError::io(&job.path, e))?;
             let mut rec = csv::ByteRecord::new();
@@ -290,7 +326,7 @@ fn csv_file_error(job: &FileJob, e: csv::Error) -> IngestError {
 
 struct Header {
     names: Vec<String>,
-    index: HashMap<String, usize>,
+    index: FxHashMap<String, usize>,
 }
 
 fn header_index(rec: &csv::ByteRecord) -> Header {
@@ -298,7 +334,7 @@ fn header_index(rec: &csv::ByteRecord) -> Header {
         .iter()
         .map(|f| String::from_utf8_lossy(f).trim().to_string())
         .collect();
-    let mut index = HashMap::new();
+    let mut index = FxHashMap::default();
     for (i, n) in names.iter().enumerate() {
         index.entry(n.clone()).or_insert(i);
     }
@@ -346,13 +382,17 @@ impl<'a> CsvRow<'a> {
                 rec.len()
             )));
         }
-        let mut fields = Vec::with_capacity(rec.len());
-        for (i, f) in rec.iter().enumerate() {
-            match std::str::from_utf8(f) {
-                Ok(s) => fields.push(s),
-                Err(_) => return Err(RowError::at(&header.names[i], "invalid UTF-8")),
-            }
-        }
+        // One UTF-8 check for the whole record; fields split on ASCII, so each is valid too.
+        let Ok(all) = std::str::from_utf8(rec.as_slice()) else {
+            let bad = rec
+                .iter()
+                .position(|f| std::str::from_utf8(f).is_err())
+                .unwrap_or(0);
+            return Err(RowError::at(&header.names[bad], "invalid UTF-8"));
+        };
+        let fields = (0..rec.len())
+            .map(|i| &all[rec.range(i).expect("field in range")])
+            .collect();
         Ok(CsvRow { header, fields })
     }
 }
@@ -377,6 +417,7 @@ fn raw_record(rec: &csv::ByteRecord) -> String {
 fn read_settlement(
     job: &FileJob,
     scratch: &Path,
+    budget: &MemoryBudget,
     progress: &dyn Fn(u64),
 ) -> Result<FileRead, IngestError> {
     let lake_err = IngestError::Lake;
@@ -411,7 +452,7 @@ fn read_settlement(
         }
     };
     check_required(job, header_line, &header.names, &rows::line::REQUIRED)?;
-    let mut lines = Spiller::new(&SETTLEMENT_LINES, scratch, job.seq);
+    let mut lines = Spiller::new(&SETTLEMENT_LINES, scratch, job.seq, budget);
     let mut rejects = Rejects::new(job);
     let mut per_settlement: BTreeMap<String, (u64, u64)> = BTreeMap::new(); // id -> (count, first line)
     let mut unknown_types: BTreeMap<String, u64> = BTreeMap::new();
@@ -459,7 +500,7 @@ fn read_settlement(
         }
     }
     // One `settlements` row per settlement id in the report, carrying the header block.
-    let mut heads = Spiller::new(&SETTLEMENTS, scratch, job.seq);
+    let mut heads = Spiller::new(&SETTLEMENTS, scratch, job.seq, budget);
     let header_json = {
         let pairs: Vec<String> = meta
             .iter()
@@ -669,6 +710,7 @@ fn read_jsonl(
     job: &FileJob,
     kind: FileKind,
     scratch: &Path,
+    budget: &MemoryBudget,
     progress: &dyn Fn(u64),
 ) -> Result<FileRead, IngestError> {
     let table: &'static TableDef = if kind == FileKind::Refunds {
@@ -676,7 +718,7 @@ fn read_jsonl(
     } else {
         &CHARGES
     };
-    let mut spiller = Spiller::new(table, scratch, job.seq);
+    let mut spiller = Spiller::new(table, scratch, job.seq, budget);
     let mut rejects = Rejects::new(job);
     let file = File::open(&job.path).map_err(|e| IngestError::io(&job.path, e))?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);
@@ -705,7 +747,6 @@ fn read_jsonl(
         if read.is_multiple_of(65536) {
             progress(bytes);
         }
-        let raw = String::from_utf8_lossy(text);
         let obj: JsonObject<'_> = match serde_json::from_slice(text) {
             Ok(o) => o,
             Err(e) => {
@@ -713,7 +754,7 @@ fn read_jsonl(
                     column: Some(format!("char {}", e.column())),
                     reason: format!("invalid JSON object: {e}"),
                 };
-                rejects.add(line_no, err, &raw);
+                rejects.add(line_no, err, &String::from_utf8_lossy(text));
                 continue;
             }
         };
@@ -734,7 +775,7 @@ fn read_jsonl(
                 {
                     e.column = Some(json_path(kind, c));
                 }
-                rejects.add(line_no, e, &raw);
+                rejects.add(line_no, e, &String::from_utf8_lossy(text));
             }
         }
     }

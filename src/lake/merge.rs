@@ -7,7 +7,9 @@
 //! creation timestamp) pull those partitions into one group, so a key never lives twice.
 //! Everything is index-based over Arrow arrays, generic over tables; groups run in parallel.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -25,11 +27,28 @@ use super::parquet_io;
 use super::{Lake, LakeError, Txn};
 use crate::model::schema::{ColType, Partitioning, TableDef, Winner};
 
-/// New rows of one table, spilled to disk by partition day.
+/// A chunk of newly parsed rows of one partition day: in memory, or spilled to disk once the
+/// ingest's memory budget is used up.
+#[derive(Debug, Clone)]
+pub enum Chunk {
+    Memory(RecordBatch),
+    Disk(PathBuf),
+}
+
+impl Chunk {
+    fn load(&self, schema: &SchemaRef) -> Result<RecordBatch, LakeError> {
+        match self {
+            Chunk::Memory(b) => Ok(b.clone()),
+            Chunk::Disk(p) => parquet_io::read_spill(p, schema),
+        }
+    }
+}
+
+/// New rows of one table, by partition day.
 #[derive(Debug)]
 pub struct TableDelta {
     pub table: &'static TableDef,
-    pub spills: BTreeMap<i32, Vec<PathBuf>>,
+    pub spills: BTreeMap<i32, Vec<Chunk>>,
     /// Keyed tables: `(hash of the key, partition day)` of every new row.
     pub keys: Vec<(u64, i32)>,
 }
@@ -57,6 +76,9 @@ impl MergeOutcome {
         self.deletes.extend(other.deletes);
     }
 }
+
+/// A capacity hint for a chunk on disk (rows per spill chunk at most).
+const SPILL_ROWS_HINT: usize = 16 * 1024;
 
 /// Hash of a key value, as stored in the version files.
 pub fn key_hash(key: &str) -> u64 {
@@ -107,7 +129,8 @@ fn plan_groups(lake: &Lake, delta: &TableDelta) -> Result<Vec<Vec<i32>>, LakeErr
     for &d in &new_days {
         uf.add(d);
     }
-    let mut first_day: HashMap<u64, i32> = HashMap::with_capacity(delta.keys.len());
+    let mut first_day: FxHashMap<u64, i32> =
+        FxHashMap::with_capacity_and_hasher(delta.keys.len(), Default::default());
     for &(k, d) in &delta.keys {
         match first_day.get(&k) {
             Some(&d0) if d0 != d => uf.union(d0, d),
@@ -194,7 +217,7 @@ fn merge_group(
     txn: &Txn,
     table: &'static TableDef,
     days: &[i32],
-    spills: &BTreeMap<i32, Vec<PathBuf>>,
+    spills: &BTreeMap<i32, Vec<Chunk>>,
 ) -> Result<MergeOutcome, LakeError> {
     let schema = table.arrow_schema();
     let keyed = table.key.is_some();
@@ -208,7 +231,16 @@ fn merge_group(
         }
     }
     let n_existing: usize = parts.iter().map(|b| b.num_rows()).sum();
-    let mut seen: HashSet<u128> = HashSet::new();
+    let new_rows: usize = days
+        .iter()
+        .flat_map(|d| spills.get(d).into_iter().flatten())
+        .map(|c| match c {
+            Chunk::Memory(b) => b.num_rows(),
+            Chunk::Disk(_) => SPILL_ROWS_HINT,
+        })
+        .sum();
+    let mut seen: FxHashSet<u128> =
+        FxHashSet::with_capacity_and_hasher(n_existing + new_rows, Default::default());
     let mut old_versions: Vec<(i64, u128)> = Vec::new();
     if keyed {
         let vschema = versions_schema();
@@ -228,7 +260,7 @@ fn merge_group(
     }
     for &d in days {
         for f in spills.get(&d).into_iter().flatten() {
-            parts.push(parquet_io::read_spill(f, &schema)?);
+            parts.push(f.load(&schema)?);
         }
     }
     let combined = concat_batches(&schema, &parts)
@@ -291,7 +323,8 @@ fn merge_group(
                 line.value(i),
             )
         };
-        let mut winner: HashMap<&str, usize> = HashMap::with_capacity(n_existing + accepted.len());
+        let mut winner: FxHashMap<&str, usize> =
+            FxHashMap::with_capacity_and_hasher(n_existing + accepted.len(), Default::default());
         for i in (0..n_existing).chain(accepted.iter().copied()) {
             winner
                 .entry(keys.value(i))
@@ -302,9 +335,12 @@ fn merge_group(
                 })
                 .or_insert(i);
         }
+        // Rows in reading order of their winning version: deterministic, and the same whether
+        // the data came in one ingest or many (cheaper than sorting by key text).
         let mut winners: Vec<(&str, usize)> = winner.into_iter().collect();
-        winners.sort_unstable();
-        let mut key_day: HashMap<i64, i32> = HashMap::with_capacity(winners.len());
+        winners.sort_unstable_by_key(|&(_, i)| (file_seq.value(i), line.value(i)));
+        let mut key_day: FxHashMap<i64, i32> =
+            FxHashMap::with_capacity_and_hasher(winners.len(), Default::default());
         for (k, i) in winners {
             let d = day_of(i);
             by_day.entry(d).or_default().push(i);

@@ -14,15 +14,23 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::LakeError;
-use crate::model::schema::LAKE_FORMAT_VERSION;
+use crate::model::schema::{LAKE_FORMAT_VERSION, LOW_CARDINALITY};
+use parquet::schema::types::ColumnPath;
 
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-fn properties(table: &str) -> WriterProperties {
-    WriterProperties::builder()
+fn properties(table: &str, schema: &SchemaRef) -> WriterProperties {
+    let mut builder = WriterProperties::builder().set_dictionary_enabled(false);
+    for f in schema.fields() {
+        if LOW_CARDINALITY.contains(&f.name().as_str()) {
+            builder =
+                builder.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), true);
+        }
+    }
+    builder
         .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(3).expect("valid level"),
+            ZstdLevel::try_new(1).expect("valid level"),
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)
@@ -47,8 +55,9 @@ pub fn write_batches(
         std::fs::create_dir_all(parent).map_err(|e| LakeError::io(parent, e))?;
     }
     let file = File::create(path).map_err(|e| LakeError::io(path, e))?;
-    let mut writer = ArrowWriter::try_new(file, schema, Some(properties(table)))
-        .map_err(|e| LakeError::parquet(path, e))?;
+    let props = properties(table, &schema);
+    let mut writer =
+        ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| LakeError::parquet(path, e))?;
     for b in batches {
         writer.write(b).map_err(|e| LakeError::parquet(path, e))?;
     }

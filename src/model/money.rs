@@ -191,6 +191,47 @@ fn strip_grouping(text: &str) -> Option<String> {
 
 /// Parses decimal text into integer minor units of `currency`.
 pub fn parse_minor(text: &str, currency: Currency) -> Result<i64, MoneyError> {
+    match fast_minor(text.as_bytes(), currency) {
+        Some(v) => Ok(v),
+        None => parse_minor_general(text, currency),
+    }
+}
+
+/// The common case on the ingest hot path, `-?\d{1,15}(\.\d{0..=exp})?` with no grouping, as
+/// exact integer arithmetic. Anything else (grouping commas, padding, errors) returns `None` and
+/// takes the general path, which gives the same value or the precise error.
+fn fast_minor(s: &[u8], currency: Currency) -> Option<i64> {
+    let (neg, body) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    let (int, frac) = match body.iter().position(|&b| b == b'.') {
+        Some(p) => (&body[..p], &body[p + 1..]),
+        None => (body, &body[body.len()..]),
+    };
+    let exp = currency.exponent() as usize;
+    if int.is_empty()
+        || int.len() > 15
+        || frac.len() > exp
+        || (frac.is_empty() && body.len() != int.len())
+    {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &b in int.iter().chain(frac) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(b - b'0');
+    }
+    v *= 10_i64.pow((exp - frac.len()) as u32);
+    if v.unsigned_abs() >= 10_u64.pow(16) / currency.lake_factor() as u64 {
+        return None;
+    }
+    Some(if neg { -v } else { v })
+}
+
+fn parse_minor_general(text: &str, currency: Currency) -> Result<i64, MoneyError> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(MoneyError::Empty);
@@ -280,6 +321,32 @@ mod tests {
                 parse_minor(bad, Currency::USD).is_err(),
                 "{bad:?} should fail"
             );
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_general_path() {
+        for text in [
+            "0",
+            "-0",
+            "0.5",
+            "12.34",
+            "-1.05",
+            "999999999999.99",
+            "5000",
+            "5000.0",
+            "1.",
+            "-.5",
+            "+3",
+            "00012.30",
+        ] {
+            for c in [Currency::USD, Currency::JPY] {
+                assert_eq!(
+                    parse_minor(text, c),
+                    parse_minor_general(text, c),
+                    "{text} {c}"
+                );
+            }
         }
     }
 

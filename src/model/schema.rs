@@ -563,6 +563,29 @@ pub const FILES: TableDef = TableDef {
     winner: Winner::Distinct,
 };
 
+/// Columns with few distinct values, worth Parquet dictionary encoding; every other column
+/// (ids, amounts, timestamps, hashes) is written plain, where a dictionary only costs time.
+pub const LOW_CARDINALITY: &[&str] = &[
+    "country",
+    "device",
+    "currency",
+    "status",
+    "state",
+    "reason_code",
+    "release_environment",
+    "transaction_type",
+    "store_name",
+    "transaction_description",
+    "settlement_id",
+    "seller_id",
+    "source_file",
+    "file_seq",
+    "kind",
+    "format",
+    "column",
+    "reason",
+];
+
 /// Every lake table, in the order they are documented.
 pub const TABLES: [&TableDef; 8] = [
     &ORDERS,

@@ -15,74 +15,107 @@ pub struct TimeError {
 }
 
 /// Parses an ISO 8601 timestamp into UTC.
+///
+/// A strict byte-level parser (this is the ingest hot path; chrono's format interpreter costs
+/// several times more); the calendar and clock are validated by chrono.
 pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, TimeError> {
-    let err = || TimeError {
+    parse_bytes(text.trim().as_bytes()).ok_or_else(|| TimeError {
         text: text.to_string(),
         what: "timestamp",
-    };
-    let s = text.trim();
-    if s.len() < 15 || !s.is_ascii() {
-        return Err(err());
+    })
+}
+
+fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
+    let mut v = 0u32;
+    for &b in s.get(at..at + n)? {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(b - b'0');
     }
-    // Split the local part from the offset: the offset starts at 'Z' or at a sign after the time.
-    let t_pos = s.find(['T', 't']).ok_or_else(err)?;
-    let (local, offset) = match s[t_pos..].find(['Z', 'z', '+', '-']) {
-        Some(i) => s.split_at(t_pos + i),
-        None => (s, ""),
+    Some(v)
+}
+
+fn parse_bytes(s: &[u8]) -> Option<DateTime<Utc>> {
+    let t = |i: usize| matches!(s.get(i), Some(b'T' | b't'));
+    let (y, mo, d, h, mi, se, mut i) = if s.get(4) == Some(&b'-') {
+        // Extended: 2026-10-01T14:37:01
+        if s.get(7) != Some(&b'-') || !t(10) || s.get(13) != Some(&b':') || s.get(16) != Some(&b':')
+        {
+            return None;
+        }
+        (
+            digits(s, 0, 4)?,
+            digits(s, 5, 2)?,
+            digits(s, 8, 2)?,
+            digits(s, 11, 2)?,
+            digits(s, 14, 2)?,
+            digits(s, 17, 2)?,
+            19,
+        )
+    } else {
+        // Basic: 20261001T143701
+        if !t(8) {
+            return None;
+        }
+        (
+            digits(s, 0, 4)?,
+            digits(s, 4, 2)?,
+            digits(s, 6, 2)?,
+            digits(s, 9, 2)?,
+            digits(s, 11, 2)?,
+            digits(s, 13, 2)?,
+            15,
+        )
     };
-    let local = local.trim_end();
-    let naive = parse_local(local).ok_or_else(err)?;
-    let offset = parse_offset(offset).ok_or_else(err)?;
+    let mut nanos = 0u32;
+    if s.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while s.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 || n > 9 {
+            return None;
+        }
+        nanos = digits(s, start, n)? * 10u32.pow(9 - n as u32);
+    }
+    if s.get(i) == Some(&b' ') && matches!(s.get(i + 1), Some(b'+' | b'-')) {
+        i += 1;
+    }
+    let offset_secs: i32 = match s.get(i) {
+        None => 0,
+        Some(b'Z' | b'z') if i + 1 == s.len() => 0,
+        Some(&sign @ (b'+' | b'-')) => {
+            let hh = digits(s, i + 1, 2)?;
+            let mut j = i + 3;
+            if s.get(j) == Some(&b':') {
+                j += 1;
+            }
+            let mm = if j == s.len() && s[j - 1] != b':' {
+                0
+            } else {
+                let m = digits(s, j, 2)?;
+                j += 2;
+                m
+            };
+            if j != s.len() || hh > 23 || mm > 59 {
+                return None;
+            }
+            let secs = (hh * 3600 + mm * 60) as i32;
+            if sign == b'-' { -secs } else { secs }
+        }
+        Some(_) => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
+    let time = chrono::NaiveTime::from_hms_nano_opt(h, mi, se, nanos)?;
+    let local = NaiveDateTime::new(date, time);
+    let offset = FixedOffset::east_opt(offset_secs)?;
     offset
-        .from_local_datetime(&naive)
+        .from_local_datetime(&local)
         .single()
         .map(|dt| dt.with_timezone(&Utc))
-        .ok_or_else(err)
-}
-
-fn parse_local(local: &str) -> Option<NaiveDateTime> {
-    const EXTENDED: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"];
-    if local.as_bytes().get(4) == Some(&b'-') {
-        EXTENDED
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(local, f).ok())
-    } else {
-        // Basic form: 20261001T143701 (optionally with fraction).
-        ["%Y%m%dT%H%M%S%.f", "%Y%m%dT%H%M%S"]
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(local, f).ok())
-    }
-}
-
-fn parse_offset(offset: &str) -> Option<FixedOffset> {
-    match offset {
-        "" | "Z" | "z" => return FixedOffset::east_opt(0),
-        _ => {}
-    }
-    let (sign, rest) = match offset.as_bytes()[0] {
-        b'+' => (1, &offset[1..]),
-        b'-' => (-1, &offset[1..]),
-        _ => return None,
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (h, m) = match digits.len() {
-        2 => (digits[..2].parse::<i32>().ok()?, 0),
-        4 => (
-            digits[..2].parse::<i32>().ok()?,
-            digits[2..].parse::<i32>().ok()?,
-        ),
-        _ => return None,
-    };
-    if rest.contains(':') && rest.find(':') != Some(2) {
-        return None;
-    }
-    if h > 23 || m > 59 {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 /// Parses a calendar date `YYYY-MM-DD` (a local date of the merchant's time zone).
@@ -143,6 +176,8 @@ mod tests {
             ("20261001T143701Z", "2026-10-01T14:37:01Z"),
             ("2026-10-01T14:37:01", "2026-10-01T14:37:01Z"),
             ("2026-10-01T14:37:01+05", "2026-10-01T09:37:01Z"),
+            ("2026-10-01t14:37:01.5+05:30", "2026-10-01T09:07:01.5Z"),
+            ("20261001T143701.250Z", "2026-10-01T14:37:01.250Z"),
         ];
         for (input, want) in cases {
             assert_eq!(parse_timestamp(input).unwrap(), utc(want), "{input}");
@@ -161,6 +196,11 @@ mod tests {
             "2026-10-01T14:37:01+2500",
             "2026-10-01T14:37:01 PST",
             "2026/10/01T14:37:01Z",
+            "2026-10-01T14:37:01.Z",
+            "2026-10-01T14:37:01+07:",
+            "2026-10-01T14:37:01Zjunk",
+            "2026-02-30T00:00:00Z",
+            "20261001T1437Z",
         ] {
             assert!(parse_timestamp(bad).is_err(), "{bad:?}");
         }
