@@ -33,5 +33,8 @@ for n in "${sizes[@]}"; do
   sync
   python3 scripts/measure.py "payrecon ingest $n" -- "$bin" -q ingest --no-progress --lake "bench-data/lake-$n" "$data"
   python3 scripts/measure.py "payrecon re-ingest $n (no-op)" -- "$bin" -q ingest --no-progress --lake "bench-data/lake-$n" "$data"
+  rm -rf "bench-data/lake-$n-small"
+  printf '[ingest]\nmemory_budget_mb = 128\n' > bench-data/budget-128.toml
+  python3 scripts/measure.py "payrecon ingest $n (128 MiB budget)" -- "$bin" -q --config bench-data/budget-128.toml ingest --no-progress --lake "bench-data/lake-$n-small" "$data"
   python3 scripts/measure.py "duckdb csv->parquet $n" -- "$venv/bin/python" scripts/duckdb_ingest.py "$data" "bench-data/duck-$n" 2
 done

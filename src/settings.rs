@@ -81,7 +81,7 @@ pub struct IngestConfig {
 impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
-            memory_budget_mb: 512,
+            memory_budget_mb: 128,
         }
     }
 }

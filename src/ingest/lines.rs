@@ -4,6 +4,7 @@
 //! CRLF or blank lines its `line()` is off. [`LineTracker`] wraps the file, remembers where each
 //! line with content starts as the bytes stream past, and maps a record's reported byte offset to
 //! the physical line its content starts on. It also drops a leading UTF-8 BOM, so offsets agree.
+//! Lines are counted by `\n` (LF and CRLF files; a file of lone-CR line ends counts as one line).
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
@@ -43,15 +44,24 @@ impl<R: Read> LineTracker<R> {
     }
 
     fn scan(&mut self, bytes: &[u8]) {
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == b'\n' {
-                self.newlines += 1;
-            } else if b != b'\r' && (self.prev == b'\n' || self.prev == b'\r') {
-                self.starts
-                    .push_back((self.offset + i as u64, self.newlines + 1));
-            }
-            self.prev = b;
+        if bytes.is_empty() {
+            return;
         }
+        // A line that began at the end of the previous buffer.
+        if self.prev == b'\n' && !matches!(bytes[0], b'\r' | b'\n') {
+            self.starts.push_back((self.offset, self.newlines + 1));
+        }
+        for p in memchr::memchr_iter(b'\n', bytes) {
+            self.newlines += 1;
+            if let Some(&next) = bytes.get(p + 1)
+                && next != b'\r'
+                && next != b'\n'
+            {
+                self.starts
+                    .push_back((self.offset + p as u64 + 1, self.newlines + 1));
+            }
+        }
+        self.prev = bytes[bytes.len() - 1];
         self.offset += bytes.len() as u64;
     }
 }

@@ -148,8 +148,8 @@ pub struct IngestOptions {
     pub memory_budget: usize,
 }
 
-/// The default [`IngestOptions::memory_budget`]: 512 MiB.
-pub const DEFAULT_MEMORY_BUDGET: usize = 512 << 20;
+/// The default [`IngestOptions::memory_budget`]: 128 MiB.
+pub const DEFAULT_MEMORY_BUDGET: usize = 128 << 20;
 
 impl Default for IngestOptions {
     fn default() -> Self {
@@ -348,7 +348,6 @@ pub fn ingest(
     let done = AtomicU64::new(0);
     let budget = read::MemoryBudget::new(opts.memory_budget);
     // Largest files first, so both cores stay busy to the end.
-    let mut jobs = jobs;
     jobs.sort_by_key(|(i, job)| (std::cmp::Reverse(reports[*i].bytes), job.seq));
     let reads: Vec<(usize, Result<FileRead, IngestError>)> = jobs
         .par_iter()
@@ -377,6 +376,9 @@ pub fn ingest(
     );
     crash_point("after-read");
 
+    // In file order, so each day's chunks are in reading order for the merge.
+    let mut reads = reads;
+    reads.sort_by_key(|(i, _)| reports[*i].seq);
     let mut deltas: BTreeMap<&'static str, TableDelta> = BTreeMap::new();
     let mut reject_batches: Vec<RecordBatch> = Vec::new();
     for (i, r) in reads {

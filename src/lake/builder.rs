@@ -11,7 +11,7 @@ use arrow_array::builder::{
     StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_128;
 
 use crate::model::money::{LAKE_PRECISION, LAKE_SCALE};
 use crate::model::schema::{ColType, Partitioning, TableDef};
@@ -87,7 +87,8 @@ pub struct RowBuilder {
     table: &'static TableDef,
     cols: Vec<Col>,
     next_col: usize,
-    hasher: Xxh3,
+    /// The row's canonical bytes, hashed once when the row is finished.
+    canon: Vec<u8>,
     part_col: Option<usize>,
     /// Partition day (days since epoch) of each finished row; 0 for unpartitioned tables.
     days: Vec<i32>,
@@ -108,7 +109,7 @@ impl RowBuilder {
             table,
             cols,
             next_col: 0,
-            hasher: Xxh3::new(),
+            canon: Vec::with_capacity(256),
             part_col,
             days: Vec::with_capacity(capacity),
             pending_day: 0,
@@ -149,27 +150,27 @@ impl RowBuilder {
     }
 
     fn hash_value(&mut self, col: u8, value: &Value<'_>) {
-        let h = &mut self.hasher;
-        h.update(&[col]);
+        let c = &mut self.canon;
+        c.push(col);
         match value {
             Value::Str(Some(s)) => {
-                h.update(&[1]);
-                h.update(&(s.len() as u64).to_le_bytes());
-                h.update(s.as_bytes());
+                c.push(1);
+                c.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                c.extend_from_slice(s.as_bytes());
             }
             Value::Money(Some(v)) => {
-                h.update(&[1]);
-                h.update(&v.to_le_bytes());
+                c.push(1);
+                c.extend_from_slice(&v.to_le_bytes());
             }
             Value::Ts(Some(v)) | Value::Int(Some(v)) => {
-                h.update(&[1]);
-                h.update(&v.to_le_bytes());
+                c.push(1);
+                c.extend_from_slice(&v.to_le_bytes());
             }
             Value::Date(Some(v)) => {
-                h.update(&[1]);
-                h.update(&v.to_le_bytes());
+                c.push(1);
+                c.extend_from_slice(&v.to_le_bytes());
             }
-            _ => h.update(&[0]),
+            _ => c.push(0),
         }
     }
 
@@ -181,8 +182,8 @@ impl RowBuilder {
             "row of {} is missing values",
             self.table.name
         );
-        let hash = self.hasher.digest128();
-        self.hasher.reset();
+        let hash = xxh3_128(&self.canon);
+        self.canon.clear();
         if self.table.provenance {
             let n = self.table.columns.len();
             push_value(&mut self.cols[n], Value::Str(Some(source_file)));

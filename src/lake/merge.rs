@@ -286,8 +286,14 @@ fn merge_group(
     }
 
     // New rows in reading order; the first of identical rows is loaded, the rest are duplicates.
+    // Reading order (file_seq, line). Chunks arrive in file order and rows within a chunk in
+    // line order, so this is usually sorted already; existing rows always precede new ones.
+    let order = |i: usize| (file_seq.value(i), line.value(i));
     let mut new_idx: Vec<usize> = (n_existing..total).collect();
-    new_idx.sort_by_key(|&i| (file_seq.value(i), line.value(i)));
+    if !new_idx.is_sorted_by_key(|&i| order(i)) {
+        new_idx.sort_by_key(|&i| order(i));
+    }
+    let candidates_in_order = (0..n_existing).is_sorted_by_key(order);
     let mut out = MergeOutcome::default();
     let mut accepted = Vec::with_capacity(new_idx.len());
     for i in new_idx {
@@ -336,15 +342,27 @@ fn merge_group(
                 .or_insert(i);
         }
         // Rows in reading order of their winning version: deterministic, and the same whether
-        // the data came in one ingest or many (cheaper than sorting by key text).
-        let mut winners: Vec<(&str, usize)> = winner.into_iter().collect();
-        winners.sort_unstable_by_key(|&(_, i)| (file_seq.value(i), line.value(i)));
+        // the data came in one ingest or many (cheaper than sorting by key text). When the
+        // candidates are in reading order, index order is reading order.
+        let mut winners: Vec<usize> = winner.into_values().collect();
+        if candidates_in_order && accepted.is_sorted() {
+            winners.sort_unstable();
+        } else {
+            winners.sort_unstable_by_key(|&i| order(i));
+        }
         let mut key_day: FxHashMap<i64, i32> =
             FxHashMap::with_capacity_and_hasher(winners.len(), Default::default());
-        for (k, i) in winners {
-            let d = day_of(i);
-            by_day.entry(d).or_default().push(i);
-            key_day.insert(key_hash(k) as i64, d);
+        if let [day] = days {
+            for &i in &winners {
+                key_day.insert(key_hash(keys.value(i)) as i64, *day);
+            }
+            by_day.insert(*day, winners);
+        } else {
+            for i in winners {
+                let d = day_of(i);
+                by_day.entry(d).or_default().push(i);
+                key_day.insert(key_hash(keys.value(i)) as i64, d);
+            }
         }
         let new_versions = accepted
             .iter()
@@ -353,6 +371,11 @@ fn merge_group(
             let d = key_day.get(&kh).copied().unwrap_or(days[0]);
             version_rows.entry(d).or_default().push((kh, h));
         }
+    } else if let [day] = days {
+        by_day.insert(
+            *day,
+            (0..n_existing).chain(accepted.iter().copied()).collect(),
+        );
     } else {
         for i in (0..n_existing).chain(accepted.iter().copied()) {
             by_day.entry(day_of(i)).or_default().push(i);
