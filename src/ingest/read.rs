@@ -327,6 +327,22 @@ fn csv_file_error(job: &FileJob, e: csv::Error) -> IngestError {
 struct Header {
     names: Vec<String>,
     index: FxHashMap<String, usize>,
+    /// Lookups already made, by the address and length of the name asked for: parsers ask for
+    /// the same `&str`s in the same order on every row, so a pointer comparison finds them.
+    memo: std::cell::RefCell<Vec<(usize, usize, Option<usize>)>>,
+}
+
+impl Header {
+    fn position(&self, name: &str) -> Option<usize> {
+        let key = (name.as_ptr() as usize, name.len());
+        let mut memo = self.memo.borrow_mut();
+        if let Some(&(_, _, i)) = memo.iter().find(|(p, l, _)| (*p, *l) == key) {
+            return i;
+        }
+        let i = self.index.get(name).copied();
+        memo.push((key.0, key.1, i));
+        i
+    }
 }
 
 fn header_index(rec: &csv::ByteRecord) -> Header {
@@ -338,7 +354,11 @@ fn header_index(rec: &csv::ByteRecord) -> Header {
     for (i, n) in names.iter().enumerate() {
         index.entry(n.clone()).or_insert(i);
     }
-    Header { names, index }
+    Header {
+        names,
+        index,
+        memo: Default::default(),
+    }
 }
 
 fn check_required(
@@ -370,7 +390,8 @@ fn check_required(
 
 struct CsvRow<'a> {
     header: &'a Header,
-    fields: Vec<&'a str>,
+    rec: &'a csv::ByteRecord,
+    all: &'a str,
 }
 
 impl<'a> CsvRow<'a> {
@@ -390,16 +411,14 @@ impl<'a> CsvRow<'a> {
                 .unwrap_or(0);
             return Err(RowError::at(&header.names[bad], "invalid UTF-8"));
         };
-        let fields = (0..rec.len())
-            .map(|i| &all[rec.range(i).expect("field in range")])
-            .collect();
-        Ok(CsvRow { header, fields })
+        Ok(CsvRow { header, rec, all })
     }
 }
 
 impl Fields for CsvRow<'_> {
     fn get(&self, name: &str) -> Option<&str> {
-        self.header.index.get(name).map(|&i| self.fields[i])
+        let i = self.header.position(name)?;
+        Some(&self.all[self.rec.range(i)?])
     }
 }
 

@@ -178,6 +178,20 @@ pub fn push_refund(f: &impl Fields, b: &mut RowBuilder) -> RowResult<()> {
     Ok(())
 }
 
+/// `s` in lower (or ASCII upper) case, borrowed when it already is.
+fn canonical(s: &str, lower: bool) -> std::borrow::Cow<'_, str> {
+    let done = if lower {
+        !s.chars().any(char::is_uppercase)
+    } else {
+        !s.bytes().any(|b| b.is_ascii_lowercase())
+    };
+    match (done, lower) {
+        (true, _) => std::borrow::Cow::Borrowed(s),
+        (false, true) => std::borrow::Cow::Owned(s.to_lowercase()),
+        (false, false) => std::borrow::Cow::Owned(s.to_ascii_uppercase()),
+    }
+}
+
 /// Parses an order (field names from the configured mapping) and pushes it.
 pub fn push_order(
     f: &impl Fields,
@@ -186,17 +200,17 @@ pub fn push_order(
 ) -> RowResult<()> {
     let id = required(f, &cols.order_id)?;
     let created = timestamp(f, &cols.created_at)?;
-    let country = required(f, &cols.country)?.to_ascii_uppercase();
+    let country = canonical(required(f, &cols.country)?, false);
     if country.len() != 2 || !country.bytes().all(|c| c.is_ascii_uppercase()) {
         return Err(RowError::at(
             &cols.country,
             format!("{country:?} is not an ISO 3166-1 alpha-2 code"),
         ));
     }
-    let device = required(f, &cols.device)?.to_lowercase();
+    let device = canonical(required(f, &cols.device)?, true);
     let cur = currency(f, &cols.currency)?;
     let total = money(f, &cols.order_total, cur)?;
-    let status = optional(f, &cols.status).map(str::to_lowercase);
+    let status = optional(f, &cols.status).map(|s| canonical(s, true));
     b.push(Value::Str(Some(id)));
     b.push(Value::Ts(Some(created)));
     b.push(Value::Str(Some(&country)));
