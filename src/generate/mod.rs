@@ -22,8 +22,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal};
 
-use crate::model::Currency;
 use crate::model::money::format_minor;
+use crate::model::{Catalogue, Currency, DeclineClass};
 
 /// Errors of the generate stage.
 #[derive(Debug, thiserror::Error)]
@@ -210,22 +210,41 @@ fn currency_params(c: Currency) -> (f64, f64, i64) {
     }
 }
 
-/// Decline reasons: code, weight (from the catalogue's frequency; soft declines most common),
-/// and the chance the buyer tries again.
-const DECLINES: &[(&str, f64, f64)] = &[
-    ("SoftDeclined", 40.0, 0.75),
-    ("ProcessingFailure", 6.0, 0.8),
-    ("TransactionTimedOut", 5.0, 0.6),
-    ("PaymentMethodInvalid", 10.0, 0.55),
-    ("HardDeclined", 8.0, 0.25),
-    ("AmazonRejected", 6.0, 0.05),
-    ("PaymentMethodExpired", 8.0, 0.45),
-    ("PaymentMethodDeleted", 2.0, 0.3),
-    ("PaymentMethodNotAllowed", 2.0, 0.4),
-    ("MFANotCompleted", 5.0, 0.6),
-    ("MFAFailed", 3.0, 0.5),
-    ("TransactionAmountExceeded", 1.0, 0.2),
-];
+/// Decline reasons of a Charge, with weights and retry chances drawn from the catalogue: every
+/// catalogue code whose level includes `Decline` (except checkout-session and shipment codes),
+/// plus `ProcessingFailure`; weight by the catalogue's frequency (Common 10, Occasional 3,
+/// Rare 1), soft declines boosted to be the most common; the buyer retries by decline class.
+fn decline_reasons() -> Vec<(&'static str, f64, f64)> {
+    const NOT_CHARGE_DECLINES: [&str; 5] = [
+        "Canceled",
+        "NonChargeable",
+        "RefundDeclined",
+        "StopShipmentAtypicalAuth",
+        "CheckoutSessionCanceled",
+    ];
+    let cat = Catalogue::embedded();
+    cat.entries()
+        .iter()
+        .filter(|e| {
+            (e.level.contains("Decline") && !NOT_CHARGE_DECLINES.contains(&e.code.as_str()))
+                || e.code == "ProcessingFailure"
+        })
+        .map(|e| {
+            let weight = match e.frequency.as_str() {
+                "Common" => 10.0,
+                "Occasional" => 3.0,
+                _ => 1.0,
+            } * if e.code == "SoftDeclined" { 4.0 } else { 1.0 };
+            let retry = match cat.decline_class(Some(&e.code)) {
+                DeclineClass::Soft => 0.75,
+                DeclineClass::BuyerAction => 0.55,
+                DeclineClass::Hard => 0.25,
+                DeclineClass::Integration | DeclineClass::Unknown => 0.2,
+            };
+            (e.code.as_str(), weight, retry)
+        })
+        .collect()
+}
 
 fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T], weight: impl Fn(&T) -> f64) -> &'a T {
     let total: f64 = items.iter().map(&weight).sum();
@@ -328,6 +347,7 @@ struct Gen {
     settlement_seq: u64,
     bank_seq: u64,
     twice_done: bool,
+    declines: Vec<(&'static str, f64, f64)>,
 }
 
 /// Generates the data set.
@@ -367,6 +387,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         settlement_seq: 5_044_000_000 + (opts.seed % 997) * 1000,
         bank_seq: 0,
         twice_done: false,
+        declines: decline_reasons(),
     };
     // Orders per day: weekends busier, a slow ramp through the month.
     let weights: Vec<f64> = (0..ndays)
@@ -493,8 +514,14 @@ impl Gen {
                 );
                 break;
             }
-            let (code, _, retry_p) = *pick(&mut rng, DECLINES, |d| d.1);
-            states.push((decided, "Declined", Some(code), None));
+            let (code, _, retry_p) = *pick(&mut rng, &self.declines, |d| d.1);
+            // Messy exports: a decline without a reason code, or with one the catalogue lacks.
+            let reason = match (self.opts.messy, rng.random::<f64>()) {
+                (true, x) if x < 0.02 => None,
+                (true, x) if x < 0.03 => Some("IssuerUnavailable"),
+                _ => Some(code),
+            };
+            states.push((decided, "Declined", reason, None));
             self.emit_charge_versions(
                 &ChargeCtx {
                     charge_id,
@@ -1490,6 +1517,26 @@ fn settlement_ts(t: i64, space: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decline_reasons_follow_the_catalogue() {
+        let reasons = decline_reasons();
+        let codes: Vec<&str> = reasons.iter().map(|r| r.0).collect();
+        for c in [
+            "SoftDeclined",
+            "HardDeclined",
+            "AmazonRejected",
+            "ProcessingFailure",
+            "TransactionTimedOut",
+            "PaymentMethodExpired",
+            "MFANotCompleted",
+        ] {
+            assert!(codes.contains(&c), "{c} missing from {codes:?}");
+        }
+        assert!(!codes.contains(&"StopShipmentAtypicalAuth"));
+        let top = reasons.iter().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+        assert_eq!(top.0, "SoftDeclined");
+    }
 
     #[test]
     fn grouping_and_timestamp_forms_parse_back() {
