@@ -60,6 +60,8 @@ pub enum Command {
     Codes(CodesArgs),
     /// Print the lake's table schemas.
     Schema(SchemaArgs),
+    /// Run SQL over the lake's tables (a query, or the path of a .sql file).
+    Query(QueryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +124,26 @@ pub enum CodesFormat {
     Table,
     Csv,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// SQL text, or the path of a .sql file (e.g. queries/approval_by_country_device.sql).
+    #[arg(value_name = "SQL|FILE")]
+    pub query: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+    pub format: QueryFormat,
+    /// Write to this file instead of standard output (required for parquet).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    Table,
+    Csv,
+    Parquet,
 }
 
 #[derive(Debug, Args)]

@@ -11,4 +11,5 @@ pub mod generate;
 pub mod ingest;
 pub mod lake;
 pub mod model;
+pub mod query;
 pub mod settings;

@@ -6,6 +6,7 @@
 mod codes;
 mod generate;
 mod ingest;
+mod query;
 mod run;
 
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ pub enum CommandError {
     Generate(#[from] crate::generate::GenerateError),
     #[error(transparent)]
     Catalogue(#[from] crate::model::catalogue::CatalogueError),
+    #[error(transparent)]
+    Query(#[from] crate::query::QueryError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -86,6 +89,10 @@ fn dispatch(cli: Cli) -> Result<Outcome, CommandError> {
         Command::Ingest(args) => {
             let config = resolve(&cli.global)?;
             ingest::run(&config, &args)
+        }
+        Command::Query(args) => {
+            let config = resolve(&cli.global)?;
+            query::run(&config, &args)
         }
         Command::Run(args) => {
             let config = resolve(&cli.global)?;

@@ -20,7 +20,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use chrono::NaiveDate;
 
-use crate::model::schema::{FILES, Partitioning, TableDef};
+use crate::model::schema::{FILES, Partitioning, REJECTS, TableDef};
 use crate::model::time::{from_epoch_days, to_epoch_days};
 pub use txn::Txn;
 
@@ -106,6 +106,17 @@ impl Lake {
         }
         let marker = root.join(MARKER);
         if !marker.exists() {
+            // Append-only tables exist from the start (an empty file), so that other engines'
+            // globs over them match even before the first reject.
+            for table in [&REJECTS, &FILES] {
+                let target = root.join(Self::append_file(table, 0));
+                if !target.exists() {
+                    let tmp = target.with_extension("parquet.tmp");
+                    let empty = arrow_array::RecordBatch::new_empty(table.arrow_schema());
+                    parquet_io::write_batches(&tmp, table.name, table.arrow_schema(), &[empty])?;
+                    fs::rename(&tmp, &target).map_err(|e| LakeError::io(&target, e))?;
+                }
+            }
             let text = format!(
                 "{{\"format\": \"payrecon-lake\", \"version\": \"{}\"}}\n",
                 crate::model::schema::LAKE_FORMAT_VERSION
