@@ -544,3 +544,30 @@ fn missing_input_path_is_an_error() {
         .code(2)
         .stderr(contains("no-such-dir"));
 }
+
+#[test]
+fn the_same_content_twice_in_one_run_is_read_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inbox = tmp.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let src = fixture("ingest/crlf/deposits.csv");
+    std::fs::copy(&src, inbox.join("a.csv")).unwrap();
+    std::fs::copy(&src, inbox.join("b.csv")).unwrap();
+    payrecon(tmp.path())
+        .args(["ingest", "--lake", "lake", "inbox"])
+        .assert()
+        .success()
+        .stdout(contains("2 files, 1 loaded, 1 already ingested"));
+    assert_eq!(rows(&tmp.path().join("lake"), &DEPOSITS).len(), 2);
+}
+
+#[test]
+fn manifest_hash_is_sha256sum_of_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    ingest(tmp.path(), "ingest/bom").success();
+    let files = rows(&tmp.path().join("lake"), &FILES);
+    let (want, bytes) =
+        payrecon::ingest::hashing::sha256_file(&fixture("ingest/bom/orders.csv")).unwrap();
+    assert_eq!(get(&files[0], "sha256"), Some(want.as_str()));
+    assert_eq!(get(&files[0], "bytes"), Some(bytes.to_string().as_str()));
+}

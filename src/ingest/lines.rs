@@ -32,6 +32,11 @@ impl<R: Read> LineTracker<R> {
         }
     }
 
+    /// The wrapped reader.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
     /// The physical line (1-based) of the record the parser says starts at byte `start`.
     pub fn line_of(&mut self, start: u64) -> u64 {
         while self.starts.front().is_some_and(|&(p, _)| p < start) {

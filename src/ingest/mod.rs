@@ -10,20 +10,18 @@
 //! Per file, always: rows read = loaded + rejected + duplicates.
 
 pub mod detect;
+pub mod hashing;
 pub mod lines;
 pub mod read;
 pub mod rows;
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow_array::RecordBatch;
 use arrow_select::concat::concat_batches;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::lake::builder::{RowBuilder, Value};
 use crate::lake::merge::{TableDelta, merge_table};
@@ -210,24 +208,6 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
     Ok(out)
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut f = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    let digest = hasher.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    Ok((hex, total))
-}
-
 fn main_table(kind: FileKind) -> &'static TableDef {
     match kind {
         FileKind::Settlement => &SETTLEMENT_LINES,
@@ -254,12 +234,38 @@ pub fn ingest(
 ) -> Result<IngestReport, IngestError> {
     let clock = std::time::Instant::now();
     let files = discover(paths)?;
-    let hashed: Vec<(PathBuf, String, u64)> = files
-        .into_par_iter()
+    let known_files = lake.known_files()?;
+    let known: HashMap<String, i64> = known_files
+        .iter()
+        .map(|(h, s, _)| (h.clone(), *s))
+        .collect();
+    // A file whose size matches no known file and no other file of this batch is new: it is
+    // hashed while it is parsed. Only size collisions are hashed first, to find repeats.
+    let sized: Vec<(PathBuf, u64)> = files
+        .into_iter()
         .map(|p| {
-            sha256_file(&p)
-                .map(|(h, n)| (p.clone(), h, n))
+            std::fs::metadata(&p)
+                .map(|m| (p.clone(), m.len()))
                 .map_err(|e| IngestError::io(&p, e))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut size_count: HashMap<u64, usize> = HashMap::new();
+    for (_, n) in &sized {
+        *size_count.entry(*n).or_default() += 1;
+    }
+    for (_, _, n) in &known_files {
+        *size_count.entry(*n).or_default() += 1;
+    }
+    let hashed: Vec<(PathBuf, Option<String>, u64)> = sized
+        .into_par_iter()
+        .map(|(p, n)| {
+            if size_count[&n] > 1 {
+                hashing::sha256_file(&p)
+                    .map(|(h, n)| (p.clone(), Some(h), n))
+                    .map_err(|e| IngestError::io(&p, e))
+            } else {
+                Ok((p, None, n))
+            }
         })
         .collect::<Result<_, _>>()?;
     tracing::debug!(
@@ -267,7 +273,6 @@ pub fn ingest(
         "phase: hashed {} files",
         hashed.len()
     );
-    let known: HashMap<String, i64> = lake.known_files()?.into_iter().collect();
     let mut next_seq = known.values().copied().max().unwrap_or(0) + 1;
     let mut seen_now: HashMap<String, String> = HashMap::new();
     let mut reports = Vec::with_capacity(hashed.len());
@@ -276,7 +281,7 @@ pub fn ingest(
         let display = path.display().to_string();
         let mut report = FileReport {
             path: display.clone(),
-            sha256: sha.clone(),
+            sha256: sha.clone().unwrap_or_default(),
             bytes,
             detected: None,
             seq: None,
@@ -288,9 +293,9 @@ pub fn ingest(
             first_reject: None,
             status: FileStatus::Loaded,
         };
-        if let Some(&seq) = known.get(&sha) {
+        if let Some(&seq) = sha.as_ref().and_then(|h| known.get(h)) {
             report.status = FileStatus::AlreadyIngested { seq };
-        } else if let Some(first) = seen_now.get(&sha) {
+        } else if let Some(first) = sha.as_ref().and_then(|h| seen_now.get(h)) {
             report.status = FileStatus::SameAsEarlier {
                 path: first.clone(),
             };
@@ -298,7 +303,9 @@ pub fn ingest(
             match detect::detect(&path, &opts.orders).map_err(|e| IngestError::io(&path, e))? {
                 Err(why) => report.status = FileStatus::Unrecognized(why),
                 Ok(detected) => {
-                    seen_now.insert(sha, display.clone());
+                    if let Some(h) = &sha {
+                        seen_now.insert(h.clone(), display.clone());
+                    }
                     report.detected = Some(detected);
                     report.seq = Some(next_seq);
                     jobs.push((
@@ -308,6 +315,7 @@ pub fn ingest(
                             display,
                             seq: next_seq,
                             detected,
+                            hash: sha.is_none(),
                         },
                     ));
                     next_seq += 1;
@@ -385,6 +393,9 @@ pub fn ingest(
         let report = &mut reports[i];
         match r {
             Ok(read) => {
+                if let Some(h) = read.sha256 {
+                    report.sha256 = h;
+                }
                 report.rows_read = read.rows_read;
                 report.rejected = read.rejected;
                 report.warnings = read.warnings;

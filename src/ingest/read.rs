@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use super::IngestError;
 use super::detect::Detected;
+use super::hashing::HashingReader;
 use super::lines::LineTracker;
 use super::rows::{self, Fields, RowError};
 use crate::lake::LakeError;
@@ -47,6 +48,8 @@ pub struct FileJob {
     pub display: String,
     pub seq: i64,
     pub detected: Detected,
+    /// Compute the file's SHA-256 while reading it (it was not hashed up front).
+    pub hash: bool,
 }
 
 /// New rows of one table from one file, by day.
@@ -66,6 +69,8 @@ pub struct FileRead {
     pub unknown_types: BTreeMap<String, u64>,
     pub tables: Vec<(&'static TableDef, Spilled)>,
     pub rejects: Option<RecordBatch>,
+    /// The file's SHA-256, when [`FileJob::hash`] asked for it.
+    pub sha256: Option<String>,
 }
 
 /// Bytes of parsed rows an ingest may hold in memory before spilling chunks to disk.
@@ -239,7 +244,8 @@ pub fn read_file(
             };
             let mut spiller = Spiller::new(table, scratch, job.seq, budget);
             let mut rejects = Rejects::new(job);
-            let mut rdr = csv_reader(&job.path).map_err(|e| IngestError::io(&job.path, e))?;
+            let mut rdr =
+                csv_reader(&job.path, job.hash).map_err(|e| IngestError::io(&job.path, e))?;
             let mut rec = csv::ByteRecord::new();
             let header = match rdr.read_byte_record(&mut rec) {
                 Ok(true) => header_index(&rec),
@@ -298,19 +304,23 @@ pub fn read_file(
                 unknown_types: BTreeMap::new(),
                 tables: vec![spiller.finish().map_err(lake_err)?],
                 rejects,
+                sha256: rdr.into_inner().into_inner().finish(),
             })
         }
     }
 }
 
-type CsvReader = csv::Reader<LineTracker<File>>;
+type CsvReader = csv::Reader<LineTracker<HashingReader<File>>>;
 
-fn csv_reader(path: &Path) -> std::io::Result<CsvReader> {
+fn csv_reader(path: &Path, hash: bool) -> std::io::Result<CsvReader> {
     Ok(csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(256 * 1024)
-        .from_reader(LineTracker::new(File::open(path)?)))
+        .from_reader(LineTracker::new(HashingReader::new(
+            File::open(path)?,
+            hash,
+        ))))
 }
 
 /// The physical line of the record just read.
@@ -440,7 +450,7 @@ fn read_settlement(
     progress: &dyn Fn(u64),
 ) -> Result<FileRead, IngestError> {
     let lake_err = IngestError::Lake;
-    let mut rdr = csv_reader(&job.path).map_err(|e| IngestError::io(&job.path, e))?;
+    let mut rdr = csv_reader(&job.path, job.hash).map_err(|e| IngestError::io(&job.path, e))?;
     let mut rec = csv::ByteRecord::new();
     let mut meta: Vec<(String, String)> = Vec::new();
     let (header, header_line) = loop {
@@ -570,6 +580,7 @@ fn read_settlement(
             heads.finish().map_err(lake_err)?,
         ],
         rejects,
+        sha256: rdr.into_inner().into_inner().finish(),
     })
 }
 
@@ -740,7 +751,7 @@ fn read_jsonl(
     let mut spiller = Spiller::new(table, scratch, job.seq, budget);
     let mut rejects = Rejects::new(job);
     let file = File::open(&job.path).map_err(|e| IngestError::io(&job.path, e))?;
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut reader = BufReader::with_capacity(256 * 1024, HashingReader::new(file, job.hash));
     let mut buf = Vec::new();
     let (mut line_no, mut read, mut bytes) = (0u64, 0u64, 0u64);
     loop {
@@ -806,5 +817,6 @@ fn read_jsonl(
         unknown_types: BTreeMap::new(),
         tables: vec![spiller.finish().map_err(IngestError::Lake)?],
         rejects,
+        sha256: reader.into_inner().finish(),
     })
 }

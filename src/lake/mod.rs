@@ -239,21 +239,26 @@ impl Lake {
         Ok(files)
     }
 
-    /// The ingest manifest: `(sha256, file_seq)` of every file already ingested.
-    pub fn known_files(&self) -> Result<Vec<(String, i64)>, LakeError> {
+    /// The ingest manifest: `(sha256, file_seq, bytes)` of every file already ingested.
+    pub fn known_files(&self) -> Result<Vec<(String, i64, u64)>, LakeError> {
         let mut out = Vec::new();
         for path in self.append_files(&FILES)? {
-            for batch in parquet_io::read_batches(&path, Some(&["sha256", "file_seq"]))? {
+            for batch in parquet_io::read_batches(&path, Some(&["sha256", "file_seq", "bytes"]))? {
                 let col = |name: &str| {
                     batch
                         .column(batch.schema().index_of(name).expect("projected column"))
                         .clone()
                 };
-                let (shas, seqs) = (col("sha256"), col("file_seq"));
+                let (shas, seqs, bytes) = (col("sha256"), col("file_seq"), col("bytes"));
                 let shas = shas.as_string::<i32>();
                 let seqs = seqs.as_primitive::<Int64Type>();
+                let bytes = bytes.as_primitive::<Int64Type>();
                 for i in 0..batch.num_rows() {
-                    out.push((shas.value(i).to_string(), seqs.value(i)));
+                    out.push((
+                        shas.value(i).to_string(),
+                        seqs.value(i),
+                        bytes.value(i) as u64,
+                    ));
                 }
             }
         }
