@@ -37,37 +37,36 @@ fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
 }
 
 fn parse_bytes(s: &[u8]) -> Option<DateTime<Utc>> {
-    let t = |i: usize| matches!(s.get(i), Some(b'T' | b't'));
-    let (y, mo, d, h, mi, se, mut i) = if s.get(4) == Some(&b'-') {
+    // Offsets of year, month, day, hour, minute, second; the separators each form requires;
+    // and where the time ends.
+    let (at, seps, end): ([usize; 6], &[(usize, &[u8])], usize) = if s.get(4) == Some(&b'-') {
         // Extended: 2026-10-01T14:37:01
-        if s.get(7) != Some(&b'-') || !t(10) || s.get(13) != Some(&b':') || s.get(16) != Some(&b':')
-        {
-            return None;
-        }
         (
-            digits(s, 0, 4)?,
-            digits(s, 5, 2)?,
-            digits(s, 8, 2)?,
-            digits(s, 11, 2)?,
-            digits(s, 14, 2)?,
-            digits(s, 17, 2)?,
+            [0, 5, 8, 11, 14, 17],
+            &[(4, b"-"), (7, b"-"), (10, b"Tt"), (13, b":"), (16, b":")],
             19,
         )
     } else {
         // Basic: 20261001T143701
-        if !t(8) {
-            return None;
-        }
-        (
-            digits(s, 0, 4)?,
-            digits(s, 4, 2)?,
-            digits(s, 6, 2)?,
-            digits(s, 9, 2)?,
-            digits(s, 11, 2)?,
-            digits(s, 13, 2)?,
-            15,
-        )
+        ([0, 4, 6, 9, 11, 13], &[(8, b"Tt")], 15)
     };
+    if !seps
+        .iter()
+        .all(|(pos, ok)| s.get(*pos).is_some_and(|c| ok.contains(c)))
+    {
+        return None;
+    }
+    let (y, mo, d) = (
+        digits(s, at[0], 4)?,
+        digits(s, at[1], 2)?,
+        digits(s, at[2], 2)?,
+    );
+    let (h, mi, se) = (
+        digits(s, at[3], 2)?,
+        digits(s, at[4], 2)?,
+        digits(s, at[5], 2)?,
+    );
+    let mut i = end;
     let mut nanos = 0u32;
     if s.get(i) == Some(&b'.') {
         let start = i + 1;
