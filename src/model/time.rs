@@ -36,10 +36,14 @@ fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
     Some(v)
 }
 
+/// Field offsets (year, month, day, hour, minute, second), required separators (position,
+/// accepted bytes), and where the time of day ends.
+type Layout = ([usize; 6], &'static [(usize, &'static [u8])], usize);
+
 fn parse_bytes(s: &[u8]) -> Option<DateTime<Utc>> {
     // Offsets of year, month, day, hour, minute, second; the separators each form requires;
     // and where the time ends.
-    let (at, seps, end): ([usize; 6], &[(usize, &[u8])], usize) = if s.get(4) == Some(&b'-') {
+    let (at, seps, end): Layout = if s.get(4) == Some(&b'-') {
         // Extended: 2026-10-01T14:37:01
         (
             [0, 5, 8, 11, 14, 17],
