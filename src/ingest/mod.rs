@@ -27,10 +27,10 @@ use crate::lake::builder::{RowBuilder, Value};
 use crate::lake::merge::{TableDelta, merge_table};
 use crate::lake::parquet_io;
 use crate::lake::{Lake, LakeError};
+use crate::model::FileKind;
 use crate::model::schema::{
-    CHARGES, DEPOSITS, FILES, ORDERS, REFUNDS, REJECTS, SETTLEMENT_LINES, SETTLEMENTS, TableDef,
+    CHARGES, DEPOSITS, FILES, ORDERS, REFUNDS, REJECTS, SETTLEMENT_LINES, TableDef,
 };
-use crate::model::{FileFormat, FileKind};
 use crate::settings::OrderColumns;
 pub use detect::Detected;
 use read::{FileJob, FileRead};
@@ -512,7 +512,6 @@ pub fn ingest(
             parquet_io::write_batches(&staged, REJECTS.name, schema, &[all])?;
         }
     }
-    let _ = SETTLEMENTS;
     if !txn.is_empty() {
         txn.commit_with_hook(crash_point)?;
     }
@@ -539,10 +538,4 @@ fn first_reject(batch: &RecordBatch) -> Option<(u64, Option<String>, String)> {
         .value(0)
         .to_string();
     Some((line, column, reason))
-}
-
-/// The format name shown for a file.
-pub fn format_name(d: Option<Detected>) -> &'static str {
-    d.map(|d| d.format.as_str())
-        .unwrap_or(FileFormat::Csv.as_str())
 }
