@@ -143,6 +143,10 @@ pub struct QueryArgs {
 pub enum QueryFormat {
     Table,
     Csv,
+    /// An array of row objects; exact decimals as strings.
+    Json,
+    /// A Markdown table.
+    Md,
     Parquet,
 }
 

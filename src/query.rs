@@ -108,6 +108,110 @@ pub fn sql_text(query: &str) -> Result<String, QueryError> {
     Ok(query.to_string())
 }
 
+/// One cell as text: money exact (`1234.50`), instants as `2026-10-01T14:37:01Z`, dates ISO.
+pub fn cell_text(av: &AnyValue<'_>) -> Option<String> {
+    use crate::model::time::{format_timestamp, from_epoch_days, from_micros};
+    Some(match av {
+        AnyValue::Null => return None,
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        AnyValue::Decimal(v, _, scale) => {
+            rust_decimal::Decimal::from_i128_with_scale(*v, *scale as u32).to_string()
+        }
+        AnyValue::Date(d) => from_epoch_days(*d).to_string(),
+        AnyValue::Datetime(v, unit, _) | AnyValue::DatetimeOwned(v, unit, _) => {
+            let micros = match unit {
+                TimeUnit::Nanoseconds => v.div_euclid(1000),
+                TimeUnit::Microseconds => *v,
+                TimeUnit::Milliseconds => v * 1000,
+            };
+            format_timestamp(from_micros(micros))
+        }
+        other => other.to_string(),
+    })
+}
+
+/// One cell as JSON: numbers for integers and floats, strings for exact decimals (money stays
+/// exact, as in the Amazon Pay API), instants and dates.
+pub fn cell_json(av: &AnyValue<'_>) -> serde_json::Value {
+    use serde_json::Value;
+    match av {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => Value::Bool(*b),
+        AnyValue::Int8(_) | AnyValue::Int16(_) | AnyValue::Int32(_) | AnyValue::Int64(_) => {
+            av.extract::<i64>().map(Value::from).unwrap_or(Value::Null)
+        }
+        AnyValue::UInt8(_) | AnyValue::UInt16(_) | AnyValue::UInt32(_) | AnyValue::UInt64(_) => {
+            av.extract::<u64>().map(Value::from).unwrap_or(Value::Null)
+        }
+        AnyValue::Float32(_) | AnyValue::Float64(_) => av
+            .extract::<f64>()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        _ => cell_text(av).map(Value::String).unwrap_or(Value::Null),
+    }
+}
+
+/// The rows of a result as a JSON array of objects, keys in column order.
+pub fn to_json(df: &DataFrame) -> String {
+    let columns = df.columns();
+    let names: Vec<String> = columns
+        .iter()
+        .map(|c| serde_json::Value::from(c.name().as_str()).to_string())
+        .collect();
+    let mut out = String::from("[");
+    for i in 0..df.height() {
+        out.push_str(if i == 0 { "\n  {" } else { ",\n  {" });
+        for (k, c) in columns.iter().enumerate() {
+            let v = c.get(i).map(|v| cell_json(&v)).unwrap_or_default();
+            out.push_str(&format!(
+                "{}{}: {}",
+                if k == 0 { "" } else { ", " },
+                names[k],
+                v
+            ));
+        }
+        out.push('}');
+    }
+    out.push_str(if df.height() == 0 { "]\n" } else { "\n]\n" });
+    out
+}
+
+/// A result as a GitHub-flavoured Markdown table.
+pub fn to_markdown(df: &DataFrame) -> String {
+    let columns = df.columns();
+    let escape = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let mut out = String::new();
+    let names: Vec<String> = columns.iter().map(|c| escape(c.name())).collect();
+    out.push_str(&format!("| {} |\n", names.join(" | ")));
+    let aligns: Vec<&str> = columns
+        .iter()
+        .map(|c| {
+            if c.dtype().is_primitive_numeric() || c.dtype().is_decimal() {
+                "---:"
+            } else {
+                "---"
+            }
+        })
+        .collect();
+    out.push_str(&format!("|{}|\n", aligns.join("|")));
+    for i in 0..df.height() {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                c.get(i)
+                    .ok()
+                    .and_then(|v| cell_text(&v))
+                    .map(|s| escape(&s))
+                    .unwrap_or_default()
+            })
+            .collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
 /// Runs SQL over the lake.
 pub fn run(lake: &Lake, sql: &str) -> Result<DataFrame, QueryError> {
     let mut ctx = context(lake)?;

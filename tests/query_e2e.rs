@@ -96,3 +96,35 @@ fn bad_sql_and_missing_lake_are_errors() {
         .code(2)
         .stderr(contains("needs --output"));
 }
+
+#[test]
+fn json_and_markdown_keep_money_exact_and_columns_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    lake_with(tmp.path(), &["ingest/jsonl"]);
+    let sql = "SELECT charge_id, charge_amount, creation_timestamp, day, source_line, reason_code FROM charges ORDER BY source_line";
+    payrecon(tmp.path())
+        .args(["query", "--lake", "lake", "--format", "json", sql])
+        .assert()
+        .success()
+        .stdout(
+            "[\n  {\"charge_id\": \"P01-2400747-7777779-C084595\", \"charge_amount\": \"49.99\", \"creation_timestamp\": \"2026-10-01T15:48:01Z\", \"day\": \"2026-10-01\", \"source_line\": 1, \"reason_code\": null},\n  \
+             {\"charge_id\": \"P01-1111111-2222222-C000001\", \"charge_amount\": \"5000.00\", \"creation_timestamp\": \"2026-10-01T10:00:00Z\", \"day\": \"2026-10-01\", \"source_line\": 3, \"reason_code\": \"SoftDeclined\"}\n]\n",
+        );
+    payrecon(tmp.path())
+        .args(["query", "--lake", "lake", "--format", "md", "SELECT charge_id, charge_amount FROM charges ORDER BY source_line"])
+        .assert()
+        .success()
+        .stdout("| charge_id | charge_amount |\n|---|---:|\n| P01-2400747-7777779-C084595 | 49.99 |\n| P01-1111111-2222222-C000001 | 5000.00 |\n");
+    payrecon(tmp.path())
+        .args([
+            "query",
+            "--lake",
+            "lake",
+            "--format",
+            "json",
+            "SELECT * FROM charges WHERE 1 = 0",
+        ])
+        .assert()
+        .success()
+        .stdout("[]\n");
+}
