@@ -40,25 +40,16 @@ pub fn run(config: &Config, args: &QueryArgs) -> Result<Outcome, CommandError> {
             let mut out = std::io::stdout().lock();
             CsvWriter::new(&mut out).finish(&mut df).map_err(polars)?;
         }
-        (QueryFormat::Json | QueryFormat::Md, dest) => {
-            let text = if args.format == QueryFormat::Json {
-                crate::query::to_json(&df)
-            } else {
-                crate::query::to_markdown(&df)
+        (QueryFormat::Json | QueryFormat::Md | QueryFormat::Table, dest) => {
+            let text = match args.format {
+                QueryFormat::Json => crate::query::to_json(&df),
+                QueryFormat::Md => crate::query::to_markdown(&df),
+                _ => format!(
+                    "{df}\n({} row{})\n",
+                    df.height(),
+                    if df.height() == 1 { "" } else { "s" }
+                ),
             };
-            match dest {
-                Some(path) => std::fs::write(path, text).map_err(io(path))?,
-                None => std::io::stdout()
-                    .write_all(text.as_bytes())
-                    .map_err(io(std::path::Path::new("<stdout>")))?,
-            }
-        }
-        (QueryFormat::Table, dest) => {
-            let text = format!(
-                "{df}\n({} row{})\n",
-                df.height(),
-                if df.height() == 1 { "" } else { "s" }
-            );
             match dest {
                 Some(path) => std::fs::write(path, text).map_err(io(path))?,
                 None => std::io::stdout()
