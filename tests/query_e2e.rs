@@ -5,6 +5,13 @@ mod common;
 use common::*;
 use predicates::str::contains;
 
+/// `payrecon query --lake lake --format FORMAT SQL` in `dir`.
+fn query(dir: &std::path::Path, format: &str, sql: &str) -> assert_cmd::assert::Assert {
+    payrecon(dir)
+        .args(["query", "--lake", "lake", "--format", format, sql])
+        .assert()
+}
+
 fn lake_with(dir: &std::path::Path, fixture_names: &[&str]) {
     for f in fixture_names {
         payrecon(dir)
@@ -19,16 +26,7 @@ fn lake_with(dir: &std::path::Path, fixture_names: &[&str]) {
 fn sql_over_tables_by_name_with_exact_decimals_and_day_partitions() {
     let tmp = tempfile::tempdir().unwrap();
     lake_with(tmp.path(), &["ingest/grouping", "ingest/jsonl"]);
-    payrecon(tmp.path())
-        .args([
-            "query",
-            "--lake",
-            "lake",
-            "--format",
-            "csv",
-            "SELECT transaction_type, transaction_amount, net_transaction_amount, day FROM settlement_lines ORDER BY source_line",
-        ])
-        .assert()
+    query(tmp.path(), "csv", "SELECT transaction_type, transaction_amount, net_transaction_amount, day FROM settlement_lines ORDER BY source_line")
         .success()
         .stdout(
             "transaction_type,transaction_amount,net_transaction_amount,day\n\
@@ -37,19 +35,14 @@ fn sql_over_tables_by_name_with_exact_decimals_and_day_partitions() {
              Transfer,-1197.46,-1197.46,2026-10-02\n",
         );
     // A join across tables, and an aggregate over a decimal column.
-    payrecon(tmp.path())
-        .args([
-            "query",
-            "--lake",
-            "lake",
-            "--format",
-            "csv",
-            "SELECT c.charge_id, r.refund_amount, c.capture_amount - r.refund_amount AS kept \
+    query(
+        tmp.path(),
+        "csv",
+        "SELECT c.charge_id, r.refund_amount, c.capture_amount - r.refund_amount AS kept \
              FROM charges c JOIN refunds r ON r.charge_id = c.charge_id",
-        ])
-        .assert()
-        .success()
-        .stdout("charge_id,refund_amount,kept\nP01-2400747-7777779-C084595,14.00,35.99\n");
+    )
+    .success()
+    .stdout("charge_id,refund_amount,kept\nP01-2400747-7777779-C084595,14.00,35.99\n");
 }
 
 #[test]
@@ -90,9 +83,7 @@ fn bad_sql_and_missing_lake_are_errors() {
         .assert()
         .code(2)
         .stderr(contains("query:"));
-    payrecon(tmp.path())
-        .args(["query", "--lake", "lake", "--format", "parquet", "SELECT 1"])
-        .assert()
+    query(tmp.path(), "parquet", "SELECT 1")
         .code(2)
         .stderr(contains("needs --output"));
 }
@@ -102,29 +93,16 @@ fn json_and_markdown_keep_money_exact_and_columns_in_order() {
     let tmp = tempfile::tempdir().unwrap();
     lake_with(tmp.path(), &["ingest/jsonl"]);
     let sql = "SELECT charge_id, charge_amount, creation_timestamp, day, source_line, reason_code FROM charges ORDER BY source_line";
-    payrecon(tmp.path())
-        .args(["query", "--lake", "lake", "--format", "json", sql])
-        .assert()
+    query(tmp.path(), "json", sql)
         .success()
         .stdout(
             "[\n  {\"charge_id\": \"P01-2400747-7777779-C084595\", \"charge_amount\": \"49.99\", \"creation_timestamp\": \"2026-10-01T15:48:01Z\", \"day\": \"2026-10-01\", \"source_line\": 1, \"reason_code\": null},\n  \
              {\"charge_id\": \"P01-1111111-2222222-C000001\", \"charge_amount\": \"5000.00\", \"creation_timestamp\": \"2026-10-01T10:00:00Z\", \"day\": \"2026-10-01\", \"source_line\": 3, \"reason_code\": \"SoftDeclined\"}\n]\n",
         );
-    payrecon(tmp.path())
-        .args(["query", "--lake", "lake", "--format", "md", "SELECT charge_id, charge_amount FROM charges ORDER BY source_line"])
-        .assert()
+    query(tmp.path(), "md", "SELECT charge_id, charge_amount FROM charges ORDER BY source_line")
         .success()
         .stdout("| charge_id | charge_amount |\n|---|---:|\n| P01-2400747-7777779-C084595 | 49.99 |\n| P01-1111111-2222222-C000001 | 5000.00 |\n");
-    payrecon(tmp.path())
-        .args([
-            "query",
-            "--lake",
-            "lake",
-            "--format",
-            "json",
-            "SELECT * FROM charges WHERE 1 = 0",
-        ])
-        .assert()
+    query(tmp.path(), "json", "SELECT * FROM charges WHERE 1 = 0")
         .success()
         .stdout("[]\n");
 }

@@ -134,13 +134,5 @@ fn init_logging(global: &GlobalArgs) {
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    crate::model::money::group_thousands(&n.to_string())
 }

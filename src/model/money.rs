@@ -155,6 +155,27 @@ pub fn format_lake(unscaled: i128) -> String {
     Decimal::from_i128_with_scale(unscaled, LAKE_SCALE).to_string()
 }
 
+/// Inserts grouping commas into decimal text: `-1234567.89` → `-1,234,567.89`.
+pub fn group_thousands(s: &str) -> String {
+    let (sign, rest) = s.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", s));
+    let (int, frac) = rest
+        .split_once('.')
+        .map(|(i, f)| (i, Some(f)))
+        .unwrap_or((rest, None));
+    let mut out = String::from(sign);
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
 /// Strips grouping commas (`1,234,567.89`), accepting only well-formed groups of three.
 fn strip_grouping(text: &str) -> Option<String> {
     if !text.contains(',') {
@@ -348,6 +369,17 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn grouping_round_trips() {
+        assert_eq!(group_thousands("1234567.89"), "1,234,567.89");
+        assert_eq!(group_thousands("-1000"), "-1,000");
+        assert_eq!(group_thousands("999.99"), "999.99");
+        assert_eq!(
+            parse_minor(&group_thousands("-1234567.89"), Currency::EUR),
+            Ok(-123456789)
+        );
     }
 
     #[test]
