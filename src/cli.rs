@@ -62,6 +62,73 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Run SQL over the lake's tables (a query, or the path of a .sql file).
     Query(QueryArgs),
+    /// Approval rates by segment: attempt, amount-weighted, first-attempt and eventual, with
+    /// 95 % Wilson intervals.
+    Approvals(ReportArgs),
+    /// Declined attempts by reason code and decline class, with the catalogue's advice.
+    Declines(ReportArgs),
+    /// Recovery of orders by the reason code of their first decline.
+    Recovery(ReportArgs),
+    /// Approval-rate changes against the previous period, significant drops first.
+    Changes(ChangesArgs),
+}
+
+/// Where and how a result table is written.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format [default: table on a terminal, else csv].
+    #[arg(long, value_enum)]
+    pub format: Option<QueryFormat>,
+    /// Write to this file instead of standard output (required for parquet).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Group by these dimensions, a comma list of: country, device, value_band, currency,
+    /// reason_code, decline_class, day, week, month (days in the configured time zone).
+    #[arg(long, value_name = "DIMS", default_value = "")]
+    pub by: String,
+    /// First day included (YYYY-MM-DD, local): attempts made and orders first tried from then.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last day included (YYYY-MM-DD, local).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Flag cells whose denominator is below N as low volume [default: analytics.min_n = 30].
+    #[arg(long, value_name = "N")]
+    pub min_n: Option<u64>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    /// Compare this period with the one before it.
+    #[arg(long, value_enum, default_value_t = PeriodArg::Day)]
+    pub period: PeriodArg,
+    /// A day in the period to test (YYYY-MM-DD) [default: the day of the newest attempt].
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    /// Cells: a comma list of dimensions, as for `approvals` [default: country,device].
+    #[arg(long, value_name = "DIMS", default_value = "country,device")]
+    pub by: String,
+    /// False discovery rate of the Benjamini–Hochberg correction [default: analytics.fdr = 0.05].
+    #[arg(long, value_name = "RATE")]
+    pub fdr: Option<f64>,
+    /// Flag cells with fewer decided attempts than N in either period [default: analytics.min_n].
+    #[arg(long, value_name = "N")]
+    pub min_n: Option<u64>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PeriodArg {
+    Day,
+    Week,
+    Month,
 }
 
 #[derive(Debug, Args)]
@@ -131,12 +198,8 @@ pub struct QueryArgs {
     /// SQL text, or the path of a .sql file (e.g. queries/approval_by_country_device.sql).
     #[arg(value_name = "SQL|FILE")]
     pub query: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
-    pub format: QueryFormat,
-    /// Write to this file instead of standard output (required for parquet).
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,10 +1,12 @@
 //! payrecon: Amazon Pay settlement ingest, decline analytics and month-close reconciliation.
 //!
 //! Stages, one module each: [`ingest`] (source files to typed rows), [`lake`] (the Parquet
-//! lake), [`generate`] (synthetic data), with [`model`] holding the typed records, newtypes and
+//! lake), [`analytics`] (approval and decline reports), [`query`] (SQL over the lake),
+//! [`generate`] (synthetic data), with [`model`] holding the typed records, newtypes and
 //! the one schema definition, and [`settings`] the configuration. [`commands`] glues them to the
 //! command line; only it and [`cli`] know about clap.
 
+pub mod analytics;
 pub mod cli;
 pub mod commands;
 pub mod generate;

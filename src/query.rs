@@ -87,13 +87,44 @@ pub fn scan_table(lake: &Lake, table: &TableDef) -> Result<LazyFrame, QueryError
         .map_err(polars_err(format!("scanning {}", dir.display())))
 }
 
-/// A SQL context with every lake table registered by name.
+/// A SQL context with every lake table registered by name, and the reason-code catalogue as
+/// table `reason_codes` (the columns of `payrecon codes --format csv`).
 pub fn context(lake: &Lake) -> Result<SQLContext, QueryError> {
     let ctx = SQLContext::new();
     for t in TABLES {
         ctx.register(t.name, scan_table(lake, t)?);
     }
+    ctx.register("reason_codes", reason_codes_frame()?.lazy());
     Ok(ctx)
+}
+
+/// The embedded reason-code catalogue as a frame.
+pub fn reason_codes_frame() -> Result<DataFrame, QueryError> {
+    let entries = crate::model::catalogue::Catalogue::embedded().entries();
+    let text = |f: fn(&crate::model::catalogue::ReasonCode) -> String| {
+        entries.iter().map(f).collect::<Vec<String>>()
+    };
+    let columns = vec![
+        Column::new("code".into(), text(|e| e.code.clone())),
+        Column::new("group".into(), text(|e| e.group.clone())),
+        Column::new("title".into(), text(|e| e.title.clone())),
+        Column::new("level".into(), text(|e| e.level.clone())),
+        Column::new("frequency".into(), text(|e| e.frequency.clone())),
+        Column::new("tier".into(), text(|e| e.tier.clone())),
+        Column::new(
+            "http_status".into(),
+            entries
+                .iter()
+                .map(|e| e.http_status.map(i64::from))
+                .collect::<Vec<Option<i64>>>(),
+        ),
+        Column::new(
+            "decline_class".into(),
+            text(|e| e.decline_class.as_str().to_string()),
+        ),
+        Column::new("description".into(), text(|e| e.description.clone())),
+    ];
+    DataFrame::new(entries.len(), columns).map_err(polars_err("building reason_codes"))
 }
 
 /// The SQL text of `query`: the contents of a `.sql` file when it names one, else the text.
@@ -209,6 +240,62 @@ pub fn to_markdown(df: &DataFrame) -> String {
             .collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
+    out
+}
+
+/// A result as an aligned text table for a terminal: numbers right-aligned, rates and other
+/// floats with 4 decimals, empty cells for nulls, and a row count.
+pub fn to_text_table(df: &DataFrame) -> String {
+    let columns = df.columns();
+    let numeric: Vec<bool> = columns
+        .iter()
+        .map(|c| c.dtype().is_primitive_numeric() || c.dtype().is_decimal())
+        .collect();
+    let mut cells: Vec<Vec<String>> = vec![columns.iter().map(|c| c.name().to_string()).collect()];
+    for i in 0..df.height() {
+        cells.push(
+            columns
+                .iter()
+                .map(|c| match c.get(i) {
+                    Ok(AnyValue::Float64(v)) => format!("{v:.4}"),
+                    Ok(AnyValue::Float32(v)) => format!("{v:.4}"),
+                    Ok(v) => cell_text(&v).unwrap_or_default().replace('\n', " "),
+                    Err(_) => String::new(),
+                })
+                .collect(),
+        );
+    }
+    let widths: Vec<usize> = (0..columns.len())
+        .map(|k| cells.iter().map(|r| r[k].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    let line = |out: &mut String, row: &[String]| {
+        let parts: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                if numeric[k] {
+                    format!("{v:>w$}", w = widths[k])
+                } else {
+                    format!("{v:<w$}", w = widths[k])
+                }
+            })
+            .collect();
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(&mut out, &cells[0]);
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    out.push_str(&rule.join("  "));
+    out.push('\n');
+    for row in &cells[1..] {
+        line(&mut out, row);
+    }
+    out.push_str(&format!(
+        "({} row{})\n",
+        df.height(),
+        if df.height() == 1 { "" } else { "s" }
+    ));
     out
 }
 

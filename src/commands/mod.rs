@@ -3,9 +3,11 @@
 //!
 //! This layer and `cli` are the only ones that know about clap.
 
+mod analytics;
 mod codes;
 mod generate;
 mod ingest;
+mod output;
 mod query;
 mod run;
 
@@ -41,6 +43,8 @@ pub enum CommandError {
     Catalogue(#[from] crate::model::catalogue::CatalogueError),
     #[error(transparent)]
     Query(#[from] crate::query::QueryError),
+    #[error(transparent)]
+    Analytics(#[from] crate::analytics::AnalyticsError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -93,6 +97,22 @@ fn dispatch(cli: Cli) -> Result<Outcome, CommandError> {
         Command::Query(args) => {
             let config = resolve(&cli.global)?;
             query::run(&config, &args)
+        }
+        Command::Approvals(args) => {
+            let config = resolve(&cli.global)?;
+            analytics::run_report(&config, &args, analytics::Report::Approvals)
+        }
+        Command::Declines(args) => {
+            let config = resolve(&cli.global)?;
+            analytics::run_report(&config, &args, analytics::Report::Declines)
+        }
+        Command::Recovery(args) => {
+            let config = resolve(&cli.global)?;
+            analytics::run_report(&config, &args, analytics::Report::Recovery)
+        }
+        Command::Changes(args) => {
+            let config = resolve(&cli.global)?;
+            analytics::run_changes(&config, &args)
         }
         Command::Run(args) => {
             let config = resolve(&cli.global)?;

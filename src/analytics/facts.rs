@@ -1,0 +1,694 @@
+//! Attempt facts and order facts, built from the lake's `charges` and `orders` tables.
+//!
+//! Reading is parallel per Parquet file (rayon), with only the needed columns projected. Each
+//! charge becomes an [`AttemptFact`] with its outcome, decline class and segment; attempts are
+//! then grouped into orders by one parallel sort on (order key, `creation_timestamp`,
+//! `charge_id`), which also gives each order's attempt sequence. Every definition is
+//! `spec/analytics.md`'s; `docs/ANALYTICS.md` states the choices the spec leaves open.
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Decimal128Type, TimestampMicrosecondType};
+use arrow_array::{Array, RecordBatch, StringArray};
+use chrono::{Datelike, NaiveDate, Offset, TimeZone};
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::AnalyticsError;
+use crate::lake::Lake;
+use crate::lake::parquet_io::read_batches;
+use crate::model::catalogue::{Catalogue, DeclineClass};
+use crate::model::money::Currency;
+use crate::model::schema::{CHARGES, ORDERS};
+use crate::model::time::{from_epoch_days, to_epoch_days};
+use crate::settings::ValueBands;
+
+/// "No value" in a dictionary-coded column.
+pub const NONE: u32 = u32::MAX;
+
+/// An attempt's outcome (`spec/analytics.md`, "Attempts and outcomes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    Approved,
+    Declined,
+    Pending,
+    Canceled,
+}
+
+impl Outcome {
+    /// The outcome of a charge's latest `state` and `reason_code`.
+    pub fn of(state: &str, reason_code: Option<&str>) -> Outcome {
+        match state {
+            "Authorized" | "CaptureInitiated" | "Captured" => Outcome::Approved,
+            "Canceled" if reason_code == Some("ExpiredUnused") => Outcome::Approved,
+            "Declined" => Outcome::Declined,
+            "AuthorizationInitiated" => Outcome::Pending,
+            _ => Outcome::Canceled,
+        }
+    }
+
+    pub fn is_decided(self) -> bool {
+        matches!(self, Outcome::Approved | Outcome::Declined)
+    }
+}
+
+/// One charge (payment attempt) at its latest state, with its segment.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptFact {
+    /// `creation_timestamp`, µs since the epoch (UTC).
+    pub ts: i64,
+    /// `charge_amount`, in lake units (hundredths of the major unit, for every currency).
+    pub amount: i64,
+    /// Index of the order (see [`Facts::orders`]).
+    pub order: u32,
+    /// Index of the matched order record, or [`NONE`].
+    pub record: u32,
+    /// Local calendar day of `creation_timestamp` (days since 1970-01-01).
+    pub day: i32,
+    /// Index into [`Facts::countries`].
+    pub country: u32,
+    /// Index into [`Facts::devices`].
+    pub device: u32,
+    /// Index into [`Facts::bands`].
+    pub band: u32,
+    /// Index into [`Facts::reasons`] for a declined attempt, else [`NONE`].
+    pub reason: u32,
+    /// The charge's currency.
+    pub currency: Currency,
+    pub outcome: Outcome,
+}
+
+/// One order: its attempts in (`creation_timestamp`, `charge_id`) order, summarised.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderFact {
+    /// First attempt's `creation_timestamp` (µs).
+    pub first_ts: i64,
+    /// First attempt's local day.
+    pub first_day: i32,
+    pub country: u32,
+    pub device: u32,
+    pub band: u32,
+    /// The order record's currency (the first attempt's when there is no record).
+    pub currency: Currency,
+    /// Number of attempts (of every outcome).
+    pub attempts: u32,
+    /// At least one decided attempt.
+    pub decided: bool,
+    /// The first decided attempt was approved.
+    pub first_approved: bool,
+    /// Some attempt was approved.
+    pub eventual_approved: bool,
+    /// Reason of the first decided attempt when it was declined, else [`NONE`].
+    pub first_decline_reason: u32,
+    /// Attempts up to and including the first approved one, when the first decided attempt was
+    /// declined and a later one approved (0 otherwise).
+    pub attempts_to_recovery: u32,
+    /// The first attempt is within the retry window of the newest attempt in the lake.
+    pub immature: bool,
+}
+
+/// A value-band table: per-currency edges in lake units and the labels of all bands.
+#[derive(Debug, Clone)]
+pub struct Bands {
+    /// Band labels, ordered by lower edge.
+    pub labels: Vec<String>,
+    /// Per currency (indexed like `Currency::ALL`): ascending edges (lake units) and the label
+    /// index of `< first edge`, then of each `[edge_i, edge_i+1)`.
+    per_currency: Vec<(Vec<i64>, Vec<u32>)>,
+}
+
+impl Bands {
+    /// Builds the table from the configured edges (major units).
+    pub fn new(config: &ValueBands) -> Bands {
+        let text = |d: &Decimal| d.normalize().to_string();
+        // (sort key, label) for every band of every currency.
+        let mut all: Vec<(Decimal, Decimal, String)> = Vec::new();
+        let mut raw: Vec<(Vec<i64>, Vec<String>)> = Vec::new();
+        for c in Currency::ALL {
+            let edges = config.edges_for(c.code());
+            let mut labels = Vec::with_capacity(edges.len() + 1);
+            let below = format!("<{}", edges.first().map(text).unwrap_or_default());
+            all.push((Decimal::MIN, Decimal::MIN, below.clone()));
+            labels.push(below);
+            for (i, lo) in edges.iter().enumerate() {
+                let (label, hi) = match edges.get(i + 1) {
+                    Some(hi) => (format!("{}-{}", text(lo), text(hi)), *hi),
+                    None => (format!("{}+", text(lo)), Decimal::MAX),
+                };
+                all.push((*lo, hi, label.clone()));
+                labels.push(label);
+            }
+            let units = edges
+                .iter()
+                .map(|e| {
+                    (e * Decimal::from(100))
+                        .trunc()
+                        .to_string()
+                        .parse::<i64>()
+                        .unwrap_or(i64::MAX)
+                })
+                .collect();
+            raw.push((units, labels));
+        }
+        all.sort();
+        all.dedup_by(|a, b| a.2 == b.2);
+        let labels: Vec<String> = all.into_iter().map(|(_, _, l)| l).collect();
+        let index: FxHashMap<&str, u32> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i as u32))
+            .collect();
+        let per_currency = raw
+            .iter()
+            .map(|(edges, ls)| (edges.clone(), ls.iter().map(|l| index[l.as_str()]).collect()))
+            .collect();
+        Bands {
+            labels,
+            per_currency,
+        }
+    }
+
+    /// The band index of `amount` (lake units) in `currency`.
+    pub fn band(&self, currency: Currency, amount: i64) -> u32 {
+        let ci = Currency::ALL.iter().position(|&c| c == currency).unwrap_or(0);
+        let (edges, ids) = &self.per_currency[ci];
+        let above = edges.partition_point(|&e| e <= amount);
+        ids[above]
+    }
+}
+
+/// Local calendar days of UTC instants in the configured time zone.
+#[derive(Clone)]
+pub struct LocalDays {
+    tz: chrono_tz::Tz,
+    utc: bool,
+    /// UTC quarter-hour -> offset seconds (every zone changes offset on a quarter hour).
+    cache: FxHashMap<i64, i64>,
+}
+
+const QUARTER_HOUR_US: i64 = 900 * 1_000_000;
+const DAY_US: i64 = 86_400 * 1_000_000;
+
+impl LocalDays {
+    pub fn new(tz: chrono_tz::Tz) -> LocalDays {
+        LocalDays {
+            tz,
+            utc: tz == chrono_tz::UTC,
+            cache: FxHashMap::default(),
+        }
+    }
+
+    /// The local day (days since 1970-01-01) of an instant in µs.
+    pub fn day(&mut self, micros: i64) -> i32 {
+        if self.utc {
+            return micros.div_euclid(DAY_US) as i32;
+        }
+        let bucket = micros.div_euclid(QUARTER_HOUR_US);
+        let tz = self.tz;
+        let offset = *self.cache.entry(bucket).or_insert_with(|| {
+            let utc = crate::model::time::from_micros(bucket * QUARTER_HOUR_US).naive_utc();
+            tz.offset_from_utc_datetime(&utc).fix().local_minus_utc() as i64
+        });
+        (micros + offset * 1_000_000).div_euclid(DAY_US) as i32
+    }
+}
+
+/// ISO week label of a day, e.g. `2026-W43`, and a sortable id.
+pub fn iso_week(day: i32) -> (String, u32) {
+    let w = from_epoch_days(day).iso_week();
+    (
+        format!("{}-W{:02}", w.year(), w.week()),
+        (w.year() * 100 + w.week() as i32) as u32,
+    )
+}
+
+/// Month label of a day, e.g. `2026-10`, and a sortable id.
+pub fn month(day: i32) -> (String, u32) {
+    let d = from_epoch_days(day);
+    (
+        format!("{}-{:02}", d.year(), d.month()),
+        (d.year() * 100 + d.month() as i32) as u32,
+    )
+}
+
+/// Everything the reports need, built once per command.
+pub struct Facts {
+    pub attempts: Vec<AttemptFact>,
+    pub orders: Vec<OrderFact>,
+    pub countries: Vec<String>,
+    pub devices: Vec<String>,
+    pub bands: Vec<String>,
+    /// Reason codes of declined attempts (an empty one is `Declined`), sorted.
+    pub reasons: Vec<String>,
+    /// Decline class of each entry of `reasons`.
+    pub reason_classes: Vec<DeclineClass>,
+    /// Newest `creation_timestamp` in the lake (µs), when there are charges.
+    pub newest_ts: Option<i64>,
+    /// Local day of `newest_ts`.
+    pub newest_day: Option<i32>,
+}
+
+/// Options of the transforms.
+#[derive(Debug, Clone)]
+pub struct FactOptions {
+    pub tz: chrono_tz::Tz,
+    pub bands: ValueBands,
+    pub retry_window_hours: u64,
+}
+
+/// A dictionary of low-cardinality strings, sorted, so codes order like their text.
+fn sorted_dict<'a>(values: impl IntoIterator<Item = &'a str>) -> (Vec<String>, FxHashMap<String, u32>) {
+    let mut v: Vec<String> = values
+        .into_iter()
+        .collect::<FxHashSet<&str>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    let index = v
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.clone(), i as u32))
+        .collect();
+    (v, index)
+}
+
+fn read_table(
+    files: &[PathBuf],
+    columns: &[&str],
+) -> Result<Vec<(PathBuf, RecordBatch)>, AnalyticsError> {
+    let per_file: Vec<Vec<(PathBuf, RecordBatch)>> = files
+        .par_iter()
+        .map(|p| {
+            read_batches(p, Some(columns))
+                .map(|bs| bs.into_iter().map(|b| (p.clone(), b)).collect())
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(per_file.into_iter().flatten().collect())
+}
+
+fn col<'a>(path: &Path, b: &'a RecordBatch, name: &str) -> Result<&'a StringArray, AnalyticsError> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| AnalyticsError::corrupt(path, format!("column {name} is not text")))
+}
+
+fn opt<'a>(a: &'a StringArray, i: usize) -> Option<&'a str> {
+    (a.is_valid(i) && !a.value(i).is_empty()).then(|| a.value(i))
+}
+
+/// Amounts in lake units (`DECIMAL(18,2)` unscaled).
+fn money_col<'a>(
+    path: &Path,
+    b: &'a RecordBatch,
+    name: &str,
+) -> Result<&'a arrow_array::PrimitiveArray<Decimal128Type>, AnalyticsError> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<Decimal128Type>())
+        .ok_or_else(|| AnalyticsError::corrupt(path, format!("column {name} is not a decimal")))
+}
+
+fn currency(path: &Path, s: &str) -> Result<Currency, AnalyticsError> {
+    s.parse()
+        .map_err(|_| AnalyticsError::corrupt(path, format!("unknown currency {s:?}")))
+}
+
+/// Order records: segment values and the two lookups of the spec's join.
+struct Records {
+    country: Vec<u32>,
+    device: Vec<u32>,
+    total: Vec<i64>,
+    currency: Vec<Currency>,
+    countries: Vec<String>,
+    devices: Vec<String>,
+}
+
+/// Builds the facts from the lake.
+pub fn build(
+    lake: &Lake,
+    catalogue: &Catalogue,
+    options: &FactOptions,
+) -> Result<Facts, AnalyticsError> {
+    let order_files = lake.table_files(&ORDERS)?;
+    let charge_files = lake.table_files(&CHARGES)?;
+    let (orders, charges) = rayon::join(
+        || {
+            read_table(
+                &order_files,
+                &[
+                    "order_id",
+                    "country",
+                    "device",
+                    "order_total",
+                    "currency",
+                    "charge_permission_id",
+                ],
+            )
+        },
+        || {
+            read_table(
+                &charge_files,
+                &[
+                    "charge_id",
+                    "charge_permission_id",
+                    "merchant_reference_id",
+                    "creation_timestamp",
+                    "state",
+                    "reason_code",
+                    "charge_amount",
+                    "currency",
+                ],
+            )
+        },
+    );
+    let (orders, charges) = (orders?, charges?);
+    build_from_batches(&orders, &charges, catalogue, options)
+}
+
+/// Builds the facts from `orders` and `charges` batches (with the lake's column names).
+pub fn build_from_batches(
+    orders: &[(PathBuf, RecordBatch)],
+    charges: &[(PathBuf, RecordBatch)],
+    catalogue: &Catalogue,
+    options: &FactOptions,
+) -> Result<Facts, AnalyticsError> {
+    let bands = Bands::new(&options.bands);
+
+    // --- Order records and the two join lookups.
+    let mut ord_cols = Vec::with_capacity(orders.len());
+    for (p, b) in orders {
+        ord_cols.push((
+            col(p, b, "order_id")?,
+            col(p, b, "country")?,
+            col(p, b, "device")?,
+            money_col(p, b, "order_total")?,
+            col(p, b, "currency")?,
+            col(p, b, "charge_permission_id")?,
+            p.as_path(),
+        ));
+    }
+    let n_records: usize = orders.iter().map(|(_, b)| b.num_rows()).sum();
+    let (countries, country_ix) = sorted_dict(
+        ord_cols
+            .iter()
+            .flat_map(|c| c.1.iter().flatten())
+            .chain(["unknown"]),
+    );
+    let (devices, device_ix) = sorted_dict(
+        ord_cols
+            .iter()
+            .flat_map(|c| c.2.iter().flatten())
+            .chain(["unknown"]),
+    );
+    let mut rec = Records {
+        country: Vec::with_capacity(n_records),
+        device: Vec::with_capacity(n_records),
+        total: Vec::with_capacity(n_records),
+        currency: Vec::with_capacity(n_records),
+        countries,
+        devices,
+    };
+    for (_, country, device, total, cur, _, p) in &ord_cols {
+        for i in 0..country.len() {
+            rec.country.push(country_ix[country.value(i)]);
+            rec.device.push(device_ix[device.value(i)]);
+            rec.total.push(total.value(i) as i64);
+            rec.currency.push(currency(p, cur.value(i))?);
+        }
+    }
+    let (by_order_id, by_permission) = rayon::join(
+        || {
+            let mut m: FxHashMap<&str, u32> = FxHashMap::default();
+            m.reserve(n_records);
+            let mut r = 0u32;
+            for c in &ord_cols {
+                for i in 0..c.0.len() {
+                    m.insert(c.0.value(i), r);
+                    r += 1;
+                }
+            }
+            m
+        },
+        || {
+            // charge_permission_id -> the record with the smallest order_id (deterministic).
+            let mut m: FxHashMap<&str, (&str, u32)> = FxHashMap::default();
+            let mut r = 0u32;
+            for c in &ord_cols {
+                for i in 0..c.0.len() {
+                    if let Some(cp) = opt(c.5, i) {
+                        let id = c.0.value(i);
+                        m.entry(cp)
+                            .and_modify(|e| {
+                                if id < e.0 {
+                                    *e = (id, r)
+                                }
+                            })
+                            .or_insert((id, r));
+                    }
+                    r += 1;
+                }
+            }
+            m
+        },
+    );
+
+    // --- Charges: typed columns per batch.
+    struct ChargeCols<'a> {
+        charge_id: &'a StringArray,
+        permission: &'a StringArray,
+        merchant_ref: &'a StringArray,
+        ts: &'a arrow_array::PrimitiveArray<TimestampMicrosecondType>,
+        state: &'a StringArray,
+        reason: &'a StringArray,
+        amount: &'a arrow_array::PrimitiveArray<Decimal128Type>,
+        currency: &'a StringArray,
+        path: &'a Path,
+    }
+    let mut cc = Vec::with_capacity(charges.len());
+    for (p, b) in charges {
+        cc.push(ChargeCols {
+            charge_id: col(p, b, "charge_id")?,
+            permission: col(p, b, "charge_permission_id")?,
+            merchant_ref: col(p, b, "merchant_reference_id")?,
+            ts: b
+                .column_by_name("creation_timestamp")
+                .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
+                .ok_or_else(|| AnalyticsError::corrupt(p, "creation_timestamp is not µs"))?,
+            state: col(p, b, "state")?,
+            reason: col(p, b, "reason_code")?,
+            amount: money_col(p, b, "charge_amount")?,
+            currency: col(p, b, "currency")?,
+            path: p,
+        });
+    }
+    // Reason codes of declined attempts (empty -> `Declined`).
+    let (reasons, reason_ix) = sorted_dict(cc.iter().flat_map(|c| {
+        (0..c.state.len())
+            .filter(|&i| c.state.value(i) == "Declined")
+            .map(|i| opt(c.reason, i).unwrap_or("Declined"))
+    }));
+    let reason_classes: Vec<DeclineClass> = reasons
+        .iter()
+        .map(|r| catalogue.decline_class(Some(r)))
+        .collect();
+    for (r, class) in reasons.iter().zip(&reason_classes) {
+        if *class == DeclineClass::Unknown {
+            tracing::warn!(reason_code = %r, "reason code not in the catalogue: class `unknown`");
+        }
+    }
+    let unknown_country = rec.countries.binary_search(&"unknown".to_string()).unwrap() as u32;
+    let unknown_device = rec.devices.binary_search(&"unknown".to_string()).unwrap() as u32;
+
+    // Attempt facts, per batch in parallel; `keys` carries (order-key hash, ts, batch, row).
+    let offsets: Vec<usize> = cc
+        .iter()
+        .scan(0usize, |acc, c| {
+            let o = *acc;
+            *acc += c.charge_id.len();
+            Some(o)
+        })
+        .collect();
+    let per_batch: Vec<(Vec<AttemptFact>, Vec<SortKey>)> = cc
+        .par_iter()
+        .enumerate()
+        .map(|(bi, c)| -> Result<_, AnalyticsError> {
+            let mut days = LocalDays::new(options.tz);
+            let n = c.charge_id.len();
+            let mut facts = Vec::with_capacity(n);
+            let mut keys = Vec::with_capacity(n);
+            for i in 0..n {
+                let merchant_ref = opt(c.merchant_ref, i);
+                let permission = c.permission.value(i);
+                let record = merchant_ref
+                    .and_then(|m| by_order_id.get(m).copied())
+                    .or_else(|| by_permission.get(permission).map(|e| e.1))
+                    .unwrap_or(NONE);
+                let state = c.state.value(i);
+                let reason_code = opt(c.reason, i);
+                let outcome = Outcome::of(state, reason_code);
+                let cur = currency(c.path, c.currency.value(i))?;
+                let amount = c.amount.value(i) as i64;
+                let ts = c.ts.value(i);
+                let (country, device, band) = if record == NONE {
+                    (unknown_country, unknown_device, bands.band(cur, amount))
+                } else {
+                    let r = record as usize;
+                    (
+                        rec.country[r],
+                        rec.device[r],
+                        bands.band(rec.currency[r], rec.total[r]),
+                    )
+                };
+                let reason = if outcome == Outcome::Declined {
+                    reason_ix[reason_code.unwrap_or("Declined")]
+                } else {
+                    NONE
+                };
+                facts.push(AttemptFact {
+                    ts,
+                    amount,
+                    order: NONE,
+                    record,
+                    day: days.day(ts),
+                    country,
+                    device,
+                    band,
+                    reason,
+                    currency: cur,
+                    outcome,
+                });
+                let key = merchant_ref.unwrap_or(permission);
+                keys.push(SortKey {
+                    hash: xxhash_rust::xxh3::xxh3_64(key.as_bytes()),
+                    ts,
+                    idx: (offsets[bi] + i) as u32,
+                    batch: bi as u32,
+                    row: i as u32,
+                });
+            }
+            Ok((facts, keys))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut attempts = Vec::with_capacity(offsets.last().copied().unwrap_or(0) + 64);
+    let mut keys = Vec::with_capacity(attempts.capacity());
+    for (f, k) in per_batch {
+        attempts.extend(f);
+        keys.extend(k);
+    }
+
+    // Group into orders: sort by (order key, creation_timestamp, charge_id).
+    let order_key = |k: &SortKey| {
+        let c = &cc[k.batch as usize];
+        let i = k.row as usize;
+        opt(c.merchant_ref, i).unwrap_or_else(|| c.permission.value(i))
+    };
+    let charge_id = |k: &SortKey| cc[k.batch as usize].charge_id.value(k.row as usize);
+    keys.par_sort_unstable_by(|a, b| {
+        a.hash
+            .cmp(&b.hash)
+            .then_with(|| order_key(a).cmp(order_key(b)))
+            .then(a.ts.cmp(&b.ts))
+            .then_with(|| charge_id(a).cmp(charge_id(b)))
+    });
+    let newest_ts = attempts.iter().map(|a| a.ts).max();
+    let mature_before = newest_ts
+        .map(|t| t - options.retry_window_hours as i64 * 3_600_000_000)
+        .unwrap_or(i64::MAX);
+
+    // Runs of equal keys are the orders.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for i in 1..=keys.len() {
+        if i == keys.len()
+            || keys[i].hash != keys[start].hash
+            || order_key(&keys[i]) != order_key(&keys[start])
+        {
+            if i > start {
+                runs.push((start, i));
+            }
+            start = i;
+        }
+    }
+    let orders: Vec<OrderFact> = runs
+        .par_iter()
+        .map(|&(s, e)| {
+            let seq = &keys[s..e];
+            let first = &attempts[seq[0].idx as usize];
+            let currency = if first.record == NONE {
+                first.currency
+            } else {
+                rec.currency[first.record as usize]
+            };
+            let mut o = OrderFact {
+                first_ts: first.ts,
+                first_day: first.day,
+                country: first.country,
+                device: first.device,
+                band: first.band,
+                currency,
+                attempts: seq.len() as u32,
+                decided: false,
+                first_approved: false,
+                eventual_approved: false,
+                first_decline_reason: NONE,
+                attempts_to_recovery: 0,
+                immature: first.ts > mature_before,
+            };
+            for (pos, k) in seq.iter().enumerate() {
+                let a = &attempts[k.idx as usize];
+                if a.outcome.is_decided() && !o.decided {
+                    o.decided = true;
+                    o.first_approved = a.outcome == Outcome::Approved;
+                    if !o.first_approved {
+                        o.first_decline_reason = a.reason;
+                    }
+                }
+                if a.outcome == Outcome::Approved && !o.eventual_approved {
+                    o.eventual_approved = true;
+                    if !o.first_approved {
+                        o.attempts_to_recovery = pos as u32 + 1;
+                    }
+                }
+            }
+            o
+        })
+        .collect();
+    for (oi, &(s, e)) in runs.iter().enumerate() {
+        for k in &keys[s..e] {
+            attempts[k.idx as usize].order = oi as u32;
+        }
+    }
+    let Records {
+        countries, devices, ..
+    } = rec;
+    Ok(Facts {
+        attempts,
+        orders,
+        countries,
+        devices,
+        bands: bands.labels,
+        reasons,
+        reason_classes,
+        newest_ts,
+        newest_day: newest_ts.map(|t| LocalDays::new(options.tz).day(t)),
+    })
+}
+
+/// Sort entry of one attempt for the order grouping.
+#[derive(Debug, Clone, Copy)]
+struct SortKey {
+    hash: u64,
+    ts: i64,
+    idx: u32,
+    batch: u32,
+    row: u32,
+}
+
+/// A date from `YYYY-MM-DD` as days since the epoch.
+pub fn parse_day(text: &str) -> Result<i32, AnalyticsError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(to_epoch_days)
+        .map_err(|_| AnalyticsError::Usage(format!("{text:?} is not a date (YYYY-MM-DD)")))
+}

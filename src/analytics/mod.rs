@@ -1,0 +1,841 @@
+//! Approval analytics: segmented approval and decline reports with confidence intervals,
+//! recovery by reason code, and change detection, exactly as `spec/analytics.md` defines them.
+//!
+//! [`facts`] builds attempt and order facts from the lake (parallel Parquet reads, one parallel
+//! sort to group attempts into orders); this module aggregates them by any combination of
+//! [`Dim`]s (parallel fold per chunk, then a merge) and turns the cells into result tables
+//! (polars `DataFrame`s, so every output format of `payrecon query` applies). [`stats`] holds
+//! the Wilson interval, the z-test and the Benjamini–Hochberg correction.
+
+pub mod facts;
+pub mod stats;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{Column, DataFrame, DataType, IntoColumn, NamedFrom, Series};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::lake::LakeError;
+use crate::model::catalogue::{Catalogue, DeclineClass};
+use crate::model::money::Currency;
+use facts::{AttemptFact, Facts, NONE, OrderFact, Outcome, iso_week, month};
+
+/// Errors of the analytics stage.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("{}: {message}", path.display())]
+    Corrupt { path: PathBuf, message: String },
+    #[error("{0}")]
+    Usage(String),
+    #[error("building the result table: {0}")]
+    Polars(#[from] polars::prelude::PolarsError),
+}
+
+impl AnalyticsError {
+    pub fn corrupt(path: &Path, message: impl Into<String>) -> Self {
+        AnalyticsError::Corrupt {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A segment dimension (`spec/analytics.md`, "Segments").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dim {
+    Country,
+    Device,
+    ValueBand,
+    Currency,
+    ReasonCode,
+    DeclineClass,
+    Day,
+    Week,
+    Month,
+}
+
+impl Dim {
+    pub const ALL: [Dim; 9] = [
+        Dim::Country,
+        Dim::Device,
+        Dim::ValueBand,
+        Dim::Currency,
+        Dim::ReasonCode,
+        Dim::DeclineClass,
+        Dim::Day,
+        Dim::Week,
+        Dim::Month,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dim::Country => "country",
+            Dim::Device => "device",
+            Dim::ValueBand => "value_band",
+            Dim::Currency => "currency",
+            Dim::ReasonCode => "reason_code",
+            Dim::DeclineClass => "decline_class",
+            Dim::Day => "day",
+            Dim::Week => "week",
+            Dim::Month => "month",
+        }
+    }
+
+    /// A comma-separated list such as `country,device` (empty text: no dimension).
+    pub fn parse_list(text: &str) -> Result<Vec<Dim>, AnalyticsError> {
+        let mut dims = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let dim = Dim::ALL
+                .into_iter()
+                .find(|d| d.name() == part)
+                .ok_or_else(|| {
+                    AnalyticsError::Usage(format!(
+                        "unknown dimension {part:?}; choose from {}",
+                        Dim::ALL.map(Dim::name).join(", ")
+                    ))
+                })?;
+            if dims.contains(&dim) {
+                return Err(AnalyticsError::Usage(format!("dimension {part} given twice")));
+            }
+            dims.push(dim);
+        }
+        Ok(dims)
+    }
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Report options shared by the commands.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub dims: Vec<Dim>,
+    /// First local day included (days since the epoch).
+    pub from: Option<i32>,
+    /// Last local day included.
+    pub to: Option<i32>,
+    /// Cells with a denominator below this are flagged `low_volume`.
+    pub min_n: u64,
+}
+
+impl ReportOptions {
+    fn in_range(&self, day: i32) -> bool {
+        self.from.is_none_or(|f| day >= f) && self.to.is_none_or(|t| day <= t)
+    }
+}
+
+/// Cell key: one code per chosen dimension (codes sort like the values they stand for).
+type Key = [u32; 9];
+
+const CLASSES: [DeclineClass; 5] = [
+    DeclineClass::Soft,
+    DeclineClass::Hard,
+    DeclineClass::BuyerAction,
+    DeclineClass::Integration,
+    DeclineClass::Unknown,
+];
+
+fn currencies_sorted() -> [Currency; 10] {
+    let mut c = Currency::ALL;
+    c.sort_by_key(|c| c.code());
+    c
+}
+
+fn currency_code(c: Currency) -> u32 {
+    currencies_sorted().iter().position(|&x| x == c).unwrap_or(0) as u32
+}
+
+fn day_code(day: i32) -> u32 {
+    (day as i64 + (1i64 << 31)) as u32
+}
+
+fn class_code(f: &Facts, reason: u32) -> u32 {
+    if reason == NONE {
+        return NONE;
+    }
+    let class = f.reason_classes[reason as usize];
+    CLASSES.iter().position(|&c| c == class).unwrap_or(4) as u32
+}
+
+/// Dimension code of an attempt.
+fn attempt_code(f: &Facts, a: &AttemptFact, d: Dim) -> u32 {
+    match d {
+        Dim::Country => a.country,
+        Dim::Device => a.device,
+        Dim::ValueBand => a.band,
+        Dim::Currency => currency_code(a.currency),
+        Dim::ReasonCode => a.reason,
+        Dim::DeclineClass => class_code(f, a.reason),
+        Dim::Day => day_code(a.day),
+        Dim::Week => iso_week(a.day).1,
+        Dim::Month => month(a.day).1,
+    }
+}
+
+/// Dimension code of an order: its record's segment (its first attempt's when it has none),
+/// the first attempt's day, and the reason of its first decided attempt when declined.
+fn order_code(f: &Facts, o: &OrderFact, d: Dim) -> u32 {
+    match d {
+        Dim::Country => o.country,
+        Dim::Device => o.device,
+        Dim::ValueBand => o.band,
+        Dim::Currency => currency_code(o.currency),
+        Dim::ReasonCode => o.first_decline_reason,
+        Dim::DeclineClass => class_code(f, o.first_decline_reason),
+        Dim::Day => day_code(o.first_day),
+        Dim::Week => iso_week(o.first_day).1,
+        Dim::Month => month(o.first_day).1,
+    }
+}
+
+fn key_of(dims: &[Dim], code: impl Fn(Dim) -> u32) -> Key {
+    let mut k = [0u32; 9];
+    for (i, d) in dims.iter().enumerate() {
+        k[i] = code(*d);
+    }
+    k
+}
+
+/// Counters of one cell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cell {
+    pub attempts: u64,
+    pub approved: u64,
+    pub declined: u64,
+    pub pending: u64,
+    pub canceled: u64,
+    /// Σ charge amounts (lake units) of approved / decided attempts.
+    pub amount_approved: i128,
+    pub amount_decided: i128,
+    /// The one currency of the decided attempts, unless `mixed`.
+    pub currency: Option<Currency>,
+    pub mixed: bool,
+    pub orders: u64,
+    pub decided_orders: u64,
+    pub first_approved: u64,
+    pub eventual_approved: u64,
+    pub immature: u64,
+}
+
+impl Cell {
+    fn add_attempt(&mut self, a: &AttemptFact) {
+        self.attempts += 1;
+        match a.outcome {
+            Outcome::Approved => self.approved += 1,
+            Outcome::Declined => self.declined += 1,
+            Outcome::Pending => self.pending += 1,
+            Outcome::Canceled => self.canceled += 1,
+        }
+        if a.outcome.is_decided() {
+            self.amount_decided += a.amount as i128;
+            if a.outcome == Outcome::Approved {
+                self.amount_approved += a.amount as i128;
+            }
+            self.note_currency(Some(a.currency), false);
+        }
+    }
+
+    fn note_currency(&mut self, c: Option<Currency>, mixed: bool) {
+        if mixed {
+            self.mixed = true;
+        }
+        match (self.currency, c) {
+            (_, None) => {}
+            (None, Some(c)) => self.currency = Some(c),
+            (Some(x), Some(c)) if x != c => self.mixed = true,
+            _ => {}
+        }
+    }
+
+    fn add_order(&mut self, o: &OrderFact) {
+        self.orders += 1;
+        self.immature += o.immature as u64;
+        if o.decided {
+            self.decided_orders += 1;
+            self.first_approved += o.first_approved as u64;
+            self.eventual_approved += o.eventual_approved as u64;
+        }
+    }
+
+    fn merge(&mut self, other: &Cell) {
+        self.attempts += other.attempts;
+        self.approved += other.approved;
+        self.declined += other.declined;
+        self.pending += other.pending;
+        self.canceled += other.canceled;
+        self.amount_approved += other.amount_approved;
+        self.amount_decided += other.amount_decided;
+        self.note_currency(other.currency, other.mixed);
+        self.orders += other.orders;
+        self.decided_orders += other.decided_orders;
+        self.first_approved += other.first_approved;
+        self.eventual_approved += other.eventual_approved;
+        self.immature += other.immature;
+    }
+
+    pub fn decided(&self) -> u64 {
+        self.approved + self.declined
+    }
+
+    /// Σ approved amount / Σ decided amount, for a single-currency cell.
+    pub fn amount_approval_rate(&self) -> Option<f64> {
+        (!self.mixed && self.amount_decided != 0)
+            .then(|| self.amount_approved as f64 / self.amount_decided as f64)
+    }
+}
+
+fn merge_maps(mut a: FxHashMap<Key, Cell>, b: FxHashMap<Key, Cell>) -> FxHashMap<Key, Cell> {
+    if a.len() < b.len() {
+        return merge_maps(b, a);
+    }
+    for (k, c) in b {
+        a.entry(k).or_default().merge(&c);
+    }
+    a
+}
+
+const CHUNK: usize = 64 * 1024;
+
+/// Aggregates attempts (those `keep` accepts) and orders into cells, in parallel.
+fn aggregate(
+    f: &Facts,
+    dims: &[Dim],
+    keep_attempt: impl Fn(&AttemptFact) -> bool + Sync,
+    keep_order: impl Fn(&OrderFact) -> bool + Sync,
+) -> FxHashMap<Key, Cell> {
+    let attempts = f
+        .attempts
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut m: FxHashMap<Key, Cell> = FxHashMap::default();
+            for a in chunk.iter().filter(|a| keep_attempt(a)) {
+                m.entry(key_of(dims, |d| attempt_code(f, a, d)))
+                    .or_default()
+                    .add_attempt(a);
+            }
+            m
+        })
+        .reduce(FxHashMap::default, merge_maps);
+    let orders = f
+        .orders
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut m: FxHashMap<Key, Cell> = FxHashMap::default();
+            for o in chunk.iter().filter(|o| keep_order(o)) {
+                m.entry(key_of(dims, |d| order_code(f, o, d)))
+                    .or_default()
+                    .add_order(o);
+            }
+            m
+        })
+        .reduce(FxHashMap::default, merge_maps);
+    merge_maps(attempts, orders)
+}
+
+/// The cells of `--by DIMS` over the chosen days, sorted by key.
+pub fn cells(f: &Facts, opts: &ReportOptions) -> Vec<(Key, Cell)> {
+    let map = aggregate(
+        f,
+        &opts.dims,
+        |a| opts.in_range(a.day),
+        |o| opts.in_range(o.first_day),
+    );
+    let mut v: Vec<(Key, Cell)> = map.into_iter().collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// Result tables.
+
+/// Columns of a result table under construction.
+struct TableBuilder {
+    columns: Vec<Column>,
+}
+
+impl TableBuilder {
+    fn new() -> Self {
+        TableBuilder {
+            columns: Vec::new(),
+        }
+    }
+
+    /// The dimension columns of `keys`.
+    fn dims(mut self, f: &Facts, dims: &[Dim], keys: &[Key]) -> Self {
+        for (i, d) in dims.iter().enumerate() {
+            let codes = keys.iter().map(|k| k[i]);
+            let col = match d {
+                Dim::Day => Series::new(
+                    d.name().into(),
+                    codes
+                        .map(|c| (c as i64 - (1i64 << 31)) as i32)
+                        .collect::<Vec<i32>>(),
+                )
+                .cast(&DataType::Date)
+                .expect("i32 casts to Date")
+                .into_column(),
+                _ => {
+                    let values: Vec<Option<String>> =
+                        codes.map(|c| dim_label(f, *d, c)).collect();
+                    Column::new(d.name().into(), values)
+                }
+            };
+            self.columns.push(col);
+        }
+        self
+    }
+
+    fn u64(mut self, name: &str, values: Vec<u64>) -> Self {
+        self.columns.push(Column::new(name.into(), values));
+        self
+    }
+
+    fn f64(mut self, name: &str, values: Vec<Option<f64>>) -> Self {
+        self.columns.push(Column::new(name.into(), values));
+        self
+    }
+
+    fn str(mut self, name: &str, values: Vec<Option<String>>) -> Self {
+        self.columns.push(Column::new(name.into(), values));
+        self
+    }
+
+    fn bool(mut self, name: &str, values: Vec<bool>) -> Self {
+        self.columns.push(Column::new(name.into(), values));
+        self
+    }
+
+    fn finish(self, height: usize) -> Result<DataFrame, AnalyticsError> {
+        Ok(DataFrame::new(height, self.columns)?)
+    }
+}
+
+/// The text of a dimension code.
+fn dim_label(f: &Facts, d: Dim, code: u32) -> Option<String> {
+    if code == NONE {
+        return None;
+    }
+    Some(match d {
+        Dim::Country => f.countries[code as usize].clone(),
+        Dim::Device => f.devices[code as usize].clone(),
+        Dim::ValueBand => f.bands[code as usize].clone(),
+        Dim::Currency => currencies_sorted()[code as usize].code().to_string(),
+        Dim::ReasonCode => f.reasons[code as usize].clone(),
+        Dim::DeclineClass => CLASSES[code as usize].as_str().to_string(),
+        Dim::Day => crate::lake::day_label((code as i64 - (1i64 << 31)) as i32),
+        Dim::Week => format!("{}-W{:02}", code / 100, code % 100),
+        Dim::Month => format!("{}-{:02}", code / 100, code % 100),
+    })
+}
+
+fn lo(w: Option<(f64, f64)>) -> Option<f64> {
+    w.map(|w| w.0)
+}
+
+fn hi(w: Option<(f64, f64)>) -> Option<f64> {
+    w.map(|w| w.1)
+}
+
+/// `payrecon approvals`: one row per cell, with every rate of the spec.
+///
+/// Columns: the dimensions, then `attempts`, `approved`, `declined`, `pending`, `canceled`,
+/// `approval_rate`, `approval_rate_lo`, `approval_rate_hi`, `amount_approval_rate`, `orders`,
+/// `first_attempt_rate`, `eventual_rate`, `retry_uplift`, `immature_orders`, `low_volume`, and
+/// after them `decided_orders` and the intervals of the two order rates.
+pub fn approvals(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, AnalyticsError> {
+    let cells = cells(f, opts);
+    let keys: Vec<Key> = cells.iter().map(|c| c.0).collect();
+    let cs: Vec<&Cell> = cells.iter().map(|c| &c.1).collect();
+    let rate = |k: fn(&Cell) -> u64, n: fn(&Cell) -> u64| -> Vec<Option<f64>> {
+        cs.iter().map(|c| stats::rate(k(c), n(c))).collect()
+    };
+    let wil = |k: fn(&Cell) -> u64, n: fn(&Cell) -> u64| -> Vec<Option<(f64, f64)>> {
+        cs.iter().map(|c| stats::wilson(k(c), n(c))).collect()
+    };
+    let attempt_w = wil(|c| c.approved, Cell::decided);
+    let first_w = wil(|c| c.first_approved, |c| c.decided_orders);
+    let eventual_w = wil(|c| c.eventual_approved, |c| c.decided_orders);
+    let first = rate(|c| c.first_approved, |c| c.decided_orders);
+    let eventual = rate(|c| c.eventual_approved, |c| c.decided_orders);
+    let uplift = first
+        .iter()
+        .zip(&eventual)
+        .map(|(f, e)| Some((*e)? - (*f)?))
+        .collect();
+    let count = |g: fn(&Cell) -> u64| cs.iter().map(|c| g(c)).collect::<Vec<u64>>();
+    TableBuilder::new()
+        .dims(f, &opts.dims, &keys)
+        .u64("attempts", count(|c| c.attempts))
+        .u64("approved", count(|c| c.approved))
+        .u64("declined", count(|c| c.declined))
+        .u64("pending", count(|c| c.pending))
+        .u64("canceled", count(|c| c.canceled))
+        .f64("approval_rate", rate(|c| c.approved, Cell::decided))
+        .f64("approval_rate_lo", attempt_w.iter().map(|w| lo(*w)).collect())
+        .f64("approval_rate_hi", attempt_w.iter().map(|w| hi(*w)).collect())
+        .f64(
+            "amount_approval_rate",
+            cs.iter().map(|c| c.amount_approval_rate()).collect(),
+        )
+        .u64("orders", count(|c| c.orders))
+        .f64("first_attempt_rate", first)
+        .f64("eventual_rate", eventual)
+        .f64("retry_uplift", uplift)
+        .u64("immature_orders", count(|c| c.immature))
+        .bool(
+            "low_volume",
+            cs.iter()
+                .map(|c| c.decided().min(c.decided_orders) < opts.min_n)
+                .collect(),
+        )
+        .u64("decided_orders", count(|c| c.decided_orders))
+        .f64("first_attempt_rate_lo", first_w.iter().map(|w| lo(*w)).collect())
+        .f64("first_attempt_rate_hi", first_w.iter().map(|w| hi(*w)).collect())
+        .f64("eventual_rate_lo", eventual_w.iter().map(|w| lo(*w)).collect())
+        .f64("eventual_rate_hi", eventual_w.iter().map(|w| hi(*w)).collect())
+        .finish(cells.len())
+}
+
+/// `payrecon declines`: declined attempts by reason code (and class) within each DIMS cell,
+/// with their share of the cell's declines and attempts and the catalogue's advice.
+pub fn declines(
+    f: &Facts,
+    catalogue: &Catalogue,
+    opts: &ReportOptions,
+) -> Result<DataFrame, AnalyticsError> {
+    let dims: Vec<Dim> = opts
+        .dims
+        .iter()
+        .copied()
+        .filter(|d| !matches!(d, Dim::ReasonCode | Dim::DeclineClass))
+        .collect();
+    let base = ReportOptions {
+        dims: dims.clone(),
+        ..opts.clone()
+    };
+    let totals: FxHashMap<Key, Cell> = cells(f, &base).into_iter().collect();
+    let mut by_reason = dims.clone();
+    by_reason.push(Dim::ReasonCode);
+    let n = dims.len();
+    let mut rows: Vec<(Key, u64)> = aggregate(
+        f,
+        &by_reason,
+        |a| a.outcome == Outcome::Declined && opts.in_range(a.day),
+        |_| false,
+    )
+    .into_iter()
+    .map(|(k, c)| (k, c.declined))
+    .collect();
+    rows.sort_by(|a, b| {
+        a.0[..n]
+            .cmp(&b.0[..n])
+            .then(b.1.cmp(&a.1))
+            .then(a.0[n].cmp(&b.0[n]))
+    });
+    let keys: Vec<Key> = rows.iter().map(|r| r.0).collect();
+    let total_key = |k: &Key| {
+        let mut t = *k;
+        t[n] = 0;
+        totals.get(&t).cloned().unwrap_or_default()
+    };
+    let mut share_declines = Vec::new();
+    let mut share_attempts = Vec::new();
+    let (mut reason, mut class, mut tier, mut freq, mut advice, mut action) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (k, count) in &rows {
+        let t = total_key(k);
+        share_declines.push(stats::rate(*count, t.declined));
+        share_attempts.push(stats::rate(*count, t.attempts));
+        let code = &f.reasons[k[n] as usize];
+        let cls = f.reason_classes[k[n] as usize];
+        let entry = catalogue.get(code);
+        reason.push(Some(code.clone()));
+        class.push(Some(cls.as_str().to_string()));
+        tier.push(entry.map(|e| e.tier.clone()));
+        freq.push(entry.map(|e| e.frequency.clone()));
+        advice.push(entry.map(|e| e.description.clone()));
+        action.push(Some(cls.action().to_string()));
+    }
+    TableBuilder::new()
+        .dims(f, &dims, &keys)
+        .str("reason_code", reason)
+        .str("decline_class", class)
+        .u64("declines", rows.iter().map(|r| r.1).collect())
+        .f64("share_of_declines", share_declines)
+        .f64("share_of_attempts", share_attempts)
+        .str("resolution_tier", tier)
+        .str("frequency", freq)
+        .str("action", action)
+        .str("advice", advice)
+        .finish(rows.len())
+}
+
+/// `payrecon recovery`: decided orders whose first decided attempt was declined, by that
+/// attempt's reason code: how many later got an approved attempt, and after how many attempts.
+pub fn recovery(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, AnalyticsError> {
+    let dims: Vec<Dim> = opts
+        .dims
+        .iter()
+        .copied()
+        .filter(|d| !matches!(d, Dim::ReasonCode | Dim::DeclineClass))
+        .collect();
+    let n = dims.len();
+    #[derive(Default)]
+    struct Rec {
+        orders: u64,
+        recovered: u64,
+        immature: u64,
+        attempts: Vec<u32>,
+    }
+    let mut map: FxHashMap<Key, Rec> = FxHashMap::default();
+    for o in f
+        .orders
+        .iter()
+        .filter(|o| o.first_decline_reason != NONE && opts.in_range(o.first_day))
+    {
+        let mut k = key_of(&dims, |d| order_code(f, o, d));
+        k[n] = o.first_decline_reason;
+        let r = map.entry(k).or_default();
+        r.orders += 1;
+        r.immature += o.immature as u64;
+        if o.eventual_approved {
+            r.recovered += 1;
+            r.attempts.push(o.attempts_to_recovery);
+        }
+    }
+    let mut rows: Vec<(Key, Rec)> = map.into_iter().collect();
+    rows.sort_by(|a, b| {
+        a.0[..n]
+            .cmp(&b.0[..n])
+            .then(b.1.orders.cmp(&a.1.orders))
+            .then(a.0[n].cmp(&b.0[n]))
+    });
+    let keys: Vec<Key> = rows.iter().map(|r| r.0).collect();
+    let w: Vec<Option<(f64, f64)>> = rows
+        .iter()
+        .map(|(_, r)| stats::wilson(r.recovered, r.orders))
+        .collect();
+    TableBuilder::new()
+        .dims(f, &dims, &keys)
+        .str(
+            "reason_code",
+            keys.iter().map(|k| Some(f.reasons[k[n] as usize].clone())).collect(),
+        )
+        .str(
+            "decline_class",
+            keys.iter()
+                .map(|k| Some(f.reason_classes[k[n] as usize].as_str().to_string()))
+                .collect(),
+        )
+        .u64("orders", rows.iter().map(|r| r.1.orders).collect())
+        .u64("recovered", rows.iter().map(|r| r.1.recovered).collect())
+        .f64(
+            "recovery_rate",
+            rows.iter()
+                .map(|r| stats::rate(r.1.recovered, r.1.orders))
+                .collect(),
+        )
+        .f64("recovery_rate_lo", w.iter().map(|w| lo(*w)).collect())
+        .f64("recovery_rate_hi", w.iter().map(|w| hi(*w)).collect())
+        .f64(
+            "median_attempts_to_recovery",
+            rows.iter_mut()
+                .map(|r| stats::median(&mut r.1.attempts))
+                .collect(),
+        )
+        .u64("immature_orders", rows.iter().map(|r| r.1.immature).collect())
+        .bool(
+            "low_volume",
+            rows.iter().map(|r| r.1.orders < opts.min_n).collect(),
+        )
+        .finish(rows.len())
+}
+
+/// A period for change detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day,
+    Week,
+    Month,
+}
+
+impl Period {
+    /// First and last local day of the period containing `day`, and its label.
+    pub fn bounds(self, day: i32) -> (i32, i32, String) {
+        use chrono::{Datelike, Months};
+        let d = crate::model::time::from_epoch_days(day);
+        let to_days = crate::model::time::to_epoch_days;
+        match self {
+            Period::Day => (day, day, d.to_string()),
+            Period::Week => {
+                let start = day - d.weekday().num_days_from_monday() as i32;
+                (start, start + 6, iso_week(day).0)
+            }
+            Period::Month => {
+                let first = d.with_day(1).expect("day 1 exists");
+                let next = first + Months::new(1);
+                (to_days(first), to_days(next) - 1, month(day).0)
+            }
+        }
+    }
+}
+
+/// `payrecon changes`: each cell's attempt approval rate in the period containing `at` against
+/// the period before, with a two-proportion z-test and Benjamini–Hochberg q-values across the
+/// tested cells; significant drops first, then significant rises, then the rest by p-value.
+pub fn changes(
+    f: &Facts,
+    dims: &[Dim],
+    period: Period,
+    at: Option<i32>,
+    fdr: f64,
+    min_n: u64,
+) -> Result<DataFrame, AnalyticsError> {
+    let at = match at.or(f.newest_day) {
+        Some(d) => d,
+        None => return empty_changes(f, dims),
+    };
+    let (cur_from, cur_to, cur_label) = period.bounds(at);
+    let (prev_from, prev_to, prev_label) = period.bounds(cur_from - 1);
+    let in_cur = |d: i32| d >= cur_from && d <= cur_to;
+    let in_prev = |d: i32| d >= prev_from && d <= prev_to;
+    let cur = aggregate(f, dims, |a| in_cur(a.day), |_| false);
+    let prev = aggregate(f, dims, |a| in_prev(a.day), |_| false);
+    let mut keys: Vec<Key> = cur.keys().chain(prev.keys()).copied().collect();
+    keys.sort();
+    keys.dedup();
+    let empty = Cell::default();
+    struct Row {
+        key: Key,
+        p: (u64, u64),
+        c: (u64, u64),
+        test: Option<stats::ZTest>,
+    }
+    let mut rows: Vec<Row> = keys
+        .into_iter()
+        .map(|key| {
+            let a = prev.get(&key).unwrap_or(&empty);
+            let b = cur.get(&key).unwrap_or(&empty);
+            Row {
+                key,
+                p: (a.approved, a.decided()),
+                c: (b.approved, b.decided()),
+                test: stats::z_test(a.approved, a.decided(), b.approved, b.decided()),
+            }
+        })
+        .collect();
+    let tested: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].test.is_some()).collect();
+    let pvals: Vec<f64> = tested.iter().map(|&i| rows[i].test.unwrap().p).collect();
+    let qs = stats::benjamini_hochberg(&pvals);
+    let mut q: Vec<Option<f64>> = vec![None; rows.len()];
+    for (j, &i) in tested.iter().enumerate() {
+        q[i] = Some(qs[j]);
+    }
+    let change = |r: &Row| Some(stats::rate(r.c.0, r.c.1)? - stats::rate(r.p.0, r.p.1)?);
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    let rank = |i: usize| -> u8 {
+        let sig = q[i].is_some_and(|q| q <= fdr);
+        match (sig, change(&rows[i]).unwrap_or(0.0) < 0.0) {
+            (true, true) => 0,
+            (true, false) => 1,
+            _ => 2,
+        }
+    };
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (rank(a), rank(b));
+        let ca = change(&rows[a]).unwrap_or(0.0);
+        let cb = change(&rows[b]).unwrap_or(0.0);
+        ra.cmp(&rb)
+            .then_with(|| match ra {
+                0 => ca.total_cmp(&cb),
+                1 => cb.total_cmp(&ca),
+                _ => {
+                    let pa = rows[a].test.map(|t| t.p).unwrap_or(f64::INFINITY);
+                    let pb = rows[b].test.map(|t| t.p).unwrap_or(f64::INFINITY);
+                    pa.total_cmp(&pb)
+                }
+            })
+            .then(rows[a].key.cmp(&rows[b].key))
+    });
+    let sorted: Vec<Row> = {
+        let mut slots: Vec<Option<Row>> = rows.drain(..).map(Some).collect();
+        order.iter().map(|&i| slots[i].take().unwrap()).collect()
+    };
+    let q: Vec<Option<f64>> = order.iter().map(|&i| q[i]).collect();
+    let keys: Vec<Key> = sorted.iter().map(|r| r.key).collect();
+    let height = sorted.len();
+    let direction = sorted
+        .iter()
+        .zip(&q)
+        .map(|(r, q)| {
+            let sig = q.is_some_and(|q| q <= fdr);
+            Some(
+                match (sig, change(r).unwrap_or(0.0) < 0.0) {
+                    (true, true) => "drop",
+                    (true, false) => "rise",
+                    _ => "",
+                }
+                .to_string(),
+            )
+            .filter(|s| !s.is_empty())
+        })
+        .collect();
+    TableBuilder::new()
+        .dims(f, dims, &keys)
+        .str("period", vec![Some(cur_label); height])
+        .str("previous_period", vec![Some(prev_label); height])
+        .u64("previous_decided", sorted.iter().map(|r| r.p.1).collect())
+        .u64("previous_approved", sorted.iter().map(|r| r.p.0).collect())
+        .f64(
+            "previous_rate",
+            sorted.iter().map(|r| stats::rate(r.p.0, r.p.1)).collect(),
+        )
+        .u64("decided", sorted.iter().map(|r| r.c.1).collect())
+        .u64("approved", sorted.iter().map(|r| r.c.0).collect())
+        .f64(
+            "approval_rate",
+            sorted.iter().map(|r| stats::rate(r.c.0, r.c.1)).collect(),
+        )
+        .f64("change", sorted.iter().map(change).collect())
+        .f64("z", sorted.iter().map(|r| r.test.map(|t| t.z)).collect())
+        .f64(
+            "p_value",
+            sorted.iter().map(|r| r.test.map(|t| t.p)).collect(),
+        )
+        .f64("q_value", q.clone())
+        .bool("significant", q.iter().map(|q| q.is_some_and(|q| q <= fdr)).collect())
+        .str("direction", direction)
+        .bool(
+            "low_volume",
+            sorted.iter().map(|r| r.p.1.min(r.c.1) < min_n).collect(),
+        )
+        .finish(height)
+}
+
+fn empty_changes(f: &Facts, dims: &[Dim]) -> Result<DataFrame, AnalyticsError> {
+    TableBuilder::new()
+        .dims(f, dims, &[])
+        .str("period", vec![])
+        .str("previous_period", vec![])
+        .u64("previous_decided", vec![])
+        .u64("previous_approved", vec![])
+        .f64("previous_rate", vec![])
+        .u64("decided", vec![])
+        .u64("approved", vec![])
+        .f64("approval_rate", vec![])
+        .f64("change", vec![])
+        .f64("z", vec![])
+        .f64("p_value", vec![])
+        .f64("q_value", vec![])
+        .bool("significant", vec![])
+        .str("direction", vec![])
+        .bool("low_volume", vec![])
+        .finish(0)
+}

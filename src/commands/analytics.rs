@@ -1,0 +1,84 @@
+//! `payrecon approvals`, `declines`, `recovery` and `changes`: the analytics reports.
+
+use std::time::Instant;
+
+use super::output::write_frame;
+use super::{CommandError, Outcome};
+use crate::analytics::facts::{self, FactOptions, Facts, parse_day};
+use crate::analytics::{self, Dim, Period, ReportOptions};
+use crate::cli::{ChangesArgs, PeriodArg, ReportArgs};
+use crate::lake::Lake;
+use crate::model::catalogue::Catalogue;
+use crate::settings::Config;
+
+/// Which report of [`ReportArgs`] to run.
+#[derive(Debug, Clone, Copy)]
+pub enum Report {
+    Approvals,
+    Declines,
+    Recovery,
+}
+
+/// Builds the facts of the lake named by the configuration.
+pub fn load_facts(config: &Config) -> Result<Facts, CommandError> {
+    let start = Instant::now();
+    let lake = Lake::read_only(&config.lake)?;
+    let tz = config.tz().map_err(CommandError::Usage)?;
+    let options = FactOptions {
+        tz,
+        bands: config.value_bands.clone(),
+        retry_window_hours: config.analytics.retry_window_hours,
+    };
+    let facts = facts::build(&lake, Catalogue::embedded(), &options)?;
+    tracing::debug!(
+        attempts = facts.attempts.len(),
+        orders = facts.orders.len(),
+        elapsed_ms = start.elapsed().as_millis() as u64,
+        "built attempt and order facts"
+    );
+    Ok(facts)
+}
+
+pub fn run_report(config: &Config, args: &ReportArgs, report: Report) -> Result<Outcome, CommandError> {
+    let opts = ReportOptions {
+        dims: Dim::parse_list(&args.by)?,
+        from: args.from.as_deref().map(parse_day).transpose()?,
+        to: args.to.as_deref().map(parse_day).transpose()?,
+        min_n: args.min_n.unwrap_or(config.analytics.min_n),
+    };
+    let facts = load_facts(config)?;
+    let df = match report {
+        Report::Approvals => analytics::approvals(&facts, &opts)?,
+        Report::Declines => analytics::declines(&facts, Catalogue::embedded(), &opts)?,
+        Report::Recovery => analytics::recovery(&facts, &opts)?,
+    };
+    write_frame(df, &args.output)?;
+    Ok(Outcome::Clean)
+}
+
+pub fn run_changes(config: &Config, args: &ChangesArgs) -> Result<Outcome, CommandError> {
+    let dims = Dim::parse_list(&args.by)?;
+    let at = args.at.as_deref().map(parse_day).transpose()?;
+    let fdr = args.fdr.unwrap_or(config.analytics.fdr);
+    if !(fdr > 0.0 && fdr < 1.0) {
+        return Err(CommandError::Usage(format!(
+            "--fdr must be between 0 and 1, not {fdr}"
+        )));
+    }
+    let period = match args.period {
+        PeriodArg::Day => Period::Day,
+        PeriodArg::Week => Period::Week,
+        PeriodArg::Month => Period::Month,
+    };
+    let facts = load_facts(config)?;
+    let df = analytics::changes(
+        &facts,
+        &dims,
+        period,
+        at,
+        fdr,
+        args.min_n.unwrap_or(config.analytics.min_n),
+    )?;
+    write_frame(df, &args.output)?;
+    Ok(Outcome::Clean)
+}
