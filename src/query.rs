@@ -266,7 +266,13 @@ pub fn to_text_table(df: &DataFrame) -> String {
         );
     }
     let widths: Vec<usize> = (0..columns.len())
-        .map(|k| cells.iter().map(|r| r[k].chars().count()).max().unwrap_or(0))
+        .map(|k| {
+            cells
+                .iter()
+                .map(|r| r[k].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     let line = |out: &mut String, row: &[String]| {

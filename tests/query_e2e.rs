@@ -62,11 +62,24 @@ fn query_files_and_empty_tables() {
             "query",
             "--lake",
             "lake",
+            "--format",
+            "table",
             "SELECT count(*) AS n FROM rejects",
         ])
         .assert()
         .success()
-        .stdout(contains("(1 row)"));
+        .stdout("n\n-\n0\n(1 row)\n");
+    // Piped without --format: CSV.
+    payrecon(tmp.path())
+        .args([
+            "query",
+            "--lake",
+            "lake",
+            "SELECT count(*) AS n FROM rejects",
+        ])
+        .assert()
+        .success()
+        .stdout("n\n0\n");
 }
 
 #[test]

@@ -162,7 +162,12 @@ impl Bands {
             .collect();
         let per_currency = raw
             .iter()
-            .map(|(edges, ls)| (edges.clone(), ls.iter().map(|l| index[l.as_str()]).collect()))
+            .map(|(edges, ls)| {
+                (
+                    edges.clone(),
+                    ls.iter().map(|l| index[l.as_str()]).collect(),
+                )
+            })
             .collect();
         Bands {
             labels,
@@ -172,7 +177,10 @@ impl Bands {
 
     /// The band index of `amount` (lake units) in `currency`.
     pub fn band(&self, currency: Currency, amount: i64) -> u32 {
-        let ci = Currency::ALL.iter().position(|&c| c == currency).unwrap_or(0);
+        let ci = Currency::ALL
+            .iter()
+            .position(|&c| c == currency)
+            .unwrap_or(0);
         let (edges, ids) = &self.per_currency[ci];
         let above = edges.partition_point(|&e| e <= amount);
         ids[above]
@@ -259,7 +267,9 @@ pub struct FactOptions {
 }
 
 /// A dictionary of low-cardinality strings, sorted, so codes order like their text.
-fn sorted_dict<'a>(values: impl IntoIterator<Item = &'a str>) -> (Vec<String>, FxHashMap<String, u32>) {
+fn sorted_dict<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+) -> (Vec<String>, FxHashMap<String, u32>) {
     let mut v: Vec<String> = values
         .into_iter()
         .collect::<FxHashSet<&str>>()
@@ -295,7 +305,7 @@ fn col<'a>(path: &Path, b: &'a RecordBatch, name: &str) -> Result<&'a StringArra
         .ok_or_else(|| AnalyticsError::corrupt(path, format!("column {name} is not text")))
 }
 
-fn opt<'a>(a: &'a StringArray, i: usize) -> Option<&'a str> {
+fn opt(a: &StringArray, i: usize) -> Option<&str> {
     (a.is_valid(i) && !a.value(i).is_empty()).then(|| a.value(i))
 }
 

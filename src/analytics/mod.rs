@@ -99,7 +99,9 @@ impl Dim {
                     ))
                 })?;
             if dims.contains(&dim) {
-                return Err(AnalyticsError::Usage(format!("dimension {part} given twice")));
+                return Err(AnalyticsError::Usage(format!(
+                    "dimension {part} given twice"
+                )));
             }
             dims.push(dim);
         }
@@ -149,7 +151,10 @@ fn currencies_sorted() -> [Currency; 10] {
 }
 
 fn currency_code(c: Currency) -> u32 {
-    currencies_sorted().iter().position(|&x| x == c).unwrap_or(0) as u32
+    currencies_sorted()
+        .iter()
+        .position(|&x| x == c)
+        .unwrap_or(0) as u32
 }
 
 fn day_code(day: i32) -> u32 {
@@ -348,7 +353,7 @@ pub fn cells(f: &Facts, opts: &ReportOptions) -> Vec<(Key, Cell)> {
         |o| opts.in_range(o.first_day),
     );
     let mut v: Vec<(Key, Cell)> = map.into_iter().collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.sort_by_key(|c| c.0);
     v
 }
 
@@ -382,8 +387,7 @@ impl TableBuilder {
                 .expect("i32 casts to Date")
                 .into_column(),
                 _ => {
-                    let values: Vec<Option<String>> =
-                        codes.map(|c| dim_label(f, *d, c)).collect();
+                    let values: Vec<Option<String>> = codes.map(|c| dim_label(f, *d, c)).collect();
                     Column::new(d.name().into(), values)
                 }
             };
@@ -478,8 +482,14 @@ pub fn approvals(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, Analytics
         .u64("pending", count(|c| c.pending))
         .u64("canceled", count(|c| c.canceled))
         .f64("approval_rate", rate(|c| c.approved, Cell::decided))
-        .f64("approval_rate_lo", attempt_w.iter().map(|w| lo(*w)).collect())
-        .f64("approval_rate_hi", attempt_w.iter().map(|w| hi(*w)).collect())
+        .f64(
+            "approval_rate_lo",
+            attempt_w.iter().map(|w| lo(*w)).collect(),
+        )
+        .f64(
+            "approval_rate_hi",
+            attempt_w.iter().map(|w| hi(*w)).collect(),
+        )
         .f64(
             "amount_approval_rate",
             cs.iter().map(|c| c.amount_approval_rate()).collect(),
@@ -496,10 +506,22 @@ pub fn approvals(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, Analytics
                 .collect(),
         )
         .u64("decided_orders", count(|c| c.decided_orders))
-        .f64("first_attempt_rate_lo", first_w.iter().map(|w| lo(*w)).collect())
-        .f64("first_attempt_rate_hi", first_w.iter().map(|w| hi(*w)).collect())
-        .f64("eventual_rate_lo", eventual_w.iter().map(|w| lo(*w)).collect())
-        .f64("eventual_rate_hi", eventual_w.iter().map(|w| hi(*w)).collect())
+        .f64(
+            "first_attempt_rate_lo",
+            first_w.iter().map(|w| lo(*w)).collect(),
+        )
+        .f64(
+            "first_attempt_rate_hi",
+            first_w.iter().map(|w| hi(*w)).collect(),
+        )
+        .f64(
+            "eventual_rate_lo",
+            eventual_w.iter().map(|w| lo(*w)).collect(),
+        )
+        .f64(
+            "eventual_rate_hi",
+            eventual_w.iter().map(|w| hi(*w)).collect(),
+        )
         .finish(cells.len())
 }
 
@@ -626,7 +648,9 @@ pub fn recovery(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, AnalyticsE
         .dims(f, &dims, &keys)
         .str(
             "reason_code",
-            keys.iter().map(|k| Some(f.reasons[k[n] as usize].clone())).collect(),
+            keys.iter()
+                .map(|k| Some(f.reasons[k[n] as usize].clone()))
+                .collect(),
         )
         .str(
             "decline_class",
@@ -650,7 +674,10 @@ pub fn recovery(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, AnalyticsE
                 .map(|r| stats::median(&mut r.1.attempts))
                 .collect(),
         )
-        .u64("immature_orders", rows.iter().map(|r| r.1.immature).collect())
+        .u64(
+            "immature_orders",
+            rows.iter().map(|r| r.1.immature).collect(),
+        )
         .bool(
             "low_volume",
             rows.iter().map(|r| r.1.orders < opts.min_n).collect(),
@@ -731,7 +758,9 @@ pub fn changes(
             }
         })
         .collect();
-    let tested: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].test.is_some()).collect();
+    let tested: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].test.is_some())
+        .collect();
     let pvals: Vec<f64> = tested.iter().map(|&i| rows[i].test.unwrap().p).collect();
     let qs = stats::benjamini_hochberg(&pvals);
     let mut q: Vec<Option<f64>> = vec![None; rows.len()];
@@ -810,7 +839,10 @@ pub fn changes(
             sorted.iter().map(|r| r.test.map(|t| t.p)).collect(),
         )
         .f64("q_value", q.clone())
-        .bool("significant", q.iter().map(|q| q.is_some_and(|q| q <= fdr)).collect())
+        .bool(
+            "significant",
+            q.iter().map(|q| q.is_some_and(|q| q <= fdr)).collect(),
+        )
         .str("direction", direction)
         .bool(
             "low_volume",

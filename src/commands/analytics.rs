@@ -39,7 +39,11 @@ pub fn load_facts(config: &Config) -> Result<Facts, CommandError> {
     Ok(facts)
 }
 
-pub fn run_report(config: &Config, args: &ReportArgs, report: Report) -> Result<Outcome, CommandError> {
+pub fn run_report(
+    config: &Config,
+    args: &ReportArgs,
+    report: Report,
+) -> Result<Outcome, CommandError> {
     let opts = ReportOptions {
         dims: Dim::parse_list(&args.by)?,
         from: args.from.as_deref().map(parse_day).transpose()?,
