@@ -71,6 +71,38 @@ pub enum Command {
     Recovery(ReportArgs),
     /// Approval-rate changes against the previous period, significant drops first.
     Changes(ChangesArgs),
+    /// Match orders, charges, refunds, settlement lines, payouts and bank deposits; list and age
+    /// the exceptions.
+    Reconcile(ReconcileArgs),
+    /// Write the month-close pack: balance roll-forward, in transit, open exceptions, ledger.
+    Close(CloseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Decide pending statuses against this instant (ISO 8601) [default: the newest timestamp in
+    /// the lake].
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub cutoff: Option<String>,
+    /// Output folder for results.parquet and exceptions.csv.
+    #[arg(long, value_name = "DIR", default_value = "reports/reconcile")]
+    pub out: PathBuf,
+    /// Also write the results table as results.csv.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// The calendar month to close, in the configured time zone.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+    /// Decide pending statuses against this instant [default: the newest timestamp in the lake].
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub cutoff: Option<String>,
+    /// Output folder [default: reports/YYYY-MM].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Where and how a result table is written.

@@ -1,7 +1,8 @@
 //! payrecon: Amazon Pay settlement ingest, decline analytics and month-close reconciliation.
 //!
 //! Stages, one module each: [`ingest`] (source files to typed rows), [`lake`] (the Parquet
-//! lake), [`analytics`] (approval and decline reports), [`query`] (SQL over the lake),
+//! lake), [`analytics`] (approval and decline reports), [`reconcile`] (matching and the
+//! month-close pack), [`query`] (SQL over the lake),
 //! [`generate`] (synthetic data), with [`model`] holding the typed records, newtypes and
 //! the one schema definition, and [`settings`] the configuration. [`commands`] glues them to the
 //! command line; only it and [`cli`] know about clap.
@@ -14,4 +15,5 @@ pub mod ingest;
 pub mod lake;
 pub mod model;
 pub mod query;
+pub mod reconcile;
 pub mod settings;

@@ -467,6 +467,14 @@ fn rust_transforms_and_the_sql_views_agree() {
         "approval_by_country_device",
     );
     assert_same(
+        &json_rows(
+            tmp.path(),
+            &["approvals", "--by", "country,device,value_band"],
+        ),
+        &q("approval_by_segment.sql"),
+        "approval_by_segment",
+    );
+    assert_same(
         &json_rows(tmp.path(), &["declines"]),
         &q("decline_reasons.sql"),
         "decline_reasons",

@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch, StringArray};
 use chrono::{Datelike, NaiveDate, Offset, TimeZone};
@@ -18,7 +17,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::AnalyticsError;
 use crate::lake::Lake;
-use crate::lake::parquet_io::read_batches;
+use crate::lake::columns::{self, opt};
 use crate::model::catalogue::{Catalogue, DeclineClass};
 use crate::model::money::Currency;
 use crate::model::schema::{CHARGES, ORDERS};
@@ -223,22 +222,26 @@ impl LocalDays {
     }
 }
 
-/// ISO week label of a day, e.g. `2026-W43`, and a sortable id.
-pub fn iso_week(day: i32) -> (String, u32) {
+/// Sortable id of a day's ISO week: `year * 100 + week` (label `2026-W43`).
+pub fn iso_week(day: i32) -> u32 {
     let w = from_epoch_days(day).iso_week();
-    (
-        format!("{}-W{:02}", w.year(), w.week()),
-        (w.year() * 100 + w.week() as i32) as u32,
-    )
+    (w.year() * 100 + w.week() as i32) as u32
 }
 
-/// Month label of a day, e.g. `2026-10`, and a sortable id.
-pub fn month(day: i32) -> (String, u32) {
+/// Sortable id of a day's month: `year * 100 + month` (label `2026-10`).
+pub fn month(day: i32) -> u32 {
     let d = from_epoch_days(day);
-    (
-        format!("{}-{:02}", d.year(), d.month()),
-        (d.year() * 100 + d.month() as i32) as u32,
-    )
+    (d.year() * 100 + d.month() as i32) as u32
+}
+
+/// Label of an [`iso_week`] id.
+pub fn week_label(id: u32) -> String {
+    format!("{}-W{:02}", id / 100, id % 100)
+}
+
+/// Label of a [`month`] id.
+pub fn month_label(id: u32) -> String {
+    format!("{}-{:02}", id / 100, id % 100)
 }
 
 /// Everything the reports need, built once per command.
@@ -285,39 +288,16 @@ fn sorted_dict<'a>(
     (v, index)
 }
 
-fn read_table(
-    files: &[PathBuf],
-    columns: &[&str],
-) -> Result<Vec<(PathBuf, RecordBatch)>, AnalyticsError> {
-    let per_file: Vec<Vec<(PathBuf, RecordBatch)>> = files
-        .par_iter()
-        .map(|p| {
-            read_batches(p, Some(columns))
-                .map(|bs| bs.into_iter().map(|b| (p.clone(), b)).collect())
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(per_file.into_iter().flatten().collect())
-}
-
 fn col<'a>(path: &Path, b: &'a RecordBatch, name: &str) -> Result<&'a StringArray, AnalyticsError> {
-    b.column_by_name(name)
-        .and_then(|c| c.as_string_opt::<i32>())
-        .ok_or_else(|| AnalyticsError::corrupt(path, format!("column {name} is not text")))
+    Ok(columns::text(path, b, name)?)
 }
 
-fn opt(a: &StringArray, i: usize) -> Option<&str> {
-    (a.is_valid(i) && !a.value(i).is_empty()).then(|| a.value(i))
-}
-
-/// Amounts in lake units (`DECIMAL(18,2)` unscaled).
 fn money_col<'a>(
     path: &Path,
     b: &'a RecordBatch,
     name: &str,
 ) -> Result<&'a arrow_array::PrimitiveArray<Decimal128Type>, AnalyticsError> {
-    b.column_by_name(name)
-        .and_then(|c| c.as_primitive_opt::<Decimal128Type>())
-        .ok_or_else(|| AnalyticsError::corrupt(path, format!("column {name} is not a decimal")))
+    Ok(columns::money(path, b, name)?)
 }
 
 fn currency(path: &Path, s: &str) -> Result<Currency, AnalyticsError> {
@@ -341,12 +321,11 @@ pub fn build(
     catalogue: &Catalogue,
     options: &FactOptions,
 ) -> Result<Facts, AnalyticsError> {
-    let order_files = lake.table_files(&ORDERS)?;
-    let charge_files = lake.table_files(&CHARGES)?;
     let (orders, charges) = rayon::join(
         || {
-            read_table(
-                &order_files,
+            columns::read_table(
+                lake,
+                &ORDERS,
                 &[
                     "order_id",
                     "country",
@@ -358,8 +337,9 @@ pub fn build(
             )
         },
         || {
-            read_table(
-                &charge_files,
+            columns::read_table(
+                lake,
+                &CHARGES,
                 &[
                     "charge_id",
                     "charge_permission_id",
@@ -482,10 +462,7 @@ pub fn build_from_batches(
             charge_id: col(p, b, "charge_id")?,
             permission: col(p, b, "charge_permission_id")?,
             merchant_ref: col(p, b, "merchant_reference_id")?,
-            ts: b
-                .column_by_name("creation_timestamp")
-                .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
-                .ok_or_else(|| AnalyticsError::corrupt(p, "creation_timestamp is not µs"))?,
+            ts: columns::timestamp(p, b, "creation_timestamp")?,
             state: col(p, b, "state")?,
             reason: col(p, b, "reason_code")?,
             amount: money_col(p, b, "charge_amount")?,

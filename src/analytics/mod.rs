@@ -20,7 +20,9 @@ use rustc_hash::FxHashMap;
 use crate::lake::LakeError;
 use crate::model::catalogue::{Catalogue, DeclineClass};
 use crate::model::money::Currency;
-use facts::{AttemptFact, Facts, NONE, OrderFact, Outcome, iso_week, month};
+use facts::{
+    AttemptFact, Facts, NONE, OrderFact, Outcome, iso_week, month, month_label, week_label,
+};
 
 /// Errors of the analytics stage.
 #[derive(Debug, thiserror::Error)]
@@ -179,8 +181,8 @@ fn attempt_code(f: &Facts, a: &AttemptFact, d: Dim) -> u32 {
         Dim::ReasonCode => a.reason,
         Dim::DeclineClass => class_code(f, a.reason),
         Dim::Day => day_code(a.day),
-        Dim::Week => iso_week(a.day).1,
-        Dim::Month => month(a.day).1,
+        Dim::Week => iso_week(a.day),
+        Dim::Month => month(a.day),
     }
 }
 
@@ -195,8 +197,8 @@ fn order_code(f: &Facts, o: &OrderFact, d: Dim) -> u32 {
         Dim::ReasonCode => o.first_decline_reason,
         Dim::DeclineClass => class_code(f, o.first_decline_reason),
         Dim::Day => day_code(o.first_day),
-        Dim::Week => iso_week(o.first_day).1,
-        Dim::Month => month(o.first_day).1,
+        Dim::Week => iso_week(o.first_day),
+        Dim::Month => month(o.first_day),
     }
 }
 
@@ -434,8 +436,8 @@ fn dim_label(f: &Facts, d: Dim, code: u32) -> Option<String> {
         Dim::ReasonCode => f.reasons[code as usize].clone(),
         Dim::DeclineClass => CLASSES[code as usize].as_str().to_string(),
         Dim::Day => crate::lake::day_label((code as i64 - (1i64 << 31)) as i32),
-        Dim::Week => format!("{}-W{:02}", code / 100, code % 100),
-        Dim::Month => format!("{}-{:02}", code / 100, code % 100),
+        Dim::Week => week_label(code),
+        Dim::Month => month_label(code),
     })
 }
 
@@ -703,12 +705,12 @@ impl Period {
             Period::Day => (day, day, d.to_string()),
             Period::Week => {
                 let start = day - d.weekday().num_days_from_monday() as i32;
-                (start, start + 6, iso_week(day).0)
+                (start, start + 6, week_label(iso_week(day)))
             }
             Period::Month => {
                 let first = d.with_day(1).expect("day 1 exists");
                 let next = first + Months::new(1);
-                (to_days(first), to_days(next) - 1, month(day).0)
+                (to_days(first), to_days(next) - 1, month_label(month(day)))
             }
         }
     }

@@ -9,6 +9,7 @@ mod generate;
 mod ingest;
 mod output;
 mod query;
+mod reconcile;
 mod run;
 
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ pub enum CommandError {
     Query(#[from] crate::query::QueryError),
     #[error(transparent)]
     Analytics(#[from] crate::analytics::AnalyticsError),
+    #[error(transparent)]
+    Reconcile(#[from] crate::reconcile::ReconcileError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -113,6 +116,14 @@ fn dispatch(cli: Cli) -> Result<Outcome, CommandError> {
         Command::Changes(args) => {
             let config = resolve(&cli.global)?;
             analytics::run_changes(&config, &args)
+        }
+        Command::Reconcile(args) => {
+            let config = resolve(&cli.global)?;
+            reconcile::run_reconcile(&config, &args)
+        }
+        Command::Close(args) => {
+            let config = resolve(&cli.global)?;
+            reconcile::run_close(&config, &args)
         }
         Command::Run(args) => {
             let config = resolve(&cli.global)?;

@@ -7,6 +7,7 @@
 //! keeps two payrecon processes from writing at once.
 
 pub mod builder;
+pub mod columns;
 pub mod merge;
 pub mod parquet_io;
 pub mod text;

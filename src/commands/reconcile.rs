@@ -1,0 +1,167 @@
+//! `payrecon reconcile` and `payrecon close`: the reconciliation and the month-close pack.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::{CommandError, Outcome, thousands};
+use crate::cli::{CloseArgs, ReconcileArgs};
+use crate::lake::Lake;
+use crate::reconcile::close::{self, Month};
+use crate::reconcile::output::{
+    amount_text, cutoff_text, exceptions_frame, results_frame, write_atomic, write_csv,
+    write_parquet,
+};
+use crate::reconcile::{self, Options, Reconciliation, Status, load};
+use crate::settings::Config;
+
+fn options(config: &Config, cutoff: Option<&str>) -> Result<Options, CommandError> {
+    let r = &config.reconcile;
+    let tolerance = (r.amount_tolerance * rust_decimal::Decimal::from(100))
+        .trunc()
+        .to_string()
+        .parse::<i64>()
+        .map_err(|_| CommandError::Usage("reconcile.amount_tolerance is too large".into()))?;
+    let cutoff = cutoff
+        .map(|t| {
+            crate::model::time::parse_timestamp(t)
+                .map(crate::model::time::to_micros)
+                .map_err(|e| CommandError::Usage(format!("--cutoff: {e}")))
+        })
+        .transpose()?;
+    Ok(Options {
+        settlement_lag_days: r.settlement_lag_days,
+        deposit_lag_days: r.deposit_lag_days,
+        fallback_window_days: r.fallback_window_days,
+        tolerance,
+        cutoff,
+    })
+}
+
+/// Loads the lake and reconciles it.
+pub fn reconcile_lake(
+    config: &Config,
+    cutoff: Option<&str>,
+) -> Result<(load::Inputs, Reconciliation), CommandError> {
+    let start = Instant::now();
+    let lake = Lake::read_only(&config.lake)?;
+    let inputs = load::load(&lake)?;
+    let loaded = start.elapsed();
+    let rec = reconcile::reconcile(&inputs, &options(config, cutoff)?);
+    tracing::debug!(
+        load_ms = loaded.as_millis() as u64,
+        match_ms = (start.elapsed() - loaded).as_millis() as u64,
+        rows = rec.rows.len(),
+        "reconciled"
+    );
+    Ok((inputs, rec))
+}
+
+/// Counts per status and amounts at stake per currency, for the terminal.
+fn summary(rec: &Reconciliation) -> String {
+    let mut by_status: BTreeMap<(u8, &str), u64> = BTreeMap::new();
+    let mut at_stake: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
+    for r in &rec.rows {
+        *by_status.entry((r.layer, r.status.as_str())).or_default() += 1;
+        if r.status.is_exception() {
+            let e = at_stake.entry(r.currency.code()).or_default();
+            e.0 += 1;
+            e.1 += r
+                .difference()
+                .or(r.actual)
+                .or(r.expected)
+                .unwrap_or(0)
+                .abs();
+        }
+    }
+    let mut out = format!("reconciliation at {}\n", cutoff_text(rec.cutoff));
+    for ((layer, status), n) in &by_status {
+        let flag = Status::ALL
+            .iter()
+            .find(|s| s.as_str() == *status)
+            .map(|s| {
+                if s.is_exception() {
+                    "  exception"
+                } else if s.is_pending() {
+                    "  pending"
+                } else {
+                    ""
+                }
+            })
+            .unwrap_or("");
+        out.push_str(&format!(
+            "  ({layer}) {status:<26} {:>10}{flag}\n",
+            thousands(*n)
+        ));
+    }
+    if at_stake.is_empty() {
+        out.push_str("no exceptions\n");
+    } else {
+        out.push_str("exceptions, amount at stake per currency:\n");
+        for (c, (n, a)) in &at_stake {
+            out.push_str(&format!(
+                "  {c} {:>8} items {:>16}\n",
+                thousands(*n),
+                crate::model::money::group_thousands(&amount_text(*a))
+            ));
+        }
+    }
+    out
+}
+
+fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
+    let n = rec.exceptions().count() as u64;
+    if n > config.thresholds.max_exceptions {
+        tracing::warn!(
+            exceptions = n,
+            threshold = config.thresholds.max_exceptions,
+            "exceptions above the threshold"
+        );
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    }
+}
+
+pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, CommandError> {
+    let (_, rec) = reconcile_lake(config, args.cutoff.as_deref())?;
+    let mut results = results_frame(&rec);
+    write_parquet(&mut results, &args.out.join("results.parquet"))?;
+    if args.csv {
+        write_csv(&mut results, &args.out.join("results.csv"))?;
+    }
+    let mut exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
+    write_csv(&mut exceptions, &args.out.join("exceptions.csv"))?;
+    print!("{}", summary(&rec));
+    println!("written to {}", args.out.display());
+    Ok(outcome(config, &rec))
+}
+
+pub fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, CommandError> {
+    let tz = config.tz().map_err(CommandError::Usage)?;
+    let month = Month::parse(&args.month, tz)
+        .ok_or_else(|| CommandError::Usage(format!("--month {:?} is not YYYY-MM", args.month)))?;
+    let (inputs, rec) = reconcile_lake(config, args.cutoff.as_deref())?;
+    let pack = close::close(&inputs, &rec, month);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::path::Path::new("reports").join(month.label()));
+    for (name, mut df) in close::frames(&pack) {
+        write_csv(
+            &mut df,
+            &out.join(format!("close-{}-{name}.csv", month.label())),
+        )?;
+    }
+    let md = close::markdown(&pack);
+    write_atomic(
+        &out.join(format!("close-{}.md", month.label())),
+        md.as_bytes(),
+    )?;
+    print!("{md}");
+    let ties = pack.roll_forward.values().all(|r| r.ties());
+    if !ties {
+        tracing::error!("the roll-forward does not tie");
+        return Ok(Outcome::Findings);
+    }
+    Ok(outcome(config, &rec))
+}

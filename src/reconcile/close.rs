@@ -1,0 +1,437 @@
+//! The month-close pack (`spec/reconciliation.md`, "Outputs"): per currency, the roll-forward of
+//! the Amazon Pay balance, captures and deposits in transit at month end, the exceptions open at
+//! month end with ageing, and ledger totals.
+//!
+//! A settlement line belongs to the month (in the merchant's time zone) of its
+//! `TransactionPostedDate`; a `Transfer` line is posted at its settlement's end.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate, TimeZone};
+use rustc_hash::FxHashMap;
+
+use super::load::Inputs;
+use super::{ItemType, Reconciliation, ResultRow, Status};
+use crate::model::money::Currency;
+
+/// One month in the merchant's time zone.
+#[derive(Debug, Clone, Copy)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+    /// First instant (µs) of the month and of the next one.
+    pub start: i64,
+    pub end: i64,
+}
+
+impl Month {
+    /// Parses `YYYY-MM` in `tz`.
+    pub fn parse(text: &str, tz: chrono_tz::Tz) -> Option<Month> {
+        let first = NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d").ok()?;
+        let next = first.checked_add_months(chrono::Months::new(1))?;
+        let instant = |d: NaiveDate| {
+            tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+                .earliest()
+                .map(|t| crate::model::time::to_micros(t.with_timezone(&chrono::Utc)))
+        };
+        Some(Month {
+            year: first.year(),
+            month: first.month(),
+            start: instant(first)?,
+            end: instant(next)?,
+        })
+    }
+
+    pub fn label(&self) -> String {
+        format!("{}-{:02}", self.year, self.month)
+    }
+
+    pub fn contains(&self, ts: i64) -> bool {
+        ts >= self.start && ts < self.end
+    }
+}
+
+/// The roll-forward figures of one currency; amounts in lake units.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RollForward {
+    pub opening: (i64, u64),
+    pub captures: (i64, u64),
+    pub refunds: (i64, u64),
+    pub chargebacks: (i64, u64),
+    pub adjustments: (i64, u64),
+    pub fees: (i64, u64),
+    /// Σ (net − amount − fee) of lines whose arithmetic does not add up (normally 0).
+    pub arithmetic: (i64, u64),
+    /// Paid out to the bank (a positive figure, subtracted).
+    pub transfers_out: (i64, u64),
+    pub closing: (i64, u64),
+}
+
+impl RollForward {
+    /// opening + activity − transfers out, which must equal the closing balance.
+    pub fn computed_closing(&self) -> i64 {
+        self.opening.0
+            + self.captures.0
+            + self.refunds.0
+            + self.chargebacks.0
+            + self.adjustments.0
+            + self.fees.0
+            + self.arithmetic.0
+            - self.transfers_out.0
+    }
+
+    pub fn ties(&self) -> bool {
+        self.computed_closing() == self.closing.0
+    }
+
+    /// (name, amount, lines) in roll-forward order.
+    pub fn figures(&self) -> [(&'static str, (i64, u64)); 9] {
+        [
+            ("opening_balance", self.opening),
+            ("captures", self.captures),
+            ("refunds", self.refunds),
+            ("chargebacks_and_claims", self.chargebacks),
+            ("adjustments", self.adjustments),
+            ("fees", self.fees),
+            ("arithmetic_differences", self.arithmetic),
+            ("transfers_out", self.transfers_out),
+            ("closing_balance", self.closing),
+        ]
+    }
+}
+
+/// Ledger totals of one currency for the month.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledger {
+    pub gross_captured: i64,
+    pub refunds: i64,
+    pub fees: i64,
+    /// Σ net of the month's lines other than transfers.
+    pub net_settled: i64,
+    pub paid_out: i64,
+    /// Σ bank deposits booked in the month that pay out a transfer.
+    pub deposited: i64,
+}
+
+/// Something in transit at month end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InTransit {
+    /// `capture` (captured in the month, settled later or not yet) or `deposit` (paid out in
+    /// the month, booked by the bank later or not yet).
+    pub kind: &'static str,
+    pub currency: Currency,
+    pub item_id: String,
+    pub amount: i64,
+    /// Capture time or settlement end (µs).
+    pub date: i64,
+    /// When it arrived, if it has: the line's posting time or the deposit's booking date (µs).
+    pub arrived: Option<i64>,
+    pub counterpart: String,
+}
+
+/// The pack.
+#[derive(Debug, Clone)]
+pub struct ClosePack {
+    pub month: Month,
+    pub roll_forward: BTreeMap<&'static str, RollForward>,
+    pub ledger: BTreeMap<&'static str, Ledger>,
+    pub in_transit: Vec<InTransit>,
+    /// Exceptions on items dated before the month's end, aged at month end.
+    pub exceptions: Vec<ResultRow>,
+}
+
+fn category(ttype: &str) -> u8 {
+    match ttype {
+        "Capture" => 0,
+        "Refund" => 1,
+        "Chargeback" | "A-to-z Guarantee Claim" | "Dispute" => 2,
+        "Transfer" => 4,
+        _ => 3,
+    }
+}
+
+/// Builds the pack for `month` from the inputs and their reconciliation.
+pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
+    let ends: FxHashMap<&str, i64> = inputs
+        .settlements
+        .iter()
+        .filter_map(|s| Some((s.id.as_str(), s.end?)))
+        .collect();
+    let effective = |l: &super::load::Line| {
+        if l.ttype == "Transfer" {
+            ends.get(l.settlement_id.as_str())
+                .copied()
+                .unwrap_or(l.posted)
+        } else {
+            l.posted
+        }
+    };
+    let mut rf: BTreeMap<&'static str, RollForward> = BTreeMap::new();
+    let mut ledger: BTreeMap<&'static str, Ledger> = BTreeMap::new();
+    for l in &inputs.lines {
+        let t = effective(l);
+        if t >= month.end {
+            continue;
+        }
+        let r = rf.entry(l.currency.code()).or_default();
+        r.closing.0 += l.net;
+        r.closing.1 += 1;
+        if t < month.start {
+            r.opening.0 += l.net;
+            r.opening.1 += 1;
+            continue;
+        }
+        let g = ledger.entry(l.currency.code()).or_default();
+        let add = |f: &mut (i64, u64), v: i64| {
+            f.0 += v;
+            f.1 += 1;
+        };
+        match category(&l.ttype) {
+            4 => {
+                add(&mut r.transfers_out, -l.net);
+                g.paid_out += -l.net;
+                continue;
+            }
+            0 => {
+                add(&mut r.captures, l.amount);
+                g.gross_captured += l.amount;
+            }
+            1 => {
+                add(&mut r.refunds, l.amount);
+                g.refunds += l.amount;
+            }
+            2 => add(&mut r.chargebacks, l.amount),
+            _ => add(&mut r.adjustments, l.amount),
+        }
+        if l.total_fee != 0 {
+            add(&mut r.fees, l.total_fee);
+        }
+        g.fees += l.total_fee;
+        g.net_settled += l.net;
+        let diff = l.net - l.amount - l.total_fee;
+        if diff != 0 {
+            add(&mut r.arithmetic, diff);
+        }
+    }
+
+    // Posting time of each line by `SettlementId:line`, and booking of each deposit.
+    let line_posted: FxHashMap<String, i64> = inputs
+        .lines
+        .iter()
+        .map(|l| (format!("{}:{}", l.settlement_id, l.source_line), l.posted))
+        .collect();
+    let booking: FxHashMap<&str, i64> = inputs
+        .deposits
+        .iter()
+        .map(|d| (d.id.as_str(), d.booking as i64 * 86_400_000_000))
+        .collect();
+    let mut in_transit = Vec::new();
+    for r in &rec.rows {
+        match (r.layer, r.item_type) {
+            (2, ItemType::Charge) if month.contains(r.item_ts) => {
+                let arrived = r
+                    .counterparts
+                    .split(';')
+                    .filter_map(|c| line_posted.get(c).copied())
+                    .min();
+                let settled = matches!(r.status, Status::Settled | Status::SettledByReference);
+                if !settled || arrived.is_none_or(|t| t >= month.end) {
+                    in_transit.push(InTransit {
+                        kind: "capture",
+                        currency: r.currency,
+                        item_id: r.item_id.clone(),
+                        amount: r.actual.unwrap_or(0),
+                        date: r.item_ts,
+                        arrived: arrived.filter(|_| settled),
+                        counterpart: r.counterparts.clone(),
+                    });
+                }
+            }
+            (4, ItemType::Settlement) if month.contains(r.item_ts) => {
+                if matches!(r.status, Status::NoPayout) {
+                    continue;
+                }
+                let arrived = booking.get(r.counterparts.as_str()).copied();
+                if r.status == Status::Deposited && arrived.is_some_and(|b| b < month.end) {
+                    continue;
+                }
+                in_transit.push(InTransit {
+                    kind: "deposit",
+                    currency: r.currency,
+                    item_id: r.item_id.clone(),
+                    amount: r.expected.unwrap_or(0),
+                    date: r.item_ts,
+                    arrived: arrived.filter(|_| r.status == Status::Deposited),
+                    counterpart: r.counterparts.clone(),
+                });
+            }
+            (4, ItemType::Deposit)
+                if r.status == Status::Deposited && month.contains(r.item_ts) =>
+            {
+                ledger.entry(r.currency.code()).or_default().deposited += r.actual.unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    in_transit.sort_by(|a, b| {
+        (a.kind, a.currency.code(), a.date, &a.item_id).cmp(&(
+            b.kind,
+            b.currency.code(),
+            b.date,
+            &b.item_id,
+        ))
+    });
+    let exceptions: Vec<ResultRow> = rec
+        .exceptions()
+        .filter(|r| r.item_ts < month.end)
+        .cloned()
+        .collect();
+    ClosePack {
+        month,
+        roll_forward: rf,
+        ledger,
+        in_transit,
+        exceptions,
+    }
+}
+
+/// The pack as tables: roll-forward (long: currency, figure, lines, amount), ledger totals,
+/// in transit, and exceptions open at month end (aged at month end).
+pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 4] {
+    use super::output::{exceptions_frame, money_column};
+    use polars::prelude::*;
+    let (mut cur, mut fig, mut lines, mut amt) = (vec![], vec![], vec![], vec![]);
+    for (c, r) in &pack.roll_forward {
+        for (name, (amount, n)) in r.figures() {
+            cur.push(c.to_string());
+            fig.push(name.to_string());
+            lines.push(n);
+            amt.push(Some(amount));
+        }
+    }
+    let n = cur.len();
+    let roll = DataFrame::new(
+        n,
+        vec![
+            Column::new("currency".into(), cur),
+            Column::new("figure".into(), fig),
+            Column::new("lines".into(), lines),
+            money_column("amount", amt),
+        ],
+    )
+    .expect("equal lengths");
+    let l: Vec<(&&str, &Ledger)> = pack.ledger.iter().collect();
+    let get = |f: fn(&Ledger) -> i64| l.iter().map(|(_, g)| Some(f(g))).collect::<Vec<_>>();
+    let ledger = DataFrame::new(
+        l.len(),
+        vec![
+            Column::new(
+                "currency".into(),
+                l.iter().map(|(c, _)| c.to_string()).collect::<Vec<_>>(),
+            ),
+            money_column("gross_captured", get(|g| g.gross_captured)),
+            money_column("refunds", get(|g| g.refunds)),
+            money_column("fees", get(|g| g.fees)),
+            money_column("net_settled", get(|g| g.net_settled)),
+            money_column("paid_out", get(|g| g.paid_out)),
+            money_column("deposited", get(|g| g.deposited)),
+        ],
+    )
+    .expect("equal lengths");
+    let t = &pack.in_transit;
+    let day = |ts: i64| ts.div_euclid(86_400_000_000) as i32;
+    let dates = |name: &str, v: Vec<Option<i32>>| {
+        Series::new(name.into(), v)
+            .cast(&DataType::Date)
+            .expect("i32 casts to Date")
+            .into_column()
+    };
+    let transit = DataFrame::new(
+        t.len(),
+        vec![
+            Column::new("kind".into(), t.iter().map(|x| x.kind).collect::<Vec<_>>()),
+            Column::new(
+                "currency".into(),
+                t.iter().map(|x| x.currency.code()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "item_id".into(),
+                t.iter().map(|x| x.item_id.clone()).collect::<Vec<_>>(),
+            ),
+            money_column("amount", t.iter().map(|x| Some(x.amount)).collect()),
+            dates("date", t.iter().map(|x| Some(day(x.date))).collect()),
+            dates("arrived", t.iter().map(|x| x.arrived.map(day)).collect()),
+            Column::new(
+                "counterpart_ids".into(),
+                t.iter()
+                    .map(|x| Some(x.counterpart.clone()).filter(|s| !s.is_empty()))
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+    )
+    .expect("equal lengths");
+    let exceptions = exceptions_frame(&pack.exceptions, pack.month.end - 1);
+    [
+        ("rollforward", roll),
+        ("ledger", ledger),
+        ("in_transit", transit),
+        ("exceptions", exceptions),
+    ]
+}
+
+/// A short Markdown summary of the pack.
+pub fn markdown(pack: &ClosePack) -> String {
+    use super::output::amount_text;
+    let mut out = format!("# Month close {}\n\n", pack.month.label());
+    out.push_str("## Amazon Pay balance roll-forward\n\n");
+    for (c, r) in &pack.roll_forward {
+        out.push_str(&format!(
+            "### {c}\n\n| figure | lines | amount |\n|---|---:|---:|\n"
+        ));
+        for (name, (amount, n)) in r.figures() {
+            out.push_str(&format!("| {name} | {n} | {} |\n", amount_text(amount)));
+        }
+        out.push_str(&format!(
+            "\nopening + activity - transfers out = {} ; closing = {} : {}\n\n",
+            amount_text(r.computed_closing()),
+            amount_text(r.closing.0),
+            if r.ties() { "ties" } else { "DOES NOT TIE" }
+        ));
+    }
+    out.push_str("## Ledger totals\n\n| currency | gross captured | refunds | fees | net settled | paid out | deposited |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    for (c, g) in &pack.ledger {
+        out.push_str(&format!(
+            "| {c} | {} | {} | {} | {} | {} | {} |\n",
+            amount_text(g.gross_captured),
+            amount_text(g.refunds),
+            amount_text(g.fees),
+            amount_text(g.net_settled),
+            amount_text(g.paid_out),
+            amount_text(g.deposited)
+        ));
+    }
+    out.push_str("\n## In transit at month end\n\n| kind | currency | items | amount |\n|---|---|---:|---:|\n");
+    let mut groups: BTreeMap<(&str, &str), (u64, i64)> = BTreeMap::new();
+    for t in &pack.in_transit {
+        let e = groups.entry((t.kind, t.currency.code())).or_default();
+        e.0 += 1;
+        e.1 += t.amount;
+    }
+    for ((k, c), (n, a)) in &groups {
+        out.push_str(&format!("| {k} | {c} | {n} | {} |\n", amount_text(*a)));
+    }
+    out.push_str("\n## Exceptions open at month end\n\n| status | items | oldest (days) |\n|---|---:|---:|\n");
+    let mut ex: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
+    for r in &pack.exceptions {
+        let e = ex.entry(r.status.as_str()).or_default();
+        e.0 += 1;
+        e.1 = e.1.max(r.age_days(pack.month.end - 1));
+    }
+    for (s, (n, age)) in &ex {
+        out.push_str(&format!("| {s} | {n} | {age} |\n"));
+    }
+    if ex.is_empty() {
+        out.push_str("| (none) | 0 | |\n");
+    }
+    out
+}

@@ -1,0 +1,878 @@
+//! Reconciliation: every order, charge, refund, settlement line, settlement and bank deposit gets
+//! exactly one status per layer of `spec/reconciliation.md`'s chain
+//!
+//! ```text
+//! orders ─(1)─ captured charges / refunds ─(2)─ settlement lines ─(3)─ payout ─(4)─ bank deposit
+//! ```
+//!
+//! Matching uses hash indexes (built in parallel); the reference fallback of layer 2 looks only at
+//! the lines with the same currency, amount and reference, inside the date window, so no step is
+//! quadratic. Every amount is an integer in lake units (hundredths of the major unit).
+//! [`close`] builds the month-close pack from the results.
+
+pub mod close;
+pub mod load;
+pub mod output;
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::lake::LakeError;
+use crate::model::money::Currency;
+use load::{Charge, Inputs, Line};
+
+/// Errors of the reconciliation stage.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("writing {}: {source}", path.display())]
+    Polars {
+        path: PathBuf,
+        source: polars::prelude::PolarsError,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// The kind of an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ItemType {
+    Order,
+    Charge,
+    Refund,
+    SettlementLine,
+    Settlement,
+    Deposit,
+}
+
+impl ItemType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemType::Order => "order",
+            ItemType::Charge => "charge",
+            ItemType::Refund => "refund",
+            ItemType::SettlementLine => "settlement_line",
+            ItemType::Settlement => "settlement",
+            ItemType::Deposit => "deposit",
+        }
+    }
+}
+
+/// Every status of the spec, plus four that make "exactly one status per item and layer" total:
+/// `order_cancelled` (a cancelled order with nothing captured: fine), `line_ok` (a line whose
+/// fee and net arithmetic adds up), `not_amazon_pay` (a bank line that is no Amazon Pay payout)
+/// and `no_payout` (a settlement whose balance went the other way: a `Debt` line, no deposit due).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    RefundExceedsCapture,
+    OrderMatched,
+    OrderOverCaptured,
+    OrderUnderCaptured,
+    OrderAwaitingCapture,
+    OrderNotCaptured,
+    OrderCancelled,
+    CaptureWithoutOrder,
+    Settled,
+    SettledByReference,
+    AmountMismatch,
+    DuplicateSettlement,
+    InTransit,
+    MissingFromSettlement,
+    UnknownSettlementLine,
+    Ambiguous,
+    SettlementBalanced,
+    SettlementImbalance,
+    LineOk,
+    LineArithmeticError,
+    Deposited,
+    DepositAmountMismatch,
+    DepositInTransit,
+    MissingDeposit,
+    UnexpectedDeposit,
+    NotAmazonPay,
+    NoPayout,
+}
+
+impl Status {
+    pub const ALL: [Status; 27] = [
+        Status::RefundExceedsCapture,
+        Status::OrderMatched,
+        Status::OrderOverCaptured,
+        Status::OrderUnderCaptured,
+        Status::OrderAwaitingCapture,
+        Status::OrderNotCaptured,
+        Status::OrderCancelled,
+        Status::CaptureWithoutOrder,
+        Status::Settled,
+        Status::SettledByReference,
+        Status::AmountMismatch,
+        Status::DuplicateSettlement,
+        Status::InTransit,
+        Status::MissingFromSettlement,
+        Status::UnknownSettlementLine,
+        Status::Ambiguous,
+        Status::SettlementBalanced,
+        Status::SettlementImbalance,
+        Status::LineOk,
+        Status::LineArithmeticError,
+        Status::Deposited,
+        Status::DepositAmountMismatch,
+        Status::DepositInTransit,
+        Status::MissingDeposit,
+        Status::UnexpectedDeposit,
+        Status::NotAmazonPay,
+        Status::NoPayout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::RefundExceedsCapture => "refund_exceeds_capture",
+            Status::OrderMatched => "order_matched",
+            Status::OrderOverCaptured => "order_over_captured",
+            Status::OrderUnderCaptured => "order_under_captured",
+            Status::OrderAwaitingCapture => "order_awaiting_capture",
+            Status::OrderNotCaptured => "order_not_captured",
+            Status::OrderCancelled => "order_cancelled",
+            Status::CaptureWithoutOrder => "capture_without_order",
+            Status::Settled => "settled",
+            Status::SettledByReference => "settled_by_reference",
+            Status::AmountMismatch => "amount_mismatch",
+            Status::DuplicateSettlement => "duplicate_settlement",
+            Status::InTransit => "in_transit",
+            Status::MissingFromSettlement => "missing_from_settlement",
+            Status::UnknownSettlementLine => "unknown_settlement_line",
+            Status::Ambiguous => "ambiguous",
+            Status::SettlementBalanced => "settlement_balanced",
+            Status::SettlementImbalance => "settlement_imbalance",
+            Status::LineOk => "line_ok",
+            Status::LineArithmeticError => "line_arithmetic_error",
+            Status::Deposited => "deposited",
+            Status::DepositAmountMismatch => "deposit_amount_mismatch",
+            Status::DepositInTransit => "deposit_in_transit",
+            Status::MissingDeposit => "missing_deposit",
+            Status::UnexpectedDeposit => "unexpected_deposit",
+            Status::NotAmazonPay => "not_amazon_pay",
+            Status::NoPayout => "no_payout",
+        }
+    }
+
+    /// Pending statuses: not (yet) a break.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            Status::OrderAwaitingCapture | Status::InTransit | Status::DepositInTransit
+        )
+    }
+
+    /// An exception: anything but a match, a pending status or a fine non-match.
+    pub fn is_exception(self) -> bool {
+        !(self.is_pending()
+            || matches!(
+                self,
+                Status::OrderMatched
+                    | Status::OrderCancelled
+                    | Status::Settled
+                    | Status::SettledByReference
+                    | Status::SettlementBalanced
+                    | Status::LineOk
+                    | Status::Deposited
+                    | Status::NotAmazonPay
+                    | Status::NoPayout
+            ))
+    }
+}
+
+/// One item's status in one layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultRow {
+    pub layer: u8,
+    pub item_type: ItemType,
+    pub item_id: String,
+    pub status: Status,
+    pub currency: Currency,
+    /// What the other side says it should be (lake units).
+    pub expected: Option<i64>,
+    /// What this item says (lake units).
+    pub actual: Option<i64>,
+    /// The item's date (µs): order time, capture/refund time, posting time, settlement end,
+    /// booking date.
+    pub item_ts: i64,
+    /// Ids of the matched (or candidate) items on the other side, `;`-separated, sorted.
+    pub counterparts: String,
+    /// For settlement lines: where the line is.
+    pub source_file: Option<String>,
+    pub source_line: Option<i64>,
+}
+
+impl ResultRow {
+    pub fn difference(&self) -> Option<i64> {
+        Some(self.actual? - self.expected?)
+    }
+
+    /// Whole days from the item's date to the cut-off.
+    pub fn age_days(&self, cutoff: i64) -> i64 {
+        (cutoff.div_euclid(DAY_US) - self.item_ts.div_euclid(DAY_US)).max(0)
+    }
+}
+
+/// The age bucket of the spec.
+pub fn age_bucket(days: i64) -> &'static str {
+    match days {
+        ..=1 => "0-1",
+        2..=7 => "2-7",
+        8..=30 => "8-30",
+        _ => ">30",
+    }
+}
+
+/// Windows and tolerance (`[reconcile]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub settlement_lag_days: u32,
+    pub deposit_lag_days: u32,
+    pub fallback_window_days: u32,
+    /// Largest difference still equal, in lake units.
+    pub tolerance: i64,
+    /// Pending statuses are decided against this instant (µs); default: the newest timestamp in
+    /// the lake.
+    pub cutoff: Option<i64>,
+}
+
+/// The reconciliation of a lake.
+#[derive(Debug, Clone)]
+pub struct Reconciliation {
+    pub cutoff: i64,
+    /// Sorted by (layer, item type, item id, status, counterparts).
+    pub rows: Vec<ResultRow>,
+}
+
+impl Reconciliation {
+    pub fn exceptions(&self) -> impl Iterator<Item = &ResultRow> {
+        self.rows.iter().filter(|r| r.status.is_exception())
+    }
+}
+
+/// The newest timestamp of the inputs (µs): the default cut-off.
+pub fn newest_timestamp(inputs: &Inputs) -> i64 {
+    let c = inputs.charges.iter().map(|c| c.updated.max(c.created));
+    let r = inputs.refunds.iter().map(|r| r.updated);
+    let l = inputs.lines.iter().map(|l| l.posted);
+    let d = inputs
+        .deposits
+        .iter()
+        .map(|d| d.booking as i64 * DAY_US + DAY_US - 1);
+    c.chain(r).chain(l).chain(d).max().unwrap_or(0)
+}
+
+fn join(ids: impl IntoIterator<Item = String>) -> String {
+    let mut v: Vec<String> = ids.into_iter().collect();
+    v.sort();
+    v.dedup();
+    v.join(";")
+}
+
+fn tokens(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+        .filter(|t| !t.is_empty())
+}
+
+/// Runs the four layers.
+pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
+    let cutoff = options.cutoff.unwrap_or_else(|| newest_timestamp(inputs));
+    let eq = |a: i64, b: i64| (a - b).abs() <= options.tolerance;
+    let mut rows: Vec<ResultRow> = Vec::new();
+
+    // ---------------------------------------------------------------- (1) orders ↔ charges
+    let by_order_id: FxHashMap<&str, usize> = inputs
+        .orders
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.id.as_str(), i))
+        .collect();
+    let mut by_permission: FxHashMap<&str, usize> = FxHashMap::default();
+    for (i, o) in inputs.orders.iter().enumerate() {
+        if let Some(p) = &o.permission {
+            by_permission
+                .entry(p.as_str())
+                .and_modify(|j| {
+                    if o.id < inputs.orders[*j].id {
+                        *j = i
+                    }
+                })
+                .or_insert(i);
+        }
+    }
+    let order_of = |c: &Charge| -> Option<usize> {
+        c.merchant_ref
+            .as_deref()
+            .and_then(|m| by_order_id.get(m).copied())
+            .or_else(|| by_permission.get(c.permission.as_str()).copied())
+    };
+    let charge_order: Vec<Option<usize>> = inputs.charges.par_iter().map(order_of).collect();
+    let charge_ix: FxHashMap<&str, usize> = inputs
+        .charges
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i))
+        .collect();
+    // Per order: captured (same currency), refunded, capturable charges, charge ids.
+    #[derive(Default, Clone)]
+    struct Acc {
+        captured: i64,
+        refunded: i64,
+        capturable: bool,
+        charges: Vec<usize>,
+        refunds: Vec<usize>,
+    }
+    let mut acc: Vec<Acc> = vec![Acc::default(); inputs.orders.len()];
+    for (ci, c) in inputs.charges.iter().enumerate() {
+        match charge_order[ci] {
+            Some(oi) => {
+                let a = &mut acc[oi];
+                a.charges.push(ci);
+                if c.captured() && c.currency == inputs.orders[oi].currency {
+                    a.captured += c.capture_amount.unwrap_or(0);
+                }
+                a.capturable |= c.capturable();
+            }
+            None if c.captured() => rows.push(ResultRow {
+                layer: 1,
+                item_type: ItemType::Charge,
+                item_id: c.id.clone(),
+                status: Status::CaptureWithoutOrder,
+                currency: c.currency,
+                expected: None,
+                actual: c.capture_amount,
+                item_ts: c.updated,
+                counterparts: join(c.merchant_ref.clone()),
+                source_file: None,
+                source_line: None,
+            }),
+            None => {}
+        }
+    }
+    for (ri, r) in inputs.refunds.iter().enumerate() {
+        if r.state != "Refunded" {
+            continue;
+        }
+        if let Some(oi) = charge_ix
+            .get(r.charge_id.as_str())
+            .and_then(|&ci| charge_order[ci])
+        {
+            acc[oi].refunded += r.amount;
+            acc[oi].refunds.push(ri);
+        }
+    }
+    rows.par_extend(inputs.orders.par_iter().zip(&acc).map(|(o, a)| {
+        let status = if a.refunded > a.captured && !eq(a.refunded, a.captured) {
+            Status::RefundExceedsCapture
+        } else if a.captured != 0 && eq(a.captured, o.total) {
+            Status::OrderMatched
+        } else if a.captured > o.total {
+            Status::OrderOverCaptured
+        } else if a.captured > 0 {
+            Status::OrderUnderCaptured
+        } else if o.cancelled {
+            Status::OrderCancelled
+        } else if a.capturable {
+            Status::OrderAwaitingCapture
+        } else {
+            Status::OrderNotCaptured
+        };
+        ResultRow {
+            layer: 1,
+            item_type: ItemType::Order,
+            item_id: o.id.clone(),
+            status,
+            currency: o.currency,
+            expected: Some(o.total),
+            actual: Some(a.captured),
+            item_ts: o.created,
+            counterparts: join(
+                a.charges
+                    .iter()
+                    .map(|&ci| inputs.charges[ci].id.clone())
+                    .chain(a.refunds.iter().map(|&ri| inputs.refunds[ri].id.clone())),
+            ),
+            source_file: None,
+            source_line: None,
+        }
+    }));
+
+    // ---------------------------------------------------- (2) charges/refunds ↔ settlement lines
+    layer2(
+        inputs,
+        options,
+        cutoff,
+        &charge_ix,
+        &charge_order,
+        &mut rows,
+    );
+
+    // ----------------------------------------------------------- (3) settlement ↔ payout
+    let mut by_settlement: FxHashMap<&str, (i64, Currency, i64, usize)> = FxHashMap::default();
+    for l in &inputs.lines {
+        let e =
+            by_settlement
+                .entry(l.settlement_id.as_str())
+                .or_insert((0, l.currency, i64::MIN, 0));
+        e.0 += l.net;
+        e.2 = e.2.max(l.posted);
+        e.3 += 1;
+    }
+    let ends: FxHashMap<&str, i64> = inputs
+        .settlements
+        .iter()
+        .filter_map(|s| Some((s.id.as_str(), s.end?)))
+        .collect();
+    for (sid, (net, currency, last_posted, _)) in &by_settlement {
+        rows.push(ResultRow {
+            layer: 3,
+            item_type: ItemType::Settlement,
+            item_id: sid.to_string(),
+            status: if eq(*net, 0) {
+                Status::SettlementBalanced
+            } else {
+                Status::SettlementImbalance
+            },
+            currency: *currency,
+            expected: Some(0),
+            actual: Some(*net),
+            item_ts: ends.get(sid).copied().unwrap_or(*last_posted),
+            counterparts: String::new(),
+            source_file: None,
+            source_line: None,
+        });
+    }
+    rows.par_extend(inputs.lines.par_iter().map(|l| {
+        let fee_ok = l.total_fee == l.pct_fee + l.fixed_fee;
+        let net_ok = l.net == l.amount + l.total_fee;
+        ResultRow {
+            layer: 3,
+            item_type: ItemType::SettlementLine,
+            item_id: l.item_id(),
+            status: if fee_ok && net_ok {
+                Status::LineOk
+            } else {
+                Status::LineArithmeticError
+            },
+            currency: l.currency,
+            expected: Some(l.amount + l.pct_fee + l.fixed_fee),
+            actual: Some(l.net),
+            item_ts: l.posted,
+            counterparts: l.settlement_id.clone(),
+            source_file: Some(l.source_file.clone()),
+            source_line: Some(l.source_line),
+        }
+    }));
+
+    // ------------------------------------------------------------ (4) payout ↔ bank deposit
+    layer4(inputs, options, cutoff, &ends, &mut rows);
+
+    rows.par_sort_by(|a, b| {
+        (
+            a.layer,
+            a.item_type,
+            &a.item_id,
+            a.status,
+            &a.counterparts,
+            a.source_line,
+        )
+            .cmp(&(
+                b.layer,
+                b.item_type,
+                &b.item_id,
+                b.status,
+                &b.counterparts,
+                b.source_line,
+            ))
+    });
+    Reconciliation { cutoff, rows }
+}
+
+/// What layer 2 settles: a captured charge or a refunded refund.
+struct Settleable<'a> {
+    item_type: ItemType,
+    id: &'a str,
+    /// Expected `TransactionAmount` on the line (capture amount, or −refund amount).
+    amount: i64,
+    currency: Currency,
+    /// Capture (refund) time.
+    ts: i64,
+    /// Fallback keys: the charge's `SellerReferenceId`, then the order id.
+    seller_ref: Option<&'a str>,
+    order_id: Option<&'a str>,
+}
+
+fn layer2(
+    inputs: &Inputs,
+    options: &Options,
+    cutoff: i64,
+    charge_ix: &FxHashMap<&str, usize>,
+    charge_order: &[Option<usize>],
+    rows: &mut Vec<ResultRow>,
+) {
+    let eq = |a: i64, b: i64| (a - b).abs() <= options.tolerance;
+    let order_id_of = |ci: usize| -> Option<&str> {
+        charge_order[ci]
+            .map(|oi| inputs.orders[oi].id.as_str())
+            .or(inputs.charges[ci].merchant_ref.as_deref())
+    };
+    let mut items: Vec<Settleable> = Vec::new();
+    for (ci, c) in inputs.charges.iter().enumerate() {
+        if c.captured() {
+            items.push(Settleable {
+                item_type: ItemType::Charge,
+                id: &c.id,
+                amount: c.capture_amount.unwrap_or(0),
+                currency: c.currency,
+                ts: c.updated,
+                seller_ref: c.seller_ref.as_deref(),
+                order_id: order_id_of(ci),
+            });
+        }
+    }
+    for r in &inputs.refunds {
+        if r.state == "Refunded" {
+            let ci = charge_ix.get(r.charge_id.as_str()).copied();
+            items.push(Settleable {
+                item_type: ItemType::Refund,
+                id: &r.id,
+                amount: -r.amount,
+                currency: r.currency,
+                ts: r.updated,
+                seller_ref: None,
+                order_id: ci.and_then(order_id_of),
+            });
+        }
+    }
+    let line_type = |t: ItemType| {
+        if t == ItemType::Charge {
+            "Capture"
+        } else {
+            "Refund"
+        }
+    };
+    // Capture and Refund lines by AmazonTransactionId.
+    let mut by_txn: FxHashMap<(&str, &str), Vec<usize>> = FxHashMap::default();
+    for (li, l) in inputs.lines.iter().enumerate() {
+        if let (true, Some(t)) = (l.ttype == "Capture" || l.ttype == "Refund", &l.txn_id) {
+            by_txn
+                .entry((l.ttype.as_str(), t.as_str()))
+                .or_default()
+                .push(li);
+        }
+    }
+    let mut line_status: Vec<Option<(Status, Vec<String>)>> = vec![None; inputs.lines.len()];
+    let mut unmatched: Vec<usize> = Vec::new();
+    for (k, it) in items.iter().enumerate() {
+        let found = by_txn.get(&(line_type(it.item_type), it.id));
+        match found.map(|v| v.as_slice()) {
+            None | Some([]) => unmatched.push(k),
+            Some(ls) => {
+                let status = if ls.len() > 1 {
+                    Status::DuplicateSettlement
+                } else {
+                    let l = &inputs.lines[ls[0]];
+                    if l.currency == it.currency && eq(l.amount, it.amount) {
+                        Status::Settled
+                    } else {
+                        Status::AmountMismatch
+                    }
+                };
+                let l = &inputs.lines[ls[0]];
+                rows.push(item_row(it, status, Some(l.amount), ls, inputs));
+                for &li in ls {
+                    line_status[li] = Some((status, vec![it.id.to_string()]));
+                }
+            }
+        }
+    }
+    // Reference fallback over the lines no item took by id.
+    type Key<'a> = (&'a str, Currency, i64, &'a str);
+    let mut by_ref: FxHashMap<Key, Vec<usize>> = FxHashMap::default();
+    let mut by_order: FxHashMap<Key, Vec<usize>> = FxHashMap::default();
+    for (li, l) in inputs.lines.iter().enumerate() {
+        if (l.ttype == "Capture" || l.ttype == "Refund") && line_status[li].is_none() {
+            if let Some(r) = &l.seller_ref {
+                by_ref
+                    .entry((l.ttype.as_str(), l.currency, l.amount, r.as_str()))
+                    .or_default()
+                    .push(li);
+            }
+            if let Some(o) = &l.seller_order {
+                by_order
+                    .entry((l.ttype.as_str(), l.currency, l.amount, o.as_str()))
+                    .or_default()
+                    .push(li);
+            }
+        }
+    }
+    unmatched.sort_by_key(|&k| (items[k].ts, items[k].id));
+    let window = options.fallback_window_days as i64 * DAY_US;
+    let lag = options.settlement_lag_days as i64 * DAY_US;
+    let mut taken = vec![false; inputs.lines.len()];
+    let mut ambiguous_candidates: FxHashMap<usize, Vec<String>> = FxHashMap::default();
+    for k in unmatched {
+        let it = &items[k];
+        let lt = line_type(it.item_type);
+        let mut outcome: Option<(Status, Vec<usize>)> = None;
+        for (index, key) in [(&by_ref, it.seller_ref), (&by_order, it.order_id)] {
+            let Some(key) = key else { continue };
+            let candidates: Vec<usize> = index
+                .get(&(lt, it.currency, it.amount, key))
+                .map(|v| {
+                    v.iter()
+                        .copied()
+                        .filter(|&li| {
+                            !taken[li] && (inputs.lines[li].posted - it.ts).abs() <= window
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            match candidates.len() {
+                0 => continue,
+                1 => outcome = Some((Status::SettledByReference, candidates)),
+                _ => outcome = Some((Status::Ambiguous, candidates)),
+            }
+            break;
+        }
+        match outcome {
+            Some((Status::SettledByReference, ls)) => {
+                taken[ls[0]] = true;
+                line_status[ls[0]] = Some((Status::SettledByReference, vec![it.id.to_string()]));
+                rows.push(item_row(
+                    it,
+                    Status::SettledByReference,
+                    Some(inputs.lines[ls[0]].amount),
+                    &ls,
+                    inputs,
+                ));
+            }
+            Some((status, ls)) => {
+                for &li in &ls {
+                    ambiguous_candidates
+                        .entry(li)
+                        .or_default()
+                        .push(it.id.to_string());
+                }
+                rows.push(item_row(it, status, None, &ls, inputs));
+            }
+            None => {
+                let status = if it.ts > cutoff - lag {
+                    Status::InTransit
+                } else {
+                    Status::MissingFromSettlement
+                };
+                rows.push(item_row(it, status, None, &[], inputs));
+            }
+        }
+    }
+    for (li, l) in inputs.lines.iter().enumerate() {
+        if l.ttype != "Capture" && l.ttype != "Refund" {
+            continue;
+        }
+        let (status, counterparts) =
+            match (line_status[li].take(), ambiguous_candidates.remove(&li)) {
+                (Some(s), _) => s,
+                (None, Some(items)) => (Status::Ambiguous, items),
+                (None, None) => (Status::UnknownSettlementLine, Vec::new()),
+            };
+        rows.push(ResultRow {
+            layer: 2,
+            item_type: ItemType::SettlementLine,
+            item_id: l.item_id(),
+            status,
+            currency: l.currency,
+            expected: None,
+            actual: Some(l.amount),
+            item_ts: l.posted,
+            counterparts: join(counterparts),
+            source_file: Some(l.source_file.clone()),
+            source_line: Some(l.source_line),
+        });
+    }
+}
+
+fn item_row(
+    it: &Settleable,
+    status: Status,
+    line_amount: Option<i64>,
+    lines: &[usize],
+    inputs: &Inputs,
+) -> ResultRow {
+    ResultRow {
+        layer: 2,
+        item_type: it.item_type,
+        item_id: it.id.to_string(),
+        status,
+        currency: it.currency,
+        expected: line_amount,
+        actual: Some(it.amount),
+        item_ts: it.ts,
+        counterparts: join(lines.iter().map(|&li| {
+            let l = &inputs.lines[li];
+            format!("{}:{}", l.settlement_id, l.source_line)
+        })),
+        source_file: None,
+        source_line: None,
+    }
+}
+
+/// Does a bank reference name Amazon Pay?
+fn names_amazon_pay(reference: &str) -> bool {
+    reference.to_ascii_uppercase().contains("AMAZON")
+}
+
+fn layer4(
+    inputs: &Inputs,
+    options: &Options,
+    cutoff: i64,
+    ends: &FxHashMap<&str, i64>,
+    rows: &mut Vec<ResultRow>,
+) {
+    let lag_days = options.deposit_lag_days as i32;
+    let cutoff_day = cutoff.div_euclid(DAY_US) as i32;
+    // Deposits by (currency, amount), and by reference token.
+    let mut by_amount: FxHashMap<(Currency, i64), Vec<usize>> = FxHashMap::default();
+    let mut by_token: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+    for (di, d) in inputs.deposits.iter().enumerate() {
+        by_amount
+            .entry((d.currency, d.amount))
+            .or_default()
+            .push(di);
+        if let Some(r) = &d.reference {
+            for t in tokens(r) {
+                by_token.entry(t).or_default().push(di);
+            }
+        }
+    }
+    let mut transfers: Vec<(&Line, i64)> = inputs
+        .lines
+        .iter()
+        .filter(|l| l.ttype == "Transfer")
+        .map(|l| {
+            (
+                l,
+                ends.get(l.settlement_id.as_str())
+                    .copied()
+                    .unwrap_or(l.posted),
+            )
+        })
+        .collect();
+    transfers.sort_by(|a, b| (a.1, &a.0.settlement_id).cmp(&(b.1, &b.0.settlement_id)));
+    let mut used: Vec<Option<(Status, String)>> = vec![None; inputs.deposits.len()];
+    let mut with_transfer: rustc_hash::FxHashSet<&str> = Default::default();
+    for (l, end) in transfers {
+        with_transfer.insert(l.settlement_id.as_str());
+        let amount = -l.net;
+        let end_day = end.div_euclid(DAY_US) as i32;
+        let refers = |di: usize| {
+            inputs.deposits[di]
+                .reference
+                .as_deref()
+                .is_some_and(|r| tokens(r).any(|t| t == l.settlement_id))
+        };
+        let found = by_amount
+            .get(&(l.currency, amount))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&di| {
+                let b = inputs.deposits[di].booking;
+                used[di].is_none() && b >= end_day && b <= end_day + lag_days
+            })
+            .min_by_key(|&di| {
+                let d = &inputs.deposits[di];
+                (!refers(di), d.booking, d.id.as_str())
+            });
+        let (status, deposit) = match found {
+            Some(di) => (Status::Deposited, Some(di)),
+            None => {
+                let mismatch = by_token
+                    .get(l.settlement_id.as_str())
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|&di| {
+                        let d = &inputs.deposits[di];
+                        used[di].is_none() && d.currency == l.currency && d.amount != amount
+                    })
+                    .min_by_key(|&di| (inputs.deposits[di].booking, &inputs.deposits[di].id));
+                match mismatch {
+                    Some(di) => (Status::DepositAmountMismatch, Some(di)),
+                    None if end_day + lag_days >= cutoff_day => (Status::DepositInTransit, None),
+                    None => (Status::MissingDeposit, None),
+                }
+            }
+        };
+        if let Some(di) = deposit {
+            used[di] = Some((status, l.settlement_id.clone()));
+        }
+        rows.push(ResultRow {
+            layer: 4,
+            item_type: ItemType::Settlement,
+            item_id: l.settlement_id.clone(),
+            status,
+            currency: l.currency,
+            expected: Some(amount),
+            actual: deposit.map(|di| inputs.deposits[di].amount),
+            item_ts: end,
+            counterparts: join(deposit.map(|di| inputs.deposits[di].id.clone())),
+            source_file: None,
+            source_line: None,
+        });
+    }
+    // Settlements without a Transfer line (their balance went the other way): no deposit due.
+    let mut seen: rustc_hash::FxHashSet<&str> = Default::default();
+    for l in &inputs.lines {
+        let sid = l.settlement_id.as_str();
+        if !with_transfer.contains(sid) && seen.insert(sid) {
+            rows.push(ResultRow {
+                layer: 4,
+                item_type: ItemType::Settlement,
+                item_id: sid.to_string(),
+                status: Status::NoPayout,
+                currency: l.currency,
+                expected: None,
+                actual: None,
+                item_ts: ends.get(sid).copied().unwrap_or(l.posted),
+                counterparts: String::new(),
+                source_file: None,
+                source_line: None,
+            });
+        }
+    }
+    for (di, d) in inputs.deposits.iter().enumerate() {
+        let (status, counterpart) = match used[di].take() {
+            Some((s, sid)) => (s, sid),
+            None if d.reference.as_deref().is_some_and(names_amazon_pay) => {
+                (Status::UnexpectedDeposit, String::new())
+            }
+            None => (Status::NotAmazonPay, String::new()),
+        };
+        rows.push(ResultRow {
+            layer: 4,
+            item_type: ItemType::Deposit,
+            item_id: d.id.clone(),
+            status,
+            currency: d.currency,
+            expected: None,
+            actual: Some(d.amount),
+            item_ts: d.booking as i64 * DAY_US,
+            counterparts: counterpart,
+            source_file: None,
+            source_line: None,
+        });
+    }
+}

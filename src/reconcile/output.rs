@@ -1,0 +1,211 @@
+//! Result tables of the reconciliation (polars frames, exact decimals) and atomic file writes.
+
+use std::io::Write;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::{ReconcileError, Reconciliation, ResultRow, age_bucket};
+use crate::model::money::format_lake;
+use crate::model::time::from_micros;
+
+/// A money column: lake units as `DECIMAL(18,2)`.
+pub fn money_column(name: &str, values: Vec<Option<i64>>) -> Column {
+    let v: Vec<Option<i128>> = values.into_iter().map(|v| v.map(i128::from)).collect();
+    Series::new(name.into(), v)
+        .into_decimal(18, 2)
+        .expect("Int128 converts to a decimal")
+        .into_column()
+}
+
+fn date_of(ts: i64) -> i32 {
+    ts.div_euclid(86_400_000_000) as i32
+}
+
+fn date_column(name: &str, values: Vec<i32>) -> Column {
+    Series::new(name.into(), values)
+        .cast(&DataType::Date)
+        .expect("i32 casts to Date")
+        .into_column()
+}
+
+fn text_column(name: &str, values: Vec<Option<String>>) -> Column {
+    Column::new(name.into(), values)
+}
+
+/// The columns shared by the results and exceptions tables, for `rows`.
+fn item_columns(rows: &[&ResultRow], cutoff: i64, exceptions_first: bool) -> Vec<Column> {
+    let status = text_column(
+        "status",
+        rows.iter()
+            .map(|r| Some(r.status.as_str().into()))
+            .collect(),
+    );
+    let item_type = text_column(
+        "item_type",
+        rows.iter()
+            .map(|r| Some(r.item_type.as_str().into()))
+            .collect(),
+    );
+    let item_id = text_column(
+        "item_id",
+        rows.iter().map(|r| Some(r.item_id.clone())).collect(),
+    );
+    let layer = Column::new(
+        "layer".into(),
+        rows.iter().map(|r| r.layer as u32).collect::<Vec<u32>>(),
+    );
+    let mut cols = if exceptions_first {
+        vec![status, item_type, item_id]
+    } else {
+        vec![layer.clone(), item_type, item_id, status]
+    };
+    cols.extend([
+        text_column(
+            "currency",
+            rows.iter()
+                .map(|r| Some(r.currency.code().into()))
+                .collect(),
+        ),
+        money_column("expected_amount", rows.iter().map(|r| r.expected).collect()),
+        money_column("actual_amount", rows.iter().map(|r| r.actual).collect()),
+        money_column("difference", rows.iter().map(|r| r.difference()).collect()),
+        date_column(
+            "item_date",
+            rows.iter().map(|r| date_of(r.item_ts)).collect(),
+        ),
+        Column::new(
+            "age_days".into(),
+            rows.iter()
+                .map(|r| r.age_days(cutoff))
+                .collect::<Vec<i64>>(),
+        ),
+        text_column(
+            "age_bucket",
+            rows.iter()
+                .map(|r| Some(age_bucket(r.age_days(cutoff)).into()))
+                .collect(),
+        ),
+        text_column(
+            "counterpart_ids",
+            rows.iter()
+                .map(|r| Some(r.counterparts.clone()).filter(|s| !s.is_empty()))
+                .collect(),
+        ),
+    ]);
+    if exceptions_first {
+        cols.push(layer);
+    }
+    cols.extend([
+        text_column(
+            "source_file",
+            rows.iter().map(|r| r.source_file.clone()).collect(),
+        ),
+        Column::new(
+            "source_line".into(),
+            rows.iter()
+                .map(|r| r.source_line)
+                .collect::<Vec<Option<i64>>>(),
+        ),
+    ]);
+    cols
+}
+
+/// Every item and layer: `layer, item_type, item_id, status, currency, expected_amount,
+/// actual_amount, difference, item_date, age_days, age_bucket, counterpart_ids, source_file,
+/// source_line`, plus `exception`.
+pub fn results_frame(rec: &Reconciliation) -> DataFrame {
+    let rows: Vec<&ResultRow> = rec.rows.iter().collect();
+    let mut cols = item_columns(&rows, rec.cutoff, false);
+    cols.insert(
+        4,
+        Column::new(
+            "exception".into(),
+            rows.iter()
+                .map(|r| r.status.is_exception())
+                .collect::<Vec<bool>>(),
+        ),
+    );
+    DataFrame::new(rows.len(), cols).expect("columns have equal lengths")
+}
+
+/// The exceptions, sorted by status, then age (oldest first), then item.
+pub fn exceptions_frame<'a>(
+    rows: impl IntoIterator<Item = &'a ResultRow>,
+    cutoff: i64,
+) -> DataFrame {
+    let mut rows: Vec<&ResultRow> = rows.into_iter().collect();
+    rows.sort_by(|a, b| {
+        a.status
+            .as_str()
+            .cmp(b.status.as_str())
+            .then(b.age_days(cutoff).cmp(&a.age_days(cutoff)))
+            .then(a.item_type.cmp(&b.item_type))
+            .then(a.item_id.cmp(&b.item_id))
+            .then(a.source_line.cmp(&b.source_line))
+    });
+    let cols = item_columns(&rows, cutoff, true);
+    DataFrame::new(rows.len(), cols).expect("columns have equal lengths")
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file in the same folder, then a rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReconcileError> {
+    let io = |e: std::io::Error| ReconcileError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// A frame as CSV bytes.
+pub fn csv_bytes(df: &mut DataFrame, path: &Path) -> Result<Vec<u8>, ReconcileError> {
+    let mut buf = Vec::new();
+    CsvWriter::new(&mut buf)
+        .finish(df)
+        .map_err(|e| ReconcileError::Polars {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    Ok(buf)
+}
+
+/// A frame as Parquet bytes (zstd).
+pub fn parquet_bytes(df: &mut DataFrame, path: &Path) -> Result<Vec<u8>, ReconcileError> {
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(df)
+        .map_err(|e| ReconcileError::Polars {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    Ok(buf)
+}
+
+/// Writes `df` as CSV to `path`, atomically.
+pub fn write_csv(df: &mut DataFrame, path: &Path) -> Result<(), ReconcileError> {
+    let bytes = csv_bytes(df, path)?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes `df` as Parquet to `path`, atomically.
+pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), ReconcileError> {
+    let bytes = parquet_bytes(df, path)?;
+    write_atomic(path, &bytes)
+}
+
+/// A cut-off instant as text.
+pub fn cutoff_text(cutoff: i64) -> String {
+    crate::model::time::format_timestamp(from_micros(cutoff))
+}
+
+/// Lake units as decimal text (`1234.50`).
+pub fn amount_text(v: i64) -> String {
+    format_lake(v as i128)
+}

@@ -1,0 +1,468 @@
+//! Property tests of the reconciliation on generated data (library API on the loaded inputs):
+//! a consistent data set has no exceptions; each planted anomaly yields exactly its exception on
+//! exactly the planted ids; results conserve items and money; the month-close roll-forward ties.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use common::*;
+use payrecon::lake::Lake;
+use payrecon::reconcile::close::{Month, close};
+use payrecon::reconcile::load::{Deposit, Inputs, Line, load};
+use payrecon::reconcile::{ItemType, Options, Reconciliation, Status, reconcile};
+use proptest::prelude::*;
+
+/// A generated month (seed 3, 400 orders), loaded once.
+fn generated() -> &'static Inputs {
+    static INPUTS: OnceLock<Inputs> = OnceLock::new();
+    INPUTS.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        payrecon(dir)
+            .args(["generate", "--orders", "400", "--seed", "3", "--out", "in"])
+            .assert()
+            .success();
+        payrecon(dir)
+            .args(["ingest", "--lake", "lake", "--no-progress", "in"])
+            .assert()
+            .success();
+        load(&Lake::read_only(&dir.join("lake")).unwrap()).unwrap()
+    })
+}
+
+fn options() -> Options {
+    Options {
+        settlement_lag_days: 3,
+        deposit_lag_days: 7,
+        fallback_window_days: 2,
+        tolerance: 0,
+        cutoff: None,
+    }
+}
+
+/// (status, item type, item id) of every exception.
+fn exceptions(rec: &Reconciliation) -> BTreeSet<(Status, ItemType, String)> {
+    rec.exceptions()
+        .map(|r| (r.status, r.item_type, r.item_id.clone()))
+        .collect()
+}
+
+/// The generated data is consistent except for orders whose authorization expired unused (the
+/// merchant never shipped): those are the only exceptions, one `order_not_captured` each.
+fn baseline() -> BTreeSet<(Status, ItemType, String)> {
+    exceptions(&reconcile(generated(), &options()))
+}
+
+#[test]
+fn generated_books_have_no_unexplained_exceptions() {
+    let inputs = generated();
+    let base = baseline();
+    for (status, item_type, id) in &base {
+        assert_eq!(
+            (*status, *item_type),
+            (Status::OrderNotCaptured, ItemType::Order),
+            "{id}"
+        );
+        // Each such order's charge expired unused.
+        let expired = inputs
+            .charges
+            .iter()
+            .any(|c| c.merchant_ref.as_deref() == Some(id.as_str()) && c.state == "Canceled");
+        assert!(expired, "{id}");
+    }
+    // Without them, the books are clean.
+    let mut clean = inputs.clone();
+    let expired: BTreeSet<&str> = base.iter().map(|e| e.2.as_str()).collect();
+    clean.orders.retain(|o| !expired.contains(o.id.as_str()));
+    clean.charges.retain(|c| {
+        !c.merchant_ref
+            .as_deref()
+            .is_some_and(|m| expired.contains(m))
+    });
+    assert!(exceptions(&reconcile(&clean, &options())).is_empty());
+}
+
+#[test]
+fn every_item_has_one_status_per_layer_and_money_is_conserved() {
+    let inputs = generated();
+    let rec = reconcile(inputs, &options());
+    let count = |layer: u8, t: ItemType| {
+        rec.rows
+            .iter()
+            .filter(|r| r.layer == layer && r.item_type == t)
+            .count()
+    };
+    assert_eq!(count(1, ItemType::Order), inputs.orders.len());
+    assert_eq!(count(3, ItemType::SettlementLine), inputs.lines.len());
+    assert_eq!(count(4, ItemType::Deposit), inputs.deposits.len());
+    let settleable = inputs
+        .lines
+        .iter()
+        .filter(|l| l.ttype == "Capture" || l.ttype == "Refund");
+    assert_eq!(
+        count(2, ItemType::SettlementLine),
+        settleable.clone().count()
+    );
+    let captured = inputs
+        .charges
+        .iter()
+        .filter(|c| c.state == "Captured")
+        .count();
+    assert_eq!(count(2, ItemType::Charge), captured);
+    let refunded = inputs
+        .refunds
+        .iter()
+        .filter(|r| r.state == "Refunded")
+        .count();
+    assert_eq!(count(2, ItemType::Refund), refunded);
+    let settlements: BTreeSet<&str> = inputs
+        .lines
+        .iter()
+        .map(|l| l.settlement_id.as_str())
+        .collect();
+    assert_eq!(count(3, ItemType::Settlement), settlements.len());
+    assert_eq!(count(4, ItemType::Settlement), settlements.len());
+    // Money per currency: the results carry exactly the inputs' amounts.
+    for c in payrecon::model::money::Currency::ALL {
+        let lines_net: i64 = inputs
+            .lines
+            .iter()
+            .filter(|l| l.currency == c)
+            .map(|l| l.net)
+            .sum();
+        let rows_net: i64 = rec
+            .rows
+            .iter()
+            .filter(|r| r.layer == 3 && r.item_type == ItemType::SettlementLine && r.currency == c)
+            .map(|r| r.actual.unwrap())
+            .sum();
+        assert_eq!(lines_net, rows_net, "{c:?}");
+        let settlement_net: i64 = rec
+            .rows
+            .iter()
+            .filter(|r| r.layer == 3 && r.item_type == ItemType::Settlement && r.currency == c)
+            .map(|r| r.actual.unwrap())
+            .sum();
+        assert_eq!(lines_net, settlement_net, "{c:?}");
+        let captured: i64 = inputs
+            .charges
+            .iter()
+            .filter(|ch| ch.currency == c && ch.state == "Captured")
+            .map(|ch| ch.capture_amount.unwrap())
+            .sum();
+        let rows_captured: i64 = rec
+            .rows
+            .iter()
+            .filter(|r| r.layer == 2 && r.item_type == ItemType::Charge && r.currency == c)
+            .map(|r| r.actual.unwrap())
+            .sum();
+        assert_eq!(captured, rows_captured, "{c:?}");
+        let deposits: i64 = inputs
+            .deposits
+            .iter()
+            .filter(|d| d.currency == c)
+            .map(|d| d.amount)
+            .sum();
+        let rows_deposits: i64 = rec
+            .rows
+            .iter()
+            .filter(|r| r.layer == 4 && r.item_type == ItemType::Deposit && r.currency == c)
+            .map(|r| r.actual.unwrap())
+            .sum();
+        assert_eq!(deposits, rows_deposits, "{c:?}");
+    }
+}
+
+#[test]
+fn reconcile_of_the_same_data_twice_is_identical() {
+    let a = reconcile(generated(), &options());
+    let b = reconcile(&generated().clone(), &options());
+    assert_eq!(a.rows, b.rows);
+    assert_eq!(a.cutoff, b.cutoff);
+}
+
+#[test]
+fn the_roll_forward_ties_every_month_and_currency() {
+    let inputs = generated();
+    let rec = reconcile(inputs, &options());
+    for m in ["2026-09", "2026-10", "2026-11"] {
+        let pack = close(inputs, &rec, Month::parse(m, chrono_tz::UTC).unwrap());
+        for (c, r) in &pack.roll_forward {
+            assert!(r.ties(), "{m} {c}: {r:?}");
+            assert_eq!(r.arithmetic.0, 0);
+        }
+    }
+    // October's closing balance is November's opening balance.
+    let oct = close(
+        inputs,
+        &rec,
+        Month::parse("2026-10", chrono_tz::UTC).unwrap(),
+    );
+    let nov = close(
+        inputs,
+        &rec,
+        Month::parse("2026-11", chrono_tz::UTC).unwrap(),
+    );
+    for (c, r) in &oct.roll_forward {
+        assert_eq!(r.closing, nov.roll_forward[c].opening, "{c}");
+    }
+    // Σ of every month's activity = the last closing balance.
+    let closing_all: i64 = inputs
+        .lines
+        .iter()
+        .filter(|l| l.currency.code() == "USD")
+        .map(|l| l.net)
+        .sum();
+    assert_eq!(nov.roll_forward["USD"].closing.0, closing_all);
+}
+
+/// An anomaly to plant: returns the expected new exceptions.
+#[derive(Debug, Clone, Copy)]
+enum Plant {
+    OrderTotal,
+    AmountMismatch,
+    DuplicateLine,
+    DropDeposit,
+    UnexpectedDeposit,
+    DropOrder,
+    UnknownLine,
+    Arithmetic,
+    RefundExceeds,
+}
+
+fn transfer_of<'a>(inputs: &'a mut Inputs, settlement: &str) -> &'a mut Line {
+    inputs
+        .lines
+        .iter_mut()
+        .find(|l| l.ttype == "Transfer" && l.settlement_id == settlement)
+        .expect("settlement has a transfer")
+}
+
+/// Changes the payout of `settlement` by `delta` (lake units), keeping it balanced and deposited.
+fn shift_payout(inputs: &mut Inputs, settlement: &str, delta: i64) {
+    let t = transfer_of(inputs, settlement);
+    let old = -t.net;
+    t.net -= delta;
+    t.amount -= delta;
+    let d = inputs
+        .deposits
+        .iter_mut()
+        .find(|d| {
+            d.amount == old
+                && d.reference
+                    .as_deref()
+                    .is_some_and(|r| r.split(' ').any(|t| t == settlement))
+        })
+        .expect("the payout was deposited");
+    d.amount += delta;
+}
+
+/// Orders paid in full by exactly one captured charge (found by merchant reference).
+fn paid_by_one_capture(inputs: &Inputs) -> Vec<usize> {
+    (0..inputs.orders.len())
+        .filter(|&i| {
+            let o = &inputs.orders[i];
+            let charges: Vec<_> = inputs
+                .charges
+                .iter()
+                .filter(|c| c.merchant_ref.as_deref() == Some(o.id.as_str()))
+                .collect();
+            charges.len() == 1
+                && charges[0].state == "Captured"
+                && charges[0].capture_amount == Some(o.total)
+        })
+        .collect()
+}
+
+fn plant(inputs: &mut Inputs, what: Plant, pick: usize) -> BTreeSet<(Status, ItemType, String)> {
+    let mut want = BTreeSet::new();
+    let settled_capture = |inputs: &Inputs| -> Vec<usize> {
+        let transfers: BTreeSet<&str> = inputs
+            .lines
+            .iter()
+            .filter(|l| l.ttype == "Transfer")
+            .map(|l| l.settlement_id.as_str())
+            .collect();
+        inputs
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.ttype == "Capture" && transfers.contains(l.settlement_id.as_str()))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    match what {
+        Plant::OrderTotal => {
+            let ids = paid_by_one_capture(inputs);
+            let o = &mut inputs.orders[ids[pick % ids.len()]];
+            o.total += 1;
+            // A matched order becomes under-captured (an unmatched one stays what it was).
+            want.insert((Status::OrderUnderCaptured, ItemType::Order, o.id.clone()));
+        }
+        Plant::AmountMismatch | Plant::Arithmetic => {
+            let caps = settled_capture(inputs);
+            let li = caps[pick % caps.len()];
+            let sid = inputs.lines[li].settlement_id.clone();
+            let id = inputs.lines[li].txn_id.clone().unwrap();
+            if let Plant::AmountMismatch = what {
+                inputs.lines[li].amount += 1;
+                want.insert((Status::AmountMismatch, ItemType::Charge, id.clone()));
+                want.insert((Status::AmountMismatch, ItemType::SettlementLine, id));
+            } else {
+                want.insert((Status::LineArithmeticError, ItemType::SettlementLine, id));
+            }
+            inputs.lines[li].net += 1;
+            shift_payout(inputs, &sid, 1);
+        }
+        Plant::DuplicateLine => {
+            let caps = settled_capture(inputs);
+            let mut dup = inputs.lines[caps[pick % caps.len()]].clone();
+            // Same charge, net zero, so the settlement still balances.
+            dup.pct_fee = -dup.amount;
+            dup.fixed_fee = 0;
+            dup.total_fee = -dup.amount;
+            dup.net = 0;
+            dup.source_line += 100_000;
+            let id = dup.txn_id.clone().unwrap();
+            want.insert((Status::DuplicateSettlement, ItemType::Charge, id.clone()));
+            want.insert((Status::DuplicateSettlement, ItemType::SettlementLine, id));
+            inputs.lines.push(dup);
+        }
+        Plant::UnknownLine => {
+            let caps = settled_capture(inputs);
+            let mut stray = inputs.lines[caps[pick % caps.len()]].clone();
+            stray.txn_id = Some("P99-0000000-0000000-C000000".into());
+            stray.seller_ref = None;
+            stray.seller_order = None;
+            stray.pct_fee = -stray.amount;
+            stray.fixed_fee = 0;
+            stray.total_fee = -stray.amount;
+            stray.net = 0;
+            stray.source_line += 100_000;
+            want.insert((
+                Status::UnknownSettlementLine,
+                ItemType::SettlementLine,
+                "P99-0000000-0000000-C000000".into(),
+            ));
+            inputs.lines.push(stray);
+        }
+        Plant::DropDeposit | Plant::UnexpectedDeposit => {
+            // A payout deposited long before the cut-off.
+            let cutoff = payrecon::reconcile::newest_timestamp(inputs) / 86_400_000_000;
+            let amazon: Vec<usize> = (0..inputs.deposits.len())
+                .filter(|&i| {
+                    let d = &inputs.deposits[i];
+                    d.reference.as_deref().is_some_and(|r| r.contains("AMAZON"))
+                        && (d.booking as i64) < cutoff - 20
+                })
+                .collect();
+            let di = amazon[pick % amazon.len()];
+            if let Plant::DropDeposit = what {
+                let d = inputs.deposits.remove(di);
+                let sid = d.reference.unwrap().rsplit(' ').next().unwrap().to_string();
+                want.insert((Status::MissingDeposit, ItemType::Settlement, sid));
+            } else {
+                let mut d: Deposit = inputs.deposits[di].clone();
+                d.id = "BT-PLANTED".into();
+                d.reference = Some("AMAZON PAYMENTS INC 999999".into());
+                d.amount += 7;
+                want.insert((Status::UnexpectedDeposit, ItemType::Deposit, d.id.clone()));
+                inputs.deposits.push(d);
+            }
+        }
+        Plant::DropOrder => {
+            let candidates = paid_by_one_capture(inputs);
+            let o = inputs.orders.remove(candidates[pick % candidates.len()]);
+            let c = inputs
+                .charges
+                .iter()
+                .find(|c| c.merchant_ref.as_deref() == Some(o.id.as_str()))
+                .unwrap();
+            want.insert((Status::CaptureWithoutOrder, ItemType::Charge, c.id.clone()));
+        }
+        Plant::RefundExceeds => {
+            let caps = settled_capture(inputs);
+            let line = inputs.lines[caps[pick % caps.len()]].clone();
+            let charge = inputs
+                .charges
+                .iter()
+                .find(|c| Some(&c.id) == line.txn_id.as_ref())
+                .unwrap()
+                .clone();
+            let amount = charge.capture_amount.unwrap() * 2;
+            inputs.refunds.push(payrecon::reconcile::load::Refund {
+                id: "R-PLANTED".into(),
+                charge_id: charge.id.clone(),
+                state: "Refunded".into(),
+                amount,
+                currency: charge.currency,
+                updated: charge.updated + 3_600_000_000,
+            });
+            let mut refund_line = line.clone();
+            refund_line.ttype = "Refund".into();
+            refund_line.txn_id = Some("R-PLANTED".into());
+            refund_line.amount = -amount;
+            refund_line.pct_fee = amount;
+            refund_line.fixed_fee = 0;
+            refund_line.total_fee = amount;
+            refund_line.net = 0;
+            refund_line.source_line += 100_000;
+            inputs.lines.push(refund_line);
+            let order = charge.merchant_ref.clone().unwrap();
+            want.insert((Status::RefundExceedsCapture, ItemType::Order, order));
+        }
+    }
+    want
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_planted_anomaly_is_exactly_one_new_exception(
+        what in prop_oneof![
+            Just(Plant::OrderTotal), Just(Plant::AmountMismatch), Just(Plant::DuplicateLine),
+            Just(Plant::DropDeposit), Just(Plant::UnexpectedDeposit), Just(Plant::DropOrder),
+            Just(Plant::UnknownLine), Just(Plant::Arithmetic), Just(Plant::RefundExceeds),
+        ],
+        pick in 0usize..10_000,
+    ) {
+        let base = baseline();
+        let mut inputs = generated().clone();
+        let cutoff = payrecon::reconcile::newest_timestamp(&inputs);
+        let want = plant(&mut inputs, what, pick);
+        let got = exceptions(&reconcile(&inputs, &Options { cutoff: Some(cutoff), ..options() }));
+        let new: BTreeSet<_> = got.difference(&base).cloned().collect();
+        let gone: BTreeSet<_> = base.difference(&got).cloned().collect();
+        prop_assert_eq!(new, want);
+        prop_assert!(gone.is_empty(), "{:?}", gone);
+    }
+}
+
+#[test]
+fn reconcile_outputs_are_byte_identical_across_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    payrecon(dir)
+        .args(["generate", "--orders", "200", "--seed", "5", "--out", "in"])
+        .assert()
+        .success();
+    payrecon(dir)
+        .args(["ingest", "--lake", "lake", "--no-progress", "in"])
+        .assert()
+        .success();
+    for out in ["a", "b"] {
+        let code = payrecon(dir)
+            .args(["reconcile", "--lake", "lake", "--csv", "--out", out])
+            .output()
+            .unwrap()
+            .status
+            .code();
+        assert!(matches!(code, Some(0 | 1)));
+    }
+    let a = snapshot(&dir.join("a"));
+    assert_eq!(a.len(), 3);
+    assert_eq!(a, snapshot(&dir.join("b")));
+}
