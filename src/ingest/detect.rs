@@ -41,30 +41,42 @@ pub fn detect_bytes(bytes: &[u8], orders: &OrderColumns) -> Result<Detected, Str
         return Err("the file is empty".into());
     };
     if bytes[first] == b'{' {
-        let line_end = bytes[first..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|i| first + i)
-            .unwrap_or(bytes.len());
-        let value: serde_json::Value = serde_json::from_slice(&bytes[first..line_end])
-            .map_err(|e| format!("looks like JSON Lines but its first line is not JSON: {e}"))?;
-        let obj = value
-            .as_object()
-            .ok_or("first JSON line is not an object")?;
-        let kind = if obj.contains_key("refundId") {
-            FileKind::Refunds
-        } else if obj.contains_key("chargeId") {
-            FileKind::Charges
-        } else {
-            return Err(
-                "JSON Lines without `chargeId` (Charge objects) or `refundId` (Refund objects)"
-                    .into(),
-            );
-        };
-        return Ok(Detected {
-            kind,
-            format: FileFormat::JsonLines,
-        });
+        // The first line that parses decides (a damaged first line is then rejected by the
+        // reader with its line and column, like any other bad row).
+        let mut first_error = None;
+        for line in bytes[first..].split(|&b| b == b'\n') {
+            let line = line.trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            let value: serde_json::Value = match serde_json::from_slice(line) {
+                Ok(v) => v,
+                Err(e) => {
+                    first_error.get_or_insert_with(|| {
+                        format!("looks like JSON Lines but no line of its start is JSON: {e}")
+                    });
+                    continue;
+                }
+            };
+            let Some(obj) = value.as_object() else {
+                return Err("first JSON line is not an object".into());
+            };
+            let kind = if obj.contains_key("refundId") {
+                FileKind::Refunds
+            } else if obj.contains_key("chargeId") {
+                FileKind::Charges
+            } else {
+                return Err(
+                    "JSON Lines without `chargeId` (Charge objects) or `refundId` (Refund objects)"
+                        .into(),
+                );
+            };
+            return Ok(Detected {
+                kind,
+                format: FileFormat::JsonLines,
+            });
+        }
+        return Err(first_error.unwrap_or_else(|| "the file is empty".into()));
     }
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -171,6 +183,20 @@ mod tests {
                 .contains("unrecognised header [a, b, c]")
         );
         assert!(kind("{\"foo\":1}").unwrap_err().contains("chargeId"));
+        assert!(
+            kind("{\"chargeId\": \n{oops\n")
+                .unwrap_err()
+                .contains("no line")
+        );
+    }
+
+    #[test]
+    fn a_damaged_first_json_line_does_not_hide_the_kind() {
+        // `--messy` data can truncate the first object; the reader rejects that line.
+        assert_eq!(
+            kind("{\"chargeId\":\"C1\",\"charge\n{\"chargeId\":\"C2\"}\n").unwrap(),
+            (FileKind::Charges, FileFormat::JsonLines)
+        );
     }
 
     #[test]
