@@ -45,7 +45,7 @@ fn options() -> Options {
 /// (status, item type, item id) of every exception.
 fn exceptions(rec: &Reconciliation) -> BTreeSet<(Status, ItemType, String)> {
     rec.exceptions()
-        .map(|r| (r.status, r.item_type, r.item_id.clone()))
+        .map(|r| (r.status, r.item_type, r.item_id.to_string()))
         .collect()
 }
 
@@ -69,13 +69,13 @@ fn generated_books_have_no_unexplained_exceptions() {
         let expired = inputs
             .charges
             .iter()
-            .any(|c| c.merchant_ref.as_deref() == Some(id.as_str()) && c.state == "Canceled");
+            .any(|c| c.merchant_ref.as_deref() == Some(id.as_str()) && &*c.state == "Canceled");
         assert!(expired, "{id}");
     }
     // Without them, the books are clean.
     let mut clean = inputs.clone();
     let expired: BTreeSet<&str> = base.iter().map(|e| e.2.as_str()).collect();
-    clean.orders.retain(|o| !expired.contains(o.id.as_str()));
+    clean.orders.retain(|o| !expired.contains(&*o.id));
     clean.charges.retain(|c| {
         !c.merchant_ref
             .as_deref()
@@ -100,7 +100,7 @@ fn every_item_has_one_status_per_layer_and_money_is_conserved() {
     let settleable = inputs
         .lines
         .iter()
-        .filter(|l| l.ttype == "Capture" || l.ttype == "Refund");
+        .filter(|l| &*l.ttype == "Capture" || &*l.ttype == "Refund");
     assert_eq!(
         count(2, ItemType::SettlementLine),
         settleable.clone().count()
@@ -108,20 +108,16 @@ fn every_item_has_one_status_per_layer_and_money_is_conserved() {
     let captured = inputs
         .charges
         .iter()
-        .filter(|c| c.state == "Captured")
+        .filter(|c| &*c.state == "Captured")
         .count();
     assert_eq!(count(2, ItemType::Charge), captured);
     let refunded = inputs
         .refunds
         .iter()
-        .filter(|r| r.state == "Refunded")
+        .filter(|r| &*r.state == "Refunded")
         .count();
     assert_eq!(count(2, ItemType::Refund), refunded);
-    let settlements: BTreeSet<&str> = inputs
-        .lines
-        .iter()
-        .map(|l| l.settlement_id.as_str())
-        .collect();
+    let settlements: BTreeSet<&str> = inputs.lines.iter().map(|l| &*l.settlement_id).collect();
     assert_eq!(count(3, ItemType::Settlement), settlements.len());
     assert_eq!(count(4, ItemType::Settlement), settlements.len());
     // Money per currency: the results carry exactly the inputs' amounts.
@@ -149,7 +145,7 @@ fn every_item_has_one_status_per_layer_and_money_is_conserved() {
         let captured: i64 = inputs
             .charges
             .iter()
-            .filter(|ch| ch.currency == c && ch.state == "Captured")
+            .filter(|ch| ch.currency == c && &*ch.state == "Captured")
             .map(|ch| ch.capture_amount.unwrap())
             .sum();
         let rows_captured: i64 = rec
@@ -236,7 +232,7 @@ fn transfer_of<'a>(inputs: &'a mut Inputs, settlement: &str) -> &'a mut Line {
     inputs
         .lines
         .iter_mut()
-        .find(|l| l.ttype == "Transfer" && l.settlement_id == settlement)
+        .find(|l| &*l.ttype == "Transfer" && &*l.settlement_id == settlement)
         .expect("settlement has a transfer")
 }
 
@@ -267,10 +263,10 @@ fn paid_by_one_capture(inputs: &Inputs) -> Vec<usize> {
             let charges: Vec<_> = inputs
                 .charges
                 .iter()
-                .filter(|c| c.merchant_ref.as_deref() == Some(o.id.as_str()))
+                .filter(|c| c.merchant_ref.as_deref() == Some(&*o.id))
                 .collect();
             charges.len() == 1
-                && charges[0].state == "Captured"
+                && &*charges[0].state == "Captured"
                 && charges[0].capture_amount == Some(o.total)
         })
         .collect()
@@ -282,14 +278,14 @@ fn plant(inputs: &mut Inputs, what: Plant, pick: usize) -> BTreeSet<(Status, Ite
         let transfers: BTreeSet<&str> = inputs
             .lines
             .iter()
-            .filter(|l| l.ttype == "Transfer")
-            .map(|l| l.settlement_id.as_str())
+            .filter(|l| &*l.ttype == "Transfer")
+            .map(|l| &*l.settlement_id)
             .collect();
         inputs
             .lines
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.ttype == "Capture" && transfers.contains(l.settlement_id.as_str()))
+            .filter(|(_, l)| &*l.ttype == "Capture" && transfers.contains(&*l.settlement_id))
             .map(|(i, _)| i)
             .collect()
     };
@@ -299,13 +295,17 @@ fn plant(inputs: &mut Inputs, what: Plant, pick: usize) -> BTreeSet<(Status, Ite
             let o = &mut inputs.orders[ids[pick % ids.len()]];
             o.total += 1;
             // A matched order becomes under-captured (an unmatched one stays what it was).
-            want.insert((Status::OrderUnderCaptured, ItemType::Order, o.id.clone()));
+            want.insert((
+                Status::OrderUnderCaptured,
+                ItemType::Order,
+                o.id.to_string(),
+            ));
         }
         Plant::AmountMismatch | Plant::Arithmetic => {
             let caps = settled_capture(inputs);
             let li = caps[pick % caps.len()];
             let sid = inputs.lines[li].settlement_id.clone();
-            let id = inputs.lines[li].txn_id.clone().unwrap();
+            let id = inputs.lines[li].txn_id.clone().unwrap().to_string();
             if let Plant::AmountMismatch = what {
                 inputs.lines[li].amount += 1;
                 want.insert((Status::AmountMismatch, ItemType::Charge, id.clone()));
@@ -325,7 +325,7 @@ fn plant(inputs: &mut Inputs, what: Plant, pick: usize) -> BTreeSet<(Status, Ite
             dup.total_fee = -dup.amount;
             dup.net = 0;
             dup.source_line += 100_000;
-            let id = dup.txn_id.clone().unwrap();
+            let id = dup.txn_id.clone().unwrap().to_string();
             want.insert((Status::DuplicateSettlement, ItemType::Charge, id.clone()));
             want.insert((Status::DuplicateSettlement, ItemType::SettlementLine, id));
             inputs.lines.push(dup);
@@ -368,7 +368,11 @@ fn plant(inputs: &mut Inputs, what: Plant, pick: usize) -> BTreeSet<(Status, Ite
                 d.id = "BT-PLANTED".into();
                 d.reference = Some("AMAZON PAYMENTS INC 999999".into());
                 d.amount += 7;
-                want.insert((Status::UnexpectedDeposit, ItemType::Deposit, d.id.clone()));
+                want.insert((
+                    Status::UnexpectedDeposit,
+                    ItemType::Deposit,
+                    d.id.to_string(),
+                ));
                 inputs.deposits.push(d);
             }
         }
@@ -378,9 +382,13 @@ fn plant(inputs: &mut Inputs, what: Plant, pick: usize) -> BTreeSet<(Status, Ite
             let c = inputs
                 .charges
                 .iter()
-                .find(|c| c.merchant_ref.as_deref() == Some(o.id.as_str()))
+                .find(|c| c.merchant_ref.as_deref() == Some(&*o.id))
                 .unwrap();
-            want.insert((Status::CaptureWithoutOrder, ItemType::Charge, c.id.clone()));
+            want.insert((
+                Status::CaptureWithoutOrder,
+                ItemType::Charge,
+                c.id.to_string(),
+            ));
         }
         Plant::RefundExceeds => {
             let caps = settled_capture(inputs);
@@ -410,7 +418,7 @@ fn plant(inputs: &mut Inputs, what: Plant, pick: usize) -> BTreeSet<(Status, Ite
             refund_line.net = 0;
             refund_line.source_line += 100_000;
             inputs.lines.push(refund_line);
-            let order = charge.merchant_ref.clone().unwrap();
+            let order = charge.merchant_ref.clone().unwrap().to_string();
             want.insert((Status::RefundExceedsCapture, ItemType::Order, order));
         }
     }

@@ -120,13 +120,13 @@ pub struct InTransit {
     /// the month, booked by the bank later or not yet).
     pub kind: &'static str,
     pub currency: Currency,
-    pub item_id: String,
+    pub item_id: std::sync::Arc<str>,
     pub amount: i64,
     /// Capture time or settlement end (µs).
     pub date: i64,
     /// When it arrived, if it has: the line's posting time or the deposit's booking date (µs).
     pub arrived: Option<i64>,
-    pub counterpart: String,
+    pub counterpart: std::sync::Arc<str>,
 }
 
 /// The pack.
@@ -155,13 +155,11 @@ pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
     let ends: FxHashMap<&str, i64> = inputs
         .settlements
         .iter()
-        .filter_map(|s| Some((s.id.as_str(), s.end?)))
+        .filter_map(|s| Some((&*s.id, s.end?)))
         .collect();
     let effective = |l: &super::load::Line| {
-        if l.ttype == "Transfer" {
-            ends.get(l.settlement_id.as_str())
-                .copied()
-                .unwrap_or(l.posted)
+        if &*l.ttype == "Transfer" {
+            ends.get(&*l.settlement_id).copied().unwrap_or(l.posted)
         } else {
             l.posted
         }
@@ -218,12 +216,12 @@ pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
     let line_posted: FxHashMap<String, i64> = inputs
         .lines
         .iter()
-        .map(|l| (format!("{}:{}", l.settlement_id, l.source_line), l.posted))
+        .map(|l| (l.reference(), l.posted))
         .collect();
     let booking: FxHashMap<&str, i64> = inputs
         .deposits
         .iter()
-        .map(|d| (d.id.as_str(), d.booking as i64 * 86_400_000_000))
+        .map(|d| (&*d.id, d.booking as i64 * 86_400_000_000))
         .collect();
     let mut in_transit = Vec::new();
     for r in &rec.rows {
@@ -251,7 +249,7 @@ pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
                 if matches!(r.status, Status::NoPayout) {
                     continue;
                 }
-                let arrived = booking.get(r.counterparts.as_str()).copied();
+                let arrived = booking.get(&*r.counterparts).copied();
                 if r.status == Status::Deposited && arrived.is_some_and(|b| b < month.end) {
                     continue;
                 }
@@ -356,7 +354,7 @@ pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 
             ),
             Column::new(
                 "item_id".into(),
-                t.iter().map(|x| x.item_id.clone()).collect::<Vec<_>>(),
+                t.iter().map(|x| &*x.item_id).collect::<Vec<&str>>(),
             ),
             money_column("amount", t.iter().map(|x| Some(x.amount)).collect()),
             dates("date", t.iter().map(|x| Some(day(x.date))).collect()),
@@ -364,8 +362,8 @@ pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 
             Column::new(
                 "counterpart_ids".into(),
                 t.iter()
-                    .map(|x| Some(x.counterpart.clone()).filter(|s| !s.is_empty()))
-                    .collect::<Vec<_>>(),
+                    .map(|x| Some(&*x.counterpart).filter(|s| !s.is_empty()))
+                    .collect::<Vec<Option<&str>>>(),
             ),
         ],
     )

@@ -1,6 +1,9 @@
 //! The reconciliation's inputs, read from the lake into typed records (parallel per file).
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use super::ReconcileError;
 use crate::lake::Lake;
@@ -10,22 +13,22 @@ use crate::model::schema::{CHARGES, DEPOSITS, ORDERS, REFUNDS, SETTLEMENT_LINES,
 
 #[derive(Debug, Clone)]
 pub struct Order {
-    pub id: String,
+    pub id: Arc<str>,
     pub created: i64,
     /// Lake units (hundredths of the major unit).
     pub total: i64,
     pub currency: Currency,
     pub cancelled: bool,
-    pub permission: Option<String>,
+    pub permission: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Charge {
-    pub id: String,
-    pub permission: String,
-    pub merchant_ref: Option<String>,
-    pub seller_ref: Option<String>,
-    pub state: String,
+    pub id: Arc<str>,
+    pub permission: Arc<str>,
+    pub merchant_ref: Option<Arc<str>>,
+    pub seller_ref: Option<Arc<str>>,
+    pub state: Arc<str>,
     pub capture_amount: Option<i64>,
     pub currency: Currency,
     pub created: i64,
@@ -34,13 +37,13 @@ pub struct Charge {
 
 impl Charge {
     pub fn captured(&self) -> bool {
-        self.state == "Captured"
+        &*self.state == "Captured"
     }
 
     /// Still capturable: `AuthorizationInitiated`, `Authorized` or `CaptureInitiated`.
     pub fn capturable(&self) -> bool {
         matches!(
-            self.state.as_str(),
+            &*self.state,
             "AuthorizationInitiated" | "Authorized" | "CaptureInitiated"
         )
     }
@@ -48,9 +51,9 @@ impl Charge {
 
 #[derive(Debug, Clone)]
 pub struct Refund {
-    pub id: String,
-    pub charge_id: String,
-    pub state: String,
+    pub id: Arc<str>,
+    pub charge_id: Arc<str>,
+    pub state: Arc<str>,
     pub amount: i64,
     pub currency: Currency,
     pub updated: i64,
@@ -58,47 +61,52 @@ pub struct Refund {
 
 #[derive(Debug, Clone)]
 pub struct Line {
-    pub settlement_id: String,
+    pub settlement_id: Arc<str>,
     pub posted: i64,
-    pub txn_id: Option<String>,
-    pub seller_ref: Option<String>,
-    pub ttype: String,
-    pub seller_order: Option<String>,
+    pub txn_id: Option<Arc<str>>,
+    pub seller_ref: Option<Arc<str>>,
+    pub ttype: Arc<str>,
+    pub seller_order: Option<Arc<str>>,
     pub currency: Currency,
     pub amount: i64,
     pub pct_fee: i64,
     pub fixed_fee: i64,
     pub total_fee: i64,
     pub net: i64,
-    pub source_file: String,
+    pub source_file: Arc<str>,
     pub source_line: i64,
 }
 
 impl Line {
     /// The line's id in results: its `AmazonTransactionId`, else `SettlementId:line`.
-    pub fn item_id(&self) -> String {
+    pub fn item_id(&self) -> Arc<str> {
         match &self.txn_id {
             Some(t) => t.clone(),
-            None => format!("{}:{}", self.settlement_id, self.source_line),
+            None => self.reference().into(),
         }
+    }
+
+    /// `SettlementId:line`, how results name a line as a counterpart.
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.settlement_id, self.source_line)
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct Settlement {
-    pub id: String,
+    pub id: Arc<str>,
     pub start: Option<i64>,
     pub end: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Deposit {
-    pub id: String,
+    pub id: Arc<str>,
     /// Booking date, days since the epoch.
     pub booking: i32,
     pub amount: i64,
     pub currency: Currency,
-    pub reference: Option<String>,
+    pub reference: Option<Arc<str>>,
 }
 
 /// Everything the reconciliation reads.
@@ -121,8 +129,18 @@ fn currency(path: &std::path::Path, s: &str) -> Result<Currency, ReconcileError>
     })
 }
 
-fn owned(s: Option<&str>) -> Option<String> {
-    s.map(str::to_string)
+fn owned(s: Option<&str>) -> Option<Arc<str>> {
+    s.map(Arc::from)
+}
+
+/// Shares one allocation between equal values of a low-cardinality column within a batch.
+#[derive(Default)]
+struct Interner<'a>(FxHashMap<&'a str, Arc<str>>);
+
+impl<'a> Interner<'a> {
+    fn get(&mut self, s: &'a str) -> Arc<str> {
+        self.0.entry(s).or_insert_with(|| Arc::from(s)).clone()
+    }
 }
 
 /// Converts every batch with `f` in parallel and concatenates the results in batch order.
@@ -160,7 +178,7 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
         (0..b.num_rows())
             .map(|i| {
                 Ok(Order {
-                    id: id.value(i).to_string(),
+                    id: id.value(i).into(),
                     created: created.value(i),
                     total: total.value(i) as i64,
                     currency: currency(p, cur.value(i))?,
@@ -197,14 +215,15 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
             columns::timestamp(p, b, "creation_timestamp")?,
             columns::timestamp(p, b, "last_updated_timestamp")?,
         );
+        let mut states = Interner::default();
         (0..b.num_rows())
             .map(|i| {
                 Ok(Charge {
-                    id: id.value(i).to_string(),
-                    permission: perm.value(i).to_string(),
+                    id: id.value(i).into(),
+                    permission: perm.value(i).into(),
                     merchant_ref: owned(opt(mref, i)),
                     seller_ref: owned(opt(sref, i)),
-                    state: state.value(i).to_string(),
+                    state: states.get(state.value(i)),
                     capture_amount: opt_value(cap, i).map(|v| v as i64),
                     currency: currency(p, cur.value(i))?,
                     created: created.value(i),
@@ -234,12 +253,13 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
             columns::text(p, b, "currency")?,
             columns::timestamp(p, b, "last_updated_timestamp")?,
         );
+        let mut states = Interner::default();
         (0..b.num_rows())
             .map(|i| {
                 Ok(Refund {
-                    id: id.value(i).to_string(),
-                    charge_id: charge.value(i).to_string(),
-                    state: state.value(i).to_string(),
+                    id: id.value(i).into(),
+                    charge_id: charge.value(i).into(),
+                    state: states.get(state.value(i)),
                     amount: amount.value(i) as i64,
                     currency: currency(p, cur.value(i))?,
                     updated: updated.value(i),
@@ -282,14 +302,19 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
         let net = columns::money(p, b, "net_transaction_amount")?;
         let file = columns::text(p, b, "source_file")?;
         let line = columns::int(p, b, "source_line")?;
+        let (mut sids, mut types, mut files) = (
+            Interner::default(),
+            Interner::default(),
+            Interner::default(),
+        );
         (0..b.num_rows())
             .map(|i| {
                 Ok(Line {
-                    settlement_id: sid.value(i).to_string(),
+                    settlement_id: sids.get(sid.value(i)),
                     posted: posted.value(i),
                     txn_id: owned(opt(txn, i)),
                     seller_ref: owned(opt(sref, i)),
-                    ttype: ttype.value(i).to_string(),
+                    ttype: types.get(ttype.value(i)),
                     seller_order: owned(opt(sorder, i)),
                     currency: currency(p, cur.value(i))?,
                     amount: amount.value(i) as i64,
@@ -297,7 +322,7 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
                     fixed_fee: fixed.value(i) as i64,
                     total_fee: total.value(i) as i64,
                     net: net.value(i) as i64,
-                    source_file: file.value(i).to_string(),
+                    source_file: files.get(file.value(i)),
                     source_line: line.value(i),
                 })
             })
@@ -314,7 +339,7 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
         let end = columns::timestamp(p, b, "settlement_end")?;
         Ok((0..b.num_rows())
             .map(|i| Settlement {
-                id: id.value(i).to_string(),
+                id: id.value(i).into(),
                 start: opt_value(start, i),
                 end: opt_value(end, i),
             })
@@ -342,7 +367,7 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
         (0..b.num_rows())
             .map(|i| {
                 Ok(Deposit {
-                    id: id.value(i).to_string(),
+                    id: id.value(i).into(),
                     booking: booking.value(i),
                     amount: amount.value(i) as i64,
                     currency: currency(p, cur.value(i))?,

@@ -15,6 +15,7 @@ pub mod load;
 pub mod output;
 
 use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -197,7 +198,7 @@ impl Status {
 pub struct ResultRow {
     pub layer: u8,
     pub item_type: ItemType,
-    pub item_id: String,
+    pub item_id: Arc<str>,
     pub status: Status,
     pub currency: Currency,
     /// What the other side says it should be (lake units).
@@ -208,9 +209,9 @@ pub struct ResultRow {
     /// booking date.
     pub item_ts: i64,
     /// Ids of the matched (or candidate) items on the other side, `;`-separated, sorted.
-    pub counterparts: String,
+    pub counterparts: Arc<str>,
     /// For settlement lines: where the line is.
-    pub source_file: Option<String>,
+    pub source_file: Option<Arc<str>>,
     pub source_line: Option<i64>,
 }
 
@@ -274,11 +275,23 @@ pub fn newest_timestamp(inputs: &Inputs) -> i64 {
     c.chain(r).chain(l).chain(d).max().unwrap_or(0)
 }
 
-fn join(ids: impl IntoIterator<Item = String>) -> String {
-    let mut v: Vec<String> = ids.into_iter().collect();
+static EMPTY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
+
+/// No counterpart.
+fn empty() -> Arc<str> {
+    EMPTY.clone()
+}
+
+/// Counterpart ids, sorted and `;`-separated (one id is shared, not copied).
+fn join(ids: impl IntoIterator<Item = Arc<str>>) -> Arc<str> {
+    let mut v: Vec<Arc<str>> = ids.into_iter().collect();
     v.sort();
     v.dedup();
-    v.join(";")
+    match v.len() {
+        0 => empty(),
+        1 => v.pop().expect("one id"),
+        _ => Arc::from(v.join(";")),
+    }
 }
 
 fn tokens(text: &str) -> impl Iterator<Item = &str> {
@@ -297,13 +310,13 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
         .orders
         .iter()
         .enumerate()
-        .map(|(i, o)| (o.id.as_str(), i))
+        .map(|(i, o)| (&*o.id, i))
         .collect();
     let mut by_permission: FxHashMap<&str, usize> = FxHashMap::default();
     for (i, o) in inputs.orders.iter().enumerate() {
         if let Some(p) = &o.permission {
             by_permission
-                .entry(p.as_str())
+                .entry(&**p)
                 .and_modify(|j| {
                     if o.id < inputs.orders[*j].id {
                         *j = i
@@ -316,30 +329,30 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
         c.merchant_ref
             .as_deref()
             .and_then(|m| by_order_id.get(m).copied())
-            .or_else(|| by_permission.get(c.permission.as_str()).copied())
+            .or_else(|| by_permission.get(&*c.permission).copied())
     };
     let charge_order: Vec<Option<usize>> = inputs.charges.par_iter().map(order_of).collect();
     let charge_ix: FxHashMap<&str, usize> = inputs
         .charges
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.id.as_str(), i))
+        .map(|(i, c)| (&*c.id, i))
         .collect();
-    // Per order: captured (same currency), refunded, capturable charges, charge ids.
-    #[derive(Default, Clone)]
+    // Per order: captured (same currency), refunded, capturable; its charges and refunds.
+    #[derive(Default, Clone, Copy)]
     struct Acc {
         captured: i64,
         refunded: i64,
         capturable: bool,
-        charges: Vec<usize>,
-        refunds: Vec<usize>,
     }
     let mut acc: Vec<Acc> = vec![Acc::default(); inputs.orders.len()];
+    // (order, charge or refund id) pairs, grouped by order below.
+    let mut members: Vec<(u32, &Arc<str>)> = Vec::with_capacity(inputs.charges.len());
     for (ci, c) in inputs.charges.iter().enumerate() {
         match charge_order[ci] {
             Some(oi) => {
                 let a = &mut acc[oi];
-                a.charges.push(ci);
+                members.push((oi as u32, &c.id));
                 if c.captured() && c.currency == inputs.orders[oi].currency {
                     a.captured += c.capture_amount.unwrap_or(0);
                 }
@@ -361,19 +374,28 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
             None => {}
         }
     }
-    for (ri, r) in inputs.refunds.iter().enumerate() {
-        if r.state != "Refunded" {
+    for r in &inputs.refunds {
+        if &*r.state != "Refunded" {
             continue;
         }
         if let Some(oi) = charge_ix
-            .get(r.charge_id.as_str())
+            .get(&*r.charge_id)
             .and_then(|&ci| charge_order[ci])
         {
             acc[oi].refunded += r.amount;
-            acc[oi].refunds.push(ri);
+            members.push((oi as u32, &r.id));
         }
     }
-    rows.par_extend(inputs.orders.par_iter().zip(&acc).map(|(o, a)| {
+    members.par_sort_unstable();
+    let mut starts = vec![0usize; inputs.orders.len() + 1];
+    for (oi, _) in &members {
+        starts[*oi as usize + 1] += 1;
+    }
+    for i in 0..inputs.orders.len() {
+        starts[i + 1] += starts[i];
+    }
+    rows.par_extend(inputs.orders.par_iter().enumerate().map(|(oi, o)| {
+        let a = &acc[oi];
         let status = if a.refunded > a.captured && !eq(a.refunded, a.captured) {
             Status::RefundExceedsCapture
         } else if a.captured != 0 && eq(a.captured, o.total) {
@@ -399,10 +421,9 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
             actual: Some(a.captured),
             item_ts: o.created,
             counterparts: join(
-                a.charges
+                members[starts[oi]..starts[oi + 1]]
                     .iter()
-                    .map(|&ci| inputs.charges[ci].id.clone())
-                    .chain(a.refunds.iter().map(|&ri| inputs.refunds[ri].id.clone())),
+                    .map(|(_, id)| (*id).clone()),
             ),
             source_file: None,
             source_line: None,
@@ -420,26 +441,27 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
     );
 
     // ----------------------------------------------------------- (3) settlement ↔ payout
-    let mut by_settlement: FxHashMap<&str, (i64, Currency, i64, usize)> = FxHashMap::default();
+    let mut by_settlement: FxHashMap<&str, (Arc<str>, i64, Currency, i64)> = FxHashMap::default();
     for l in &inputs.lines {
-        let e =
-            by_settlement
-                .entry(l.settlement_id.as_str())
-                .or_insert((0, l.currency, i64::MIN, 0));
-        e.0 += l.net;
-        e.2 = e.2.max(l.posted);
-        e.3 += 1;
+        let e = by_settlement.entry(&*l.settlement_id).or_insert((
+            l.settlement_id.clone(),
+            0,
+            l.currency,
+            i64::MIN,
+        ));
+        e.1 += l.net;
+        e.3 = e.3.max(l.posted);
     }
     let ends: FxHashMap<&str, i64> = inputs
         .settlements
         .iter()
-        .filter_map(|s| Some((s.id.as_str(), s.end?)))
+        .filter_map(|s| Some((&*s.id, s.end?)))
         .collect();
-    for (sid, (net, currency, last_posted, _)) in &by_settlement {
+    for (sid, (id, net, currency, last_posted)) in &by_settlement {
         rows.push(ResultRow {
             layer: 3,
             item_type: ItemType::Settlement,
-            item_id: sid.to_string(),
+            item_id: id.clone(),
             status: if eq(*net, 0) {
                 Status::SettlementBalanced
             } else {
@@ -449,7 +471,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
             expected: Some(0),
             actual: Some(*net),
             item_ts: ends.get(sid).copied().unwrap_or(*last_posted),
-            counterparts: String::new(),
+            counterparts: empty(),
             source_file: None,
             source_line: None,
         });
@@ -479,7 +501,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
     // ------------------------------------------------------------ (4) payout ↔ bank deposit
     layer4(inputs, options, cutoff, &ends, &mut rows);
 
-    rows.par_sort_by(|a, b| {
+    rows.par_sort_unstable_by(|a, b| {
         (
             a.layer,
             a.item_type,
@@ -503,7 +525,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
 /// What layer 2 settles: a captured charge or a refunded refund.
 struct Settleable<'a> {
     item_type: ItemType,
-    id: &'a str,
+    id: &'a Arc<str>,
     /// Expected `TransactionAmount` on the line (capture amount, or −refund amount).
     amount: i64,
     currency: Currency,
@@ -525,7 +547,7 @@ fn layer2(
     let eq = |a: i64, b: i64| (a - b).abs() <= options.tolerance;
     let order_id_of = |ci: usize| -> Option<&str> {
         charge_order[ci]
-            .map(|oi| inputs.orders[oi].id.as_str())
+            .map(|oi| &*inputs.orders[oi].id)
             .or(inputs.charges[ci].merchant_ref.as_deref())
     };
     let mut items: Vec<Settleable> = Vec::new();
@@ -543,8 +565,8 @@ fn layer2(
         }
     }
     for r in &inputs.refunds {
-        if r.state == "Refunded" {
-            let ci = charge_ix.get(r.charge_id.as_str()).copied();
+        if &*r.state == "Refunded" {
+            let ci = charge_ix.get(&*r.charge_id).copied();
             items.push(Settleable {
                 item_type: ItemType::Refund,
                 id: &r.id,
@@ -566,17 +588,14 @@ fn layer2(
     // Capture and Refund lines by AmazonTransactionId.
     let mut by_txn: FxHashMap<(&str, &str), Vec<usize>> = FxHashMap::default();
     for (li, l) in inputs.lines.iter().enumerate() {
-        if let (true, Some(t)) = (l.ttype == "Capture" || l.ttype == "Refund", &l.txn_id) {
-            by_txn
-                .entry((l.ttype.as_str(), t.as_str()))
-                .or_default()
-                .push(li);
+        if let (true, Some(t)) = (&*l.ttype == "Capture" || &*l.ttype == "Refund", &l.txn_id) {
+            by_txn.entry((&*l.ttype, &**t)).or_default().push(li);
         }
     }
-    let mut line_status: Vec<Option<(Status, Vec<String>)>> = vec![None; inputs.lines.len()];
+    let mut line_status: Vec<Option<(Status, Vec<Arc<str>>)>> = vec![None; inputs.lines.len()];
     let mut unmatched: Vec<usize> = Vec::new();
     for (k, it) in items.iter().enumerate() {
-        let found = by_txn.get(&(line_type(it.item_type), it.id));
+        let found = by_txn.get(&(line_type(it.item_type), &**it.id));
         match found.map(|v| v.as_slice()) {
             None | Some([]) => unmatched.push(k),
             Some(ls) => {
@@ -593,7 +612,7 @@ fn layer2(
                 let l = &inputs.lines[ls[0]];
                 rows.push(item_row(it, status, Some(l.amount), ls, inputs));
                 for &li in ls {
-                    line_status[li] = Some((status, vec![it.id.to_string()]));
+                    line_status[li] = Some((status, vec![it.id.clone()]));
                 }
             }
         }
@@ -603,26 +622,26 @@ fn layer2(
     let mut by_ref: FxHashMap<Key, Vec<usize>> = FxHashMap::default();
     let mut by_order: FxHashMap<Key, Vec<usize>> = FxHashMap::default();
     for (li, l) in inputs.lines.iter().enumerate() {
-        if (l.ttype == "Capture" || l.ttype == "Refund") && line_status[li].is_none() {
+        if (&*l.ttype == "Capture" || &*l.ttype == "Refund") && line_status[li].is_none() {
             if let Some(r) = &l.seller_ref {
                 by_ref
-                    .entry((l.ttype.as_str(), l.currency, l.amount, r.as_str()))
+                    .entry((&*l.ttype, l.currency, l.amount, &**r))
                     .or_default()
                     .push(li);
             }
             if let Some(o) = &l.seller_order {
                 by_order
-                    .entry((l.ttype.as_str(), l.currency, l.amount, o.as_str()))
+                    .entry((&*l.ttype, l.currency, l.amount, &**o))
                     .or_default()
                     .push(li);
             }
         }
     }
-    unmatched.sort_by_key(|&k| (items[k].ts, items[k].id));
+    unmatched.sort_by(|&a, &b| (items[a].ts, items[a].id).cmp(&(items[b].ts, items[b].id)));
     let window = options.fallback_window_days as i64 * DAY_US;
     let lag = options.settlement_lag_days as i64 * DAY_US;
     let mut taken = vec![false; inputs.lines.len()];
-    let mut ambiguous_candidates: FxHashMap<usize, Vec<String>> = FxHashMap::default();
+    let mut ambiguous_candidates: FxHashMap<usize, Vec<Arc<str>>> = FxHashMap::default();
     for k in unmatched {
         let it = &items[k];
         let lt = line_type(it.item_type);
@@ -650,7 +669,7 @@ fn layer2(
         match outcome {
             Some((Status::SettledByReference, ls)) => {
                 taken[ls[0]] = true;
-                line_status[ls[0]] = Some((Status::SettledByReference, vec![it.id.to_string()]));
+                line_status[ls[0]] = Some((Status::SettledByReference, vec![it.id.clone()]));
                 rows.push(item_row(
                     it,
                     Status::SettledByReference,
@@ -664,7 +683,7 @@ fn layer2(
                     ambiguous_candidates
                         .entry(li)
                         .or_default()
-                        .push(it.id.to_string());
+                        .push(it.id.clone());
                 }
                 rows.push(item_row(it, status, None, &ls, inputs));
             }
@@ -679,7 +698,7 @@ fn layer2(
         }
     }
     for (li, l) in inputs.lines.iter().enumerate() {
-        if l.ttype != "Capture" && l.ttype != "Refund" {
+        if &*l.ttype != "Capture" && &*l.ttype != "Refund" {
             continue;
         }
         let (status, counterparts) =
@@ -714,16 +733,17 @@ fn item_row(
     ResultRow {
         layer: 2,
         item_type: it.item_type,
-        item_id: it.id.to_string(),
+        item_id: it.id.clone(),
         status,
         currency: it.currency,
         expected: line_amount,
         actual: Some(it.amount),
         item_ts: it.ts,
-        counterparts: join(lines.iter().map(|&li| {
-            let l = &inputs.lines[li];
-            format!("{}:{}", l.settlement_id, l.source_line)
-        })),
+        counterparts: join(
+            lines
+                .iter()
+                .map(|&li| Arc::from(inputs.lines[li].reference())),
+        ),
         source_file: None,
         source_line: None,
     }
@@ -760,28 +780,21 @@ fn layer4(
     let mut transfers: Vec<(&Line, i64)> = inputs
         .lines
         .iter()
-        .filter(|l| l.ttype == "Transfer")
-        .map(|l| {
-            (
-                l,
-                ends.get(l.settlement_id.as_str())
-                    .copied()
-                    .unwrap_or(l.posted),
-            )
-        })
+        .filter(|l| &*l.ttype == "Transfer")
+        .map(|l| (l, ends.get(&*l.settlement_id).copied().unwrap_or(l.posted)))
         .collect();
     transfers.sort_by(|a, b| (a.1, &a.0.settlement_id).cmp(&(b.1, &b.0.settlement_id)));
-    let mut used: Vec<Option<(Status, String)>> = vec![None; inputs.deposits.len()];
+    let mut used: Vec<Option<(Status, Arc<str>)>> = vec![None; inputs.deposits.len()];
     let mut with_transfer: rustc_hash::FxHashSet<&str> = Default::default();
     for (l, end) in transfers {
-        with_transfer.insert(l.settlement_id.as_str());
+        with_transfer.insert(&*l.settlement_id);
         let amount = -l.net;
         let end_day = end.div_euclid(DAY_US) as i32;
         let refers = |di: usize| {
             inputs.deposits[di]
                 .reference
                 .as_deref()
-                .is_some_and(|r| tokens(r).any(|t| t == l.settlement_id))
+                .is_some_and(|r| tokens(r).any(|t| t == &*l.settlement_id))
         };
         let found = by_amount
             .get(&(l.currency, amount))
@@ -794,13 +807,13 @@ fn layer4(
             })
             .min_by_key(|&di| {
                 let d = &inputs.deposits[di];
-                (!refers(di), d.booking, d.id.as_str())
+                (!refers(di), d.booking, &*d.id)
             });
         let (status, deposit) = match found {
             Some(di) => (Status::Deposited, Some(di)),
             None => {
                 let mismatch = by_token
-                    .get(l.settlement_id.as_str())
+                    .get(&*l.settlement_id)
                     .into_iter()
                     .flatten()
                     .copied()
@@ -836,18 +849,18 @@ fn layer4(
     // Settlements without a Transfer line (their balance went the other way): no deposit due.
     let mut seen: rustc_hash::FxHashSet<&str> = Default::default();
     for l in &inputs.lines {
-        let sid = l.settlement_id.as_str();
+        let sid = &*l.settlement_id;
         if !with_transfer.contains(sid) && seen.insert(sid) {
             rows.push(ResultRow {
                 layer: 4,
                 item_type: ItemType::Settlement,
-                item_id: sid.to_string(),
+                item_id: l.settlement_id.clone(),
                 status: Status::NoPayout,
                 currency: l.currency,
                 expected: None,
                 actual: None,
                 item_ts: ends.get(sid).copied().unwrap_or(l.posted),
-                counterparts: String::new(),
+                counterparts: empty(),
                 source_file: None,
                 source_line: None,
             });
@@ -857,9 +870,9 @@ fn layer4(
         let (status, counterpart) = match used[di].take() {
             Some((s, sid)) => (s, sid),
             None if d.reference.as_deref().is_some_and(names_amazon_pay) => {
-                (Status::UnexpectedDeposit, String::new())
+                (Status::UnexpectedDeposit, empty())
             }
-            None => (Status::NotAmazonPay, String::new()),
+            None => (Status::NotAmazonPay, empty()),
         };
         rows.push(ResultRow {
             layer: 4,

@@ -29,28 +29,15 @@ fn date_column(name: &str, values: Vec<i32>) -> Column {
         .into_column()
 }
 
-fn text_column(name: &str, values: Vec<Option<String>>) -> Column {
-    Column::new(name.into(), values)
+fn text_column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
+    StringChunked::from_iter_options(name.into(), values).into_column()
 }
 
 /// The columns shared by the results and exceptions tables, for `rows`.
 fn item_columns(rows: &[&ResultRow], cutoff: i64, exceptions_first: bool) -> Vec<Column> {
-    let status = text_column(
-        "status",
-        rows.iter()
-            .map(|r| Some(r.status.as_str().into()))
-            .collect(),
-    );
-    let item_type = text_column(
-        "item_type",
-        rows.iter()
-            .map(|r| Some(r.item_type.as_str().into()))
-            .collect(),
-    );
-    let item_id = text_column(
-        "item_id",
-        rows.iter().map(|r| Some(r.item_id.clone())).collect(),
-    );
+    let status = text_column("status", rows.iter().map(|r| Some(r.status.as_str())));
+    let item_type = text_column("item_type", rows.iter().map(|r| Some(r.item_type.as_str())));
+    let item_id = text_column("item_id", rows.iter().map(|r| Some(&*r.item_id)));
     let layer = Column::new(
         "layer".into(),
         rows.iter().map(|r| r.layer as u32).collect::<Vec<u32>>(),
@@ -61,12 +48,7 @@ fn item_columns(rows: &[&ResultRow], cutoff: i64, exceptions_first: bool) -> Vec
         vec![layer.clone(), item_type, item_id, status]
     };
     cols.extend([
-        text_column(
-            "currency",
-            rows.iter()
-                .map(|r| Some(r.currency.code().into()))
-                .collect(),
-        ),
+        text_column("currency", rows.iter().map(|r| Some(r.currency.code()))),
         money_column("expected_amount", rows.iter().map(|r| r.expected).collect()),
         money_column("actual_amount", rows.iter().map(|r| r.actual).collect()),
         money_column("difference", rows.iter().map(|r| r.difference()).collect()),
@@ -82,25 +64,19 @@ fn item_columns(rows: &[&ResultRow], cutoff: i64, exceptions_first: bool) -> Vec
         ),
         text_column(
             "age_bucket",
-            rows.iter()
-                .map(|r| Some(age_bucket(r.age_days(cutoff)).into()))
-                .collect(),
+            rows.iter().map(|r| Some(age_bucket(r.age_days(cutoff)))),
         ),
         text_column(
             "counterpart_ids",
             rows.iter()
-                .map(|r| Some(r.counterparts.clone()).filter(|s| !s.is_empty()))
-                .collect(),
+                .map(|r| Some(&*r.counterparts).filter(|s| !s.is_empty())),
         ),
     ]);
     if exceptions_first {
         cols.push(layer);
     }
     cols.extend([
-        text_column(
-            "source_file",
-            rows.iter().map(|r| r.source_file.clone()).collect(),
-        ),
+        text_column("source_file", rows.iter().map(|r| r.source_file.as_deref())),
         Column::new(
             "source_line".into(),
             rows.iter()
@@ -148,56 +124,62 @@ pub fn exceptions_frame<'a>(
     DataFrame::new(rows.len(), cols).expect("columns have equal lengths")
 }
 
-/// Writes `bytes` to `path` atomically (a temporary file in the same folder, then a rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReconcileError> {
+/// Writes `path` atomically: `write` fills a temporary file in the same folder, which is synced
+/// and renamed over `path`, so a reader sees the old file or the new one, never half of one.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> Result<(), ReconcileError>,
+) -> Result<(), ReconcileError> {
     let io = |e: std::io::Error| ReconcileError::Io {
         path: path.to_path_buf(),
         source: e,
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file());
+        write(&mut w)?;
+        w.flush().map_err(io)?;
+    }
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }
 
-/// A frame as CSV bytes.
-pub fn csv_bytes(df: &mut DataFrame, path: &Path) -> Result<Vec<u8>, ReconcileError> {
-    let mut buf = Vec::new();
-    CsvWriter::new(&mut buf)
-        .finish(df)
-        .map_err(|e| ReconcileError::Polars {
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReconcileError> {
+    write_atomic_with(path, |w| {
+        w.write_all(bytes).map_err(|e| ReconcileError::Io {
             path: path.to_path_buf(),
             source: e,
-        })?;
-    Ok(buf)
+        })
+    })
 }
 
-/// A frame as Parquet bytes (zstd).
-pub fn parquet_bytes(df: &mut DataFrame, path: &Path) -> Result<Vec<u8>, ReconcileError> {
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(df)
-        .map_err(|e| ReconcileError::Polars {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-    Ok(buf)
+fn polars_err(path: &Path) -> impl FnOnce(PolarsError) -> ReconcileError + '_ {
+    move |e| ReconcileError::Polars {
+        path: path.to_path_buf(),
+        source: e,
+    }
 }
 
 /// Writes `df` as CSV to `path`, atomically.
 pub fn write_csv(df: &mut DataFrame, path: &Path) -> Result<(), ReconcileError> {
-    let bytes = csv_bytes(df, path)?;
-    write_atomic(path, &bytes)
+    write_atomic_with(path, |w| {
+        CsvWriter::new(w).finish(df).map_err(polars_err(path))
+    })
 }
 
-/// Writes `df` as Parquet to `path`, atomically.
+/// Writes `df` as Parquet (zstd) to `path`, atomically.
 pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), ReconcileError> {
-    let bytes = parquet_bytes(df, path)?;
-    write_atomic(path, &bytes)
+    write_atomic_with(path, |w| {
+        ParquetWriter::new(w)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(df)
+            .map(|_| ())
+            .map_err(polars_err(path))
+    })
 }
 
 /// A cut-off instant as text.
