@@ -665,3 +665,71 @@ fn exceptions_csv_is_sorted_and_aged() {
         lines[2]
     );
 }
+
+#[test]
+fn month_close_pack_agrees_with_the_sql_summary_and_ties() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    payrecon(dir)
+        .args(["generate", "--orders", "300", "--seed", "9", "--out", "in"])
+        .assert()
+        .success();
+    payrecon(dir)
+        .args(["ingest", "--lake", "lake", "--no-progress", "in"])
+        .assert()
+        .success();
+    let out = payrecon(dir)
+        .args([
+            "close", "--lake", "lake", "--month", "2026-10", "--out", "close",
+        ])
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)));
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.contains(": ties") && !md.contains("DOES NOT TIE"),
+        "{md}"
+    );
+    // Roll-forward figures from the pack's CSV ...
+    let mut pack = std::collections::BTreeMap::new();
+    let mut rdr = csv::Reader::from_path(dir.join("close/close-2026-10-rollforward.csv")).unwrap();
+    for r in rdr.records() {
+        let r = r.unwrap();
+        pack.insert((r[0].to_string(), r[1].to_string()), r[3].to_string());
+    }
+    // ... equal the portable SQL's month summary.
+    let sql = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/month_close_summary.sql");
+    let out = payrecon(dir)
+        .args(["query", "--lake", "lake", "--format", "csv"])
+        .arg(&sql)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let mut compared = 0;
+    for r in rdr.records() {
+        let r = r.unwrap();
+        if (&r[1], &r[2]) != ("2026", "10") {
+            continue;
+        }
+        for figure in [
+            "captures",
+            "refunds",
+            "chargebacks_and_claims",
+            "adjustments",
+            "fees",
+            "transfers_out",
+        ] {
+            let k = headers.iter().position(|h| h == figure).unwrap();
+            assert_eq!(
+                pack[&(r[0].to_string(), figure.to_string())],
+                r[k],
+                "{} {figure}",
+                &r[0]
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 6 * 3, "{compared}");
+}

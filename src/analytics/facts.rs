@@ -354,18 +354,189 @@ pub fn build(
         },
     );
     let (orders, charges) = (orders?, charges?);
-    build_from_batches(&orders, &charges, catalogue, options)
+    build_from_batches(orders, charges, catalogue, options)
+}
+
+/// The attempt facts (order index not set yet) and their sort keys.
+struct AttemptPhase {
+    attempts: Vec<AttemptFact>,
+    keys: Vec<SortKey>,
+    record_currency: Vec<Currency>,
+    countries: Vec<String>,
+    devices: Vec<String>,
+    bands: Vec<String>,
+    reasons: Vec<String>,
+    reason_classes: Vec<DeclineClass>,
 }
 
 /// Builds the facts from `orders` and `charges` batches (with the lake's column names).
+///
+/// The `orders` batches and the charges' non-key columns are dropped as soon as the attempt
+/// facts are built, before attempts are grouped into orders.
 pub fn build_from_batches(
+    orders: Vec<(PathBuf, RecordBatch)>,
+    charges: Vec<(PathBuf, RecordBatch)>,
+    catalogue: &Catalogue,
+    options: &FactOptions,
+) -> Result<Facts, AnalyticsError> {
+    let AttemptPhase {
+        mut attempts,
+        mut keys,
+        record_currency,
+        countries,
+        devices,
+        bands,
+        reasons,
+        reason_classes,
+    } = attempt_phase(&orders, &charges, catalogue, options)?;
+    drop(orders);
+    // Keep only the columns the grouping compares.
+    let charges: Vec<RecordBatch> = charges
+        .into_iter()
+        .map(|(p, b)| {
+            let schema = b.schema();
+            let idx = ["charge_id", "charge_permission_id", "merchant_reference_id"]
+                .map(|c| schema.index_of(c));
+            let idx: Vec<usize> = idx
+                .into_iter()
+                .collect::<Result<_, _>>()
+                .map_err(|e| AnalyticsError::corrupt(&p, e.to_string()))?;
+            b.project(&idx)
+                .map_err(|e| AnalyticsError::corrupt(&p, e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    let key_cols: Vec<[&StringArray; 3]> = charges
+        .iter()
+        .map(|b| {
+            [0, 1, 2].map(|i| {
+                b.column(i)
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .expect("checked when the facts were built")
+            })
+        })
+        .collect();
+
+    let (orders, newest_ts) = group_orders(
+        &mut attempts,
+        &mut keys,
+        &key_cols,
+        &record_currency,
+        options,
+    );
+    Ok(Facts {
+        attempts,
+        orders,
+        countries,
+        devices,
+        bands,
+        reasons,
+        reason_classes,
+        newest_ts,
+        newest_day: newest_ts.map(|t| LocalDays::new(options.tz).day(t)),
+    })
+}
+
+/// Groups the attempts into orders and summarises each.
+fn group_orders(
+    attempts: &mut [AttemptFact],
+    keys: &mut [SortKey],
+    key_cols: &[[&StringArray; 3]],
+    record_currency: &[Currency],
+    options: &FactOptions,
+) -> (Vec<OrderFact>, Option<i64>) {
+    // Sort by (order key, creation_timestamp, charge_id).
+    let order_key = |k: &SortKey| {
+        let [_, permission, merchant_ref] = key_cols[k.batch as usize];
+        let i = k.row as usize;
+        opt(merchant_ref, i).unwrap_or_else(|| permission.value(i))
+    };
+    let charge_id = |k: &SortKey| key_cols[k.batch as usize][0].value(k.row as usize);
+    keys.par_sort_unstable_by(|a, b| {
+        a.hash
+            .cmp(&b.hash)
+            .then_with(|| order_key(a).cmp(order_key(b)))
+            .then(a.ts.cmp(&b.ts))
+            .then_with(|| charge_id(a).cmp(charge_id(b)))
+    });
+    let newest_ts = attempts.iter().map(|a| a.ts).max();
+    let mature_before = newest_ts
+        .map(|t| t - options.retry_window_hours as i64 * 3_600_000_000)
+        .unwrap_or(i64::MAX);
+
+    // Runs of equal keys are the orders.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for i in 1..=keys.len() {
+        if i == keys.len()
+            || keys[i].hash != keys[start].hash
+            || order_key(&keys[i]) != order_key(&keys[start])
+        {
+            if i > start {
+                runs.push((start, i));
+            }
+            start = i;
+        }
+    }
+    let orders: Vec<OrderFact> = runs
+        .par_iter()
+        .map(|&(s, e)| {
+            let seq = &keys[s..e];
+            let first = &attempts[seq[0].idx as usize];
+            let currency = if first.record == NONE {
+                first.currency
+            } else {
+                record_currency[first.record as usize]
+            };
+            let mut o = OrderFact {
+                first_ts: first.ts,
+                first_day: first.day,
+                country: first.country,
+                device: first.device,
+                band: first.band,
+                currency,
+                attempts: seq.len() as u32,
+                decided: false,
+                first_approved: false,
+                eventual_approved: false,
+                first_decline_reason: NONE,
+                attempts_to_recovery: 0,
+                immature: first.ts > mature_before,
+            };
+            for (pos, k) in seq.iter().enumerate() {
+                let a = &attempts[k.idx as usize];
+                if a.outcome.is_decided() && !o.decided {
+                    o.decided = true;
+                    o.first_approved = a.outcome == Outcome::Approved;
+                    if !o.first_approved {
+                        o.first_decline_reason = a.reason;
+                    }
+                }
+                if a.outcome == Outcome::Approved && !o.eventual_approved {
+                    o.eventual_approved = true;
+                    if !o.first_approved {
+                        o.attempts_to_recovery = pos as u32 + 1;
+                    }
+                }
+            }
+            o
+        })
+        .collect();
+    for (oi, &(s, e)) in runs.iter().enumerate() {
+        for k in &keys[s..e] {
+            attempts[k.idx as usize].order = oi as u32;
+        }
+    }
+    (orders, newest_ts)
+}
+
+fn attempt_phase(
     orders: &[(PathBuf, RecordBatch)],
     charges: &[(PathBuf, RecordBatch)],
     catalogue: &Catalogue,
     options: &FactOptions,
-) -> Result<Facts, AnalyticsError> {
+) -> Result<AttemptPhase, AnalyticsError> {
     let bands = Bands::new(&options.bands);
-
     // --- Order records and the two join lookups.
     let mut ord_cols = Vec::with_capacity(orders.len());
     for (p, b) in orders {
@@ -564,102 +735,21 @@ pub fn build_from_batches(
         attempts.extend(f);
         keys.extend(k);
     }
-
-    // Group into orders: sort by (order key, creation_timestamp, charge_id).
-    let order_key = |k: &SortKey| {
-        let c = &cc[k.batch as usize];
-        let i = k.row as usize;
-        opt(c.merchant_ref, i).unwrap_or_else(|| c.permission.value(i))
-    };
-    let charge_id = |k: &SortKey| cc[k.batch as usize].charge_id.value(k.row as usize);
-    keys.par_sort_unstable_by(|a, b| {
-        a.hash
-            .cmp(&b.hash)
-            .then_with(|| order_key(a).cmp(order_key(b)))
-            .then(a.ts.cmp(&b.ts))
-            .then_with(|| charge_id(a).cmp(charge_id(b)))
-    });
-    let newest_ts = attempts.iter().map(|a| a.ts).max();
-    let mature_before = newest_ts
-        .map(|t| t - options.retry_window_hours as i64 * 3_600_000_000)
-        .unwrap_or(i64::MAX);
-
-    // Runs of equal keys are the orders.
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut start = 0;
-    for i in 1..=keys.len() {
-        if i == keys.len()
-            || keys[i].hash != keys[start].hash
-            || order_key(&keys[i]) != order_key(&keys[start])
-        {
-            if i > start {
-                runs.push((start, i));
-            }
-            start = i;
-        }
-    }
-    let orders: Vec<OrderFact> = runs
-        .par_iter()
-        .map(|&(s, e)| {
-            let seq = &keys[s..e];
-            let first = &attempts[seq[0].idx as usize];
-            let currency = if first.record == NONE {
-                first.currency
-            } else {
-                rec.currency[first.record as usize]
-            };
-            let mut o = OrderFact {
-                first_ts: first.ts,
-                first_day: first.day,
-                country: first.country,
-                device: first.device,
-                band: first.band,
-                currency,
-                attempts: seq.len() as u32,
-                decided: false,
-                first_approved: false,
-                eventual_approved: false,
-                first_decline_reason: NONE,
-                attempts_to_recovery: 0,
-                immature: first.ts > mature_before,
-            };
-            for (pos, k) in seq.iter().enumerate() {
-                let a = &attempts[k.idx as usize];
-                if a.outcome.is_decided() && !o.decided {
-                    o.decided = true;
-                    o.first_approved = a.outcome == Outcome::Approved;
-                    if !o.first_approved {
-                        o.first_decline_reason = a.reason;
-                    }
-                }
-                if a.outcome == Outcome::Approved && !o.eventual_approved {
-                    o.eventual_approved = true;
-                    if !o.first_approved {
-                        o.attempts_to_recovery = pos as u32 + 1;
-                    }
-                }
-            }
-            o
-        })
-        .collect();
-    for (oi, &(s, e)) in runs.iter().enumerate() {
-        for k in &keys[s..e] {
-            attempts[k.idx as usize].order = oi as u32;
-        }
-    }
     let Records {
-        countries, devices, ..
+        countries,
+        devices,
+        currency: record_currency,
+        ..
     } = rec;
-    Ok(Facts {
+    Ok(AttemptPhase {
         attempts,
-        orders,
+        keys,
+        record_currency,
         countries,
         devices,
         bands: bands.labels,
         reasons,
         reason_classes,
-        newest_ts,
-        newest_day: newest_ts.map(|t| LocalDays::new(options.tz).day(t)),
     })
 }
 

@@ -592,27 +592,38 @@ fn layer2(
             by_txn.entry((&*l.ttype, &**t)).or_default().push(li);
         }
     }
-    let mut line_status: Vec<Option<(Status, Vec<Arc<str>>)>> = vec![None; inputs.lines.len()];
-    let mut unmatched: Vec<usize> = Vec::new();
-    for (k, it) in items.iter().enumerate() {
-        let found = by_txn.get(&(line_type(it.item_type), &**it.id));
-        match found.map(|v| v.as_slice()) {
-            None | Some([]) => unmatched.push(k),
-            Some(ls) => {
-                let status = if ls.len() > 1 {
-                    Status::DuplicateSettlement
-                } else {
+    let mut line_status: Vec<Option<(Status, Arc<str>)>> = vec![None; inputs.lines.len()];
+    // Id matches, in parallel; each line belongs to one (type, id), so to at most one item.
+    let matched: Vec<(usize, Option<(Status, &[usize], ResultRow)>)> = items
+        .par_iter()
+        .enumerate()
+        .map(|(k, it)| {
+            let found = by_txn.get(&(line_type(it.item_type), &**it.id));
+            match found.map(|v| v.as_slice()) {
+                None | Some([]) => (k, None),
+                Some(ls) => {
                     let l = &inputs.lines[ls[0]];
-                    if l.currency == it.currency && eq(l.amount, it.amount) {
+                    let status = if ls.len() > 1 {
+                        Status::DuplicateSettlement
+                    } else if l.currency == it.currency && eq(l.amount, it.amount) {
                         Status::Settled
                     } else {
                         Status::AmountMismatch
-                    }
-                };
-                let l = &inputs.lines[ls[0]];
-                rows.push(item_row(it, status, Some(l.amount), ls, inputs));
+                    };
+                    let row = item_row(it, status, Some(l.amount), ls, inputs);
+                    (k, Some((status, ls, row)))
+                }
+            }
+        })
+        .collect();
+    let mut unmatched: Vec<usize> = Vec::new();
+    for (k, m) in matched {
+        match m {
+            None => unmatched.push(k),
+            Some((status, ls, row)) => {
+                rows.push(row);
                 for &li in ls {
-                    line_status[li] = Some((status, vec![it.id.clone()]));
+                    line_status[li] = Some((status, items[k].id.clone()));
                 }
             }
         }
@@ -669,7 +680,7 @@ fn layer2(
         match outcome {
             Some((Status::SettledByReference, ls)) => {
                 taken[ls[0]] = true;
-                line_status[ls[0]] = Some((Status::SettledByReference, vec![it.id.clone()]));
+                line_status[ls[0]] = Some((Status::SettledByReference, it.id.clone()));
                 rows.push(item_row(
                     it,
                     Status::SettledByReference,
@@ -697,30 +708,33 @@ fn layer2(
             }
         }
     }
-    for (li, l) in inputs.lines.iter().enumerate() {
-        if &*l.ttype != "Capture" && &*l.ttype != "Refund" {
-            continue;
-        }
-        let (status, counterparts) =
-            match (line_status[li].take(), ambiguous_candidates.remove(&li)) {
-                (Some(s), _) => s,
-                (None, Some(items)) => (Status::Ambiguous, items),
-                (None, None) => (Status::UnknownSettlementLine, Vec::new()),
-            };
-        rows.push(ResultRow {
-            layer: 2,
-            item_type: ItemType::SettlementLine,
-            item_id: l.item_id(),
-            status,
-            currency: l.currency,
-            expected: None,
-            actual: Some(l.amount),
-            item_ts: l.posted,
-            counterparts: join(counterparts),
-            source_file: Some(l.source_file.clone()),
-            source_line: Some(l.source_line),
-        });
-    }
+    rows.par_extend(
+        line_status
+            .into_par_iter()
+            .zip(inputs.lines.par_iter())
+            .enumerate()
+            .filter(|(_, (_, l))| &*l.ttype == "Capture" || &*l.ttype == "Refund")
+            .map(|(li, (status, l))| {
+                let (status, counterparts) = match (status, ambiguous_candidates.get(&li)) {
+                    (Some(s), _) => s,
+                    (None, Some(items)) => (Status::Ambiguous, join(items.iter().cloned())),
+                    (None, None) => (Status::UnknownSettlementLine, empty()),
+                };
+                ResultRow {
+                    layer: 2,
+                    item_type: ItemType::SettlementLine,
+                    item_id: l.item_id(),
+                    status,
+                    currency: l.currency,
+                    expected: None,
+                    actual: Some(l.amount),
+                    item_ts: l.posted,
+                    counterparts,
+                    source_file: Some(l.source_file.clone()),
+                    source_line: Some(l.source_line),
+                }
+            }),
+    );
 }
 
 fn item_row(
