@@ -670,14 +670,7 @@ fn exceptions_csv_is_sorted_and_aged() {
 fn month_close_pack_agrees_with_the_sql_summary_and_ties() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    payrecon(dir)
-        .args(["generate", "--orders", "300", "--seed", "9", "--out", "in"])
-        .assert()
-        .success();
-    payrecon(dir)
-        .args(["ingest", "--lake", "lake", "--no-progress", "in"])
-        .assert()
-        .success();
+    generated_lake(dir, &["--orders", "300", "--seed", "9"]);
     let out = payrecon(dir)
         .args([
             "close", "--lake", "lake", "--month", "2026-10", "--out", "close",

@@ -20,14 +20,7 @@ fn generated() -> &'static Inputs {
     INPUTS.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        payrecon(dir)
-            .args(["generate", "--orders", "400", "--seed", "3", "--out", "in"])
-            .assert()
-            .success();
-        payrecon(dir)
-            .args(["ingest", "--lake", "lake", "--no-progress", "in"])
-            .assert()
-            .success();
+        generated_lake(dir, &["--orders", "400", "--seed", "3"]);
         load(&Lake::read_only(&dir.join("lake")).unwrap()).unwrap()
     })
 }
@@ -122,52 +115,35 @@ fn every_item_has_one_status_per_layer_and_money_is_conserved() {
     assert_eq!(count(4, ItemType::Settlement), settlements.len());
     // Money per currency: the results carry exactly the inputs' amounts.
     for c in payrecon::model::money::Currency::ALL {
+        let rows = |layer: u8, t: ItemType| -> i64 {
+            rec.rows
+                .iter()
+                .filter(|r| r.layer == layer && r.item_type == t && r.currency == c)
+                .map(|r| r.actual.unwrap())
+                .sum()
+        };
         let lines_net: i64 = inputs
             .lines
             .iter()
             .filter(|l| l.currency == c)
             .map(|l| l.net)
             .sum();
-        let rows_net: i64 = rec
-            .rows
-            .iter()
-            .filter(|r| r.layer == 3 && r.item_type == ItemType::SettlementLine && r.currency == c)
-            .map(|r| r.actual.unwrap())
-            .sum();
-        assert_eq!(lines_net, rows_net, "{c:?}");
-        let settlement_net: i64 = rec
-            .rows
-            .iter()
-            .filter(|r| r.layer == 3 && r.item_type == ItemType::Settlement && r.currency == c)
-            .map(|r| r.actual.unwrap())
-            .sum();
-        assert_eq!(lines_net, settlement_net, "{c:?}");
+        assert_eq!(lines_net, rows(3, ItemType::SettlementLine), "{c:?}");
+        assert_eq!(lines_net, rows(3, ItemType::Settlement), "{c:?}");
         let captured: i64 = inputs
             .charges
             .iter()
             .filter(|ch| ch.currency == c && &*ch.state == "Captured")
             .map(|ch| ch.capture_amount.unwrap())
             .sum();
-        let rows_captured: i64 = rec
-            .rows
-            .iter()
-            .filter(|r| r.layer == 2 && r.item_type == ItemType::Charge && r.currency == c)
-            .map(|r| r.actual.unwrap())
-            .sum();
-        assert_eq!(captured, rows_captured, "{c:?}");
+        assert_eq!(captured, rows(2, ItemType::Charge), "{c:?}");
         let deposits: i64 = inputs
             .deposits
             .iter()
             .filter(|d| d.currency == c)
             .map(|d| d.amount)
             .sum();
-        let rows_deposits: i64 = rec
-            .rows
-            .iter()
-            .filter(|r| r.layer == 4 && r.item_type == ItemType::Deposit && r.currency == c)
-            .map(|r| r.actual.unwrap())
-            .sum();
-        assert_eq!(deposits, rows_deposits, "{c:?}");
+        assert_eq!(deposits, rows(4, ItemType::Deposit), "{c:?}");
     }
 }
 
@@ -453,14 +429,7 @@ proptest! {
 fn reconcile_outputs_are_byte_identical_across_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    payrecon(dir)
-        .args(["generate", "--orders", "200", "--seed", "5", "--out", "in"])
-        .assert()
-        .success();
-    payrecon(dir)
-        .args(["ingest", "--lake", "lake", "--no-progress", "in"])
-        .assert()
-        .success();
+    generated_lake(dir, &["--orders", "200", "--seed", "5"]);
     for out in ["a", "b"] {
         let code = payrecon(dir)
             .args(["reconcile", "--lake", "lake", "--csv", "--out", out])

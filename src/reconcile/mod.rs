@@ -594,7 +594,7 @@ fn layer2(
     }
     let mut line_status: Vec<Option<(Status, Arc<str>)>> = vec![None; inputs.lines.len()];
     // Id matches, in parallel; each line belongs to one (type, id), so to at most one item.
-    let matched: Vec<(usize, Option<(Status, &[usize], ResultRow)>)> = items
+    let matched: Vec<(usize, IdMatch)> = items
         .par_iter()
         .enumerate()
         .map(|(k, it)| {
@@ -736,6 +736,9 @@ fn layer2(
             }),
     );
 }
+
+/// An item's id match: its status, its lines and its result row.
+type IdMatch<'a> = Option<(Status, &'a [usize], ResultRow)>;
 
 fn item_row(
     it: &Settleable,

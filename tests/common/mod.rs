@@ -76,3 +76,23 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     walk(dir, dir, &mut out);
     out
 }
+
+/// `payrecon generate ARGS --out in` then `payrecon ingest in` into `dir/lake`. Exit 1 from
+/// ingest (rejected rows, expected with `--messy`) is accepted.
+pub fn generated_lake(dir: &Path, generate_args: &[&str]) {
+    payrecon(dir)
+        .arg("generate")
+        .args(generate_args)
+        .args(["--out", "in"])
+        .assert()
+        .success();
+    let out = payrecon(dir)
+        .args(["ingest", "--lake", "lake", "--no-progress", "in"])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

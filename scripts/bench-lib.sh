@@ -1,0 +1,56 @@
+# Shared set-up of the benchmark scripts (sourced, not run): the release build, DuckDB from
+# PyPI in bench-data/.venv, `median`, and the cached generated data and lake.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+runs="${RUNS:-3}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/payrecon/target}"
+cargo build --release --quiet
+bin="$CARGO_TARGET_DIR/release/payrecon"
+venv=bench-data/.venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet duckdb
+fi
+py="$venv/bin/python"
+
+# prep: run before every measured run (scripts override it).
+prep() { :; }
+
+# median LABEL -- CMD...: run CMD $runs times after `prep`, print the median line.
+median() {
+  local label=$1; shift; shift
+  for _ in $(seq "$runs"); do
+    prep
+    python3 scripts/measure.py "$label" -- "$@"
+  done | sort -t$'\t' -k2,2n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+
+header() {
+  echo "# payrecon $("$bin" --version | cut -d' ' -f2), DuckDB $("$py" -c 'import duckdb; print(duckdb.__version__)'), $(nproc) cores, median of $runs runs"
+  printf 'run\tseconds\tpeak_rss_mib\texit\n'
+}
+
+# generated N: bench-data/orders-N, made once (`generate --seed 1 --month 2026-10`).
+generated() {
+  local data="bench-data/orders-$1"
+  if [ ! -f "$data/.done" ]; then
+    rm -rf "$data"
+    python3 scripts/measure.py "generate $1" -- "$bin" generate --orders "$1" --seed 1 --month 2026-10 --out "$data" >&2
+    touch "$data/.done"
+  fi
+  echo "$data"
+}
+
+# ingested N: bench-data/analytics-N with lake/ (of `generated N`) and reason_codes.csv, made once.
+ingested() {
+  local data work="bench-data/analytics-$1"
+  data=$(generated "$1")
+  if [ ! -f "$work/.done" ]; then
+    rm -rf "$work"
+    mkdir -p "$work"
+    "$bin" -q ingest --no-progress --lake "$work/lake" "$data" > /dev/null
+    "$bin" codes --format csv > "$work/reason_codes.csv"
+    touch "$work/.done"
+  fi
+  echo "$work"
+}
