@@ -124,16 +124,20 @@ fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
 
 pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, CommandError> {
     let (_, rec) = reconcile_lake(config, args.cutoff.as_deref())?;
+    let mut exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
+    write_csv(&mut exceptions, &args.out.join("exceptions.csv"))?;
+    let text = summary(&rec);
+    let result = outcome(config, &rec);
     let mut results = results_frame(&rec);
+    // The frame holds its own copy: free the rows before encoding.
+    drop(rec);
     write_parquet(&mut results, &args.out.join("results.parquet"))?;
     if args.csv {
         write_csv(&mut results, &args.out.join("results.csv"))?;
     }
-    let mut exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
-    write_csv(&mut exceptions, &args.out.join("exceptions.csv"))?;
-    print!("{}", summary(&rec));
+    print!("{text}");
     println!("written to {}", args.out.display());
-    Ok(outcome(config, &rec))
+    Ok(result)
 }
 
 pub fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, CommandError> {

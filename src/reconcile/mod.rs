@@ -306,25 +306,44 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
     let mut rows: Vec<ResultRow> = Vec::new();
 
     // ---------------------------------------------------------------- (1) orders ↔ charges
-    let by_order_id: FxHashMap<&str, usize> = inputs
-        .orders
-        .iter()
-        .enumerate()
-        .map(|(i, o)| (&*o.id, i))
-        .collect();
-    let mut by_permission: FxHashMap<&str, usize> = FxHashMap::default();
-    for (i, o) in inputs.orders.iter().enumerate() {
-        if let Some(p) = &o.permission {
-            by_permission
-                .entry(&**p)
-                .and_modify(|j| {
-                    if o.id < inputs.orders[*j].id {
-                        *j = i
+    // The three lookups are built at the same time (one core each, two at once).
+    let ((by_order_id, by_permission), charge_ix) = rayon::join(
+        || {
+            rayon::join(
+                || -> FxHashMap<&str, usize> {
+                    inputs
+                        .orders
+                        .iter()
+                        .enumerate()
+                        .map(|(i, o)| (&*o.id, i))
+                        .collect()
+                },
+                || {
+                    let mut m: FxHashMap<&str, usize> = FxHashMap::default();
+                    for (i, o) in inputs.orders.iter().enumerate() {
+                        if let Some(p) = &o.permission {
+                            m.entry(&**p)
+                                .and_modify(|j| {
+                                    if o.id < inputs.orders[*j].id {
+                                        *j = i
+                                    }
+                                })
+                                .or_insert(i);
+                        }
                     }
-                })
-                .or_insert(i);
-        }
-    }
+                    m
+                },
+            )
+        },
+        || -> FxHashMap<&str, usize> {
+            inputs
+                .charges
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (&*c.id, i))
+                .collect()
+        },
+    );
     let order_of = |c: &Charge| -> Option<usize> {
         c.merchant_ref
             .as_deref()
@@ -332,12 +351,6 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
             .or_else(|| by_permission.get(&*c.permission).copied())
     };
     let charge_order: Vec<Option<usize>> = inputs.charges.par_iter().map(order_of).collect();
-    let charge_ix: FxHashMap<&str, usize> = inputs
-        .charges
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (&*c.id, i))
-        .collect();
     // Per order: captured (same currency), refunded, capturable; its charges and refunds.
     #[derive(Default, Clone, Copy)]
     struct Acc {

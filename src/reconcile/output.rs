@@ -33,58 +33,85 @@ fn text_column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) ->
     StringChunked::from_iter_options(name.into(), values).into_column()
 }
 
-/// The columns shared by the results and exceptions tables, for `rows`.
+/// The columns shared by the results and exceptions tables, for `rows`, built in parallel.
 fn item_columns(rows: &[&ResultRow], cutoff: i64, exceptions_first: bool) -> Vec<Column> {
-    let status = text_column("status", rows.iter().map(|r| Some(r.status.as_str())));
-    let item_type = text_column("item_type", rows.iter().map(|r| Some(r.item_type.as_str())));
-    let item_id = text_column("item_id", rows.iter().map(|r| Some(&*r.item_id)));
-    let layer = Column::new(
-        "layer".into(),
-        rows.iter().map(|r| r.layer as u32).collect::<Vec<u32>>(),
-    );
-    let mut cols = if exceptions_first {
-        vec![status, item_type, item_id]
-    } else {
-        vec![layer.clone(), item_type, item_id, status]
-    };
-    cols.extend([
-        text_column("currency", rows.iter().map(|r| Some(r.currency.code()))),
-        money_column("expected_amount", rows.iter().map(|r| r.expected).collect()),
-        money_column("actual_amount", rows.iter().map(|r| r.actual).collect()),
-        money_column("difference", rows.iter().map(|r| r.difference()).collect()),
-        date_column(
+    use rayon::prelude::*;
+    let names: &[&str] = if exceptions_first {
+        &[
+            "status",
+            "item_type",
+            "item_id",
+            "currency",
+            "expected_amount",
+            "actual_amount",
+            "difference",
             "item_date",
-            rows.iter().map(|r| date_of(r.item_ts)).collect(),
-        ),
-        Column::new(
-            "age_days".into(),
-            rows.iter()
-                .map(|r| r.age_days(cutoff))
-                .collect::<Vec<i64>>(),
-        ),
-        text_column(
+            "age_days",
             "age_bucket",
-            rows.iter().map(|r| Some(age_bucket(r.age_days(cutoff)))),
-        ),
-        text_column(
             "counterpart_ids",
-            rows.iter()
-                .map(|r| Some(&*r.counterparts).filter(|s| !s.is_empty())),
-        ),
-    ]);
-    if exceptions_first {
-        cols.push(layer);
-    }
-    cols.extend([
-        text_column("source_file", rows.iter().map(|r| r.source_file.as_deref())),
-        Column::new(
-            "source_line".into(),
-            rows.iter()
-                .map(|r| r.source_line)
-                .collect::<Vec<Option<i64>>>(),
-        ),
-    ]);
-    cols
+            "layer",
+            "source_file",
+            "source_line",
+        ]
+    } else {
+        &[
+            "layer",
+            "item_type",
+            "item_id",
+            "status",
+            "currency",
+            "expected_amount",
+            "actual_amount",
+            "difference",
+            "item_date",
+            "age_days",
+            "age_bucket",
+            "counterpart_ids",
+            "source_file",
+            "source_line",
+        ]
+    };
+    let build = |name: &&str| -> Column {
+        let name = *name;
+        match name {
+            "status" => text_column(name, rows.iter().map(|r| Some(r.status.as_str()))),
+            "item_type" => text_column(name, rows.iter().map(|r| Some(r.item_type.as_str()))),
+            "item_id" => text_column(name, rows.iter().map(|r| Some(&*r.item_id))),
+            "layer" => Column::new(
+                name.into(),
+                rows.iter().map(|r| r.layer as u32).collect::<Vec<u32>>(),
+            ),
+            "currency" => text_column(name, rows.iter().map(|r| Some(r.currency.code()))),
+            "expected_amount" => money_column(name, rows.iter().map(|r| r.expected).collect()),
+            "actual_amount" => money_column(name, rows.iter().map(|r| r.actual).collect()),
+            "difference" => money_column(name, rows.iter().map(|r| r.difference()).collect()),
+            "item_date" => date_column(name, rows.iter().map(|r| date_of(r.item_ts)).collect()),
+            "age_days" => Column::new(
+                name.into(),
+                rows.iter()
+                    .map(|r| r.age_days(cutoff))
+                    .collect::<Vec<i64>>(),
+            ),
+            "age_bucket" => text_column(
+                name,
+                rows.iter().map(|r| Some(age_bucket(r.age_days(cutoff)))),
+            ),
+            "counterpart_ids" => text_column(
+                name,
+                rows.iter()
+                    .map(|r| Some(&*r.counterparts).filter(|s| !s.is_empty())),
+            ),
+            "source_file" => text_column(name, rows.iter().map(|r| r.source_file.as_deref())),
+            "source_line" => Column::new(
+                name.into(),
+                rows.iter()
+                    .map(|r| r.source_line)
+                    .collect::<Vec<Option<i64>>>(),
+            ),
+            other => unreachable!("no column {other}"),
+        }
+    };
+    names.par_iter().map(build).collect()
 }
 
 /// Every item and layer: `layer, item_type, item_id, status, currency, expected_amount,
