@@ -726,3 +726,25 @@ fn month_close_pack_agrees_with_the_sql_summary_and_ties() {
     }
     assert!(compared >= 6 * 3, "{compared}");
 }
+
+#[test]
+fn output_files_are_ordinary_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    World::clean().write(tmp.path());
+    payrecon(tmp.path())
+        .args(["reconcile", "--lake", "lake", "--out", "out"])
+        .assert()
+        .success();
+    for f in ["results.parquet", "exceptions.csv"] {
+        let mode = std::fs::metadata(tmp.path().join("out").join(f))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o044,
+            0o044,
+            "{f}: {mode:o} is not readable by others"
+        );
+    }
+}

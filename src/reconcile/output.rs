@@ -1,6 +1,7 @@
 //! Result tables of the reconciliation (polars frames, exact decimals) and atomic file writes.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -163,7 +164,12 @@ pub fn write_atomic_with(
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    // Temporary files are created owner-only; the result is an ordinary file (0644 before the
+    // umask), like any other output.
+    let tmp = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+        .map_err(io)?;
     {
         let mut w = std::io::BufWriter::new(tmp.as_file());
         write(&mut w)?;
