@@ -301,8 +301,7 @@ fn money_col<'a>(
 }
 
 fn currency(path: &Path, s: &str) -> Result<Currency, AnalyticsError> {
-    s.parse()
-        .map_err(|_| AnalyticsError::corrupt(path, format!("unknown currency {s:?}")))
+    Ok(columns::currency(path, s)?)
 }
 
 /// Order records: segment values and the two lookups of the spec's join.

@@ -317,33 +317,38 @@ fn aggregate(
     keep_attempt: impl Fn(&AttemptFact) -> bool + Sync,
     keep_order: impl Fn(&OrderFact) -> bool + Sync,
 ) -> FxHashMap<Key, Cell> {
-    let attempts = f
-        .attempts
-        .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut m: FxHashMap<Key, Cell> = FxHashMap::default();
-            for a in chunk.iter().filter(|a| keep_attempt(a)) {
-                m.entry(key_of(dims, |d| attempt_code(f, a, d)))
-                    .or_default()
-                    .add_attempt(a);
-            }
-            m
-        })
-        .reduce(FxHashMap::default, merge_maps);
-    let orders = f
-        .orders
-        .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut m: FxHashMap<Key, Cell> = FxHashMap::default();
-            for o in chunk.iter().filter(|o| keep_order(o)) {
-                m.entry(key_of(dims, |d| order_code(f, o, d)))
-                    .or_default()
-                    .add_order(o);
-            }
-            m
-        })
-        .reduce(FxHashMap::default, merge_maps);
+    let attempts = fold(
+        &f.attempts,
+        keep_attempt,
+        |a| key_of(dims, |d| attempt_code(f, a, d)),
+        Cell::add_attempt,
+    );
+    let orders = fold(
+        &f.orders,
+        keep_order,
+        |o| key_of(dims, |d| order_code(f, o, d)),
+        Cell::add_order,
+    );
     merge_maps(attempts, orders)
+}
+
+/// Folds `items` (those `keep` accepts) into cells by `key`, in parallel chunks.
+fn fold<T: Sync>(
+    items: &[T],
+    keep: impl Fn(&T) -> bool + Sync,
+    key: impl Fn(&T) -> Key + Sync,
+    add: impl Fn(&mut Cell, &T) + Sync,
+) -> FxHashMap<Key, Cell> {
+    items
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut m: FxHashMap<Key, Cell> = FxHashMap::default();
+            for x in chunk.iter().filter(|x| keep(x)) {
+                add(m.entry(key(x)).or_default(), x);
+            }
+            m
+        })
+        .reduce(FxHashMap::default, merge_maps)
 }
 
 /// The cells of `--by DIMS` over the chosen days, sorted by key.

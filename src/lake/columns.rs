@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::parquet_io::read_batches;
 use super::{Lake, LakeError};
+use crate::model::money::Currency;
 use crate::model::schema::TableDef;
 
 /// One batch of a table with the file it came from.
@@ -106,4 +107,10 @@ pub fn opt_value<T: arrow_array::ArrowPrimitiveType>(
     i: usize,
 ) -> Option<T::Native> {
     a.is_valid(i).then(|| a.value(i))
+}
+
+/// A currency code read from `path` (the lake holds only supported ones).
+pub fn currency(path: &Path, code: &str) -> Result<Currency, LakeError> {
+    code.parse()
+        .map_err(|_| LakeError::corrupt(path, format!("unknown currency {code:?}")))
 }

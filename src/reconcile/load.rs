@@ -121,12 +121,7 @@ pub struct Inputs {
 }
 
 fn currency(path: &std::path::Path, s: &str) -> Result<Currency, ReconcileError> {
-    s.parse().map_err(|_| {
-        ReconcileError::Lake(crate::lake::LakeError::corrupt(
-            path,
-            format!("unknown currency {s:?}"),
-        ))
-    })
+    Ok(columns::currency(path, s)?)
 }
 
 fn owned(s: Option<&str>) -> Option<Arc<str>> {
