@@ -413,6 +413,12 @@ impl TableBuilder {
         self
     }
 
+    /// `{rate}_lo` and `{rate}_hi` from Wilson intervals.
+    fn interval(self, rate: &str, w: &[Option<(f64, f64)>]) -> Self {
+        self.f64(&format!("{rate}_lo"), w.iter().map(|w| lo(*w)).collect())
+            .f64(&format!("{rate}_hi"), w.iter().map(|w| hi(*w)).collect())
+    }
+
     fn str(mut self, name: &str, values: Vec<Option<String>>) -> Self {
         self.columns.push(Column::new(name.into(), values));
         self
@@ -489,14 +495,7 @@ pub fn approvals(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, Analytics
         .u64("pending", count(|c| c.pending))
         .u64("canceled", count(|c| c.canceled))
         .f64("approval_rate", rate(|c| c.approved, Cell::decided))
-        .f64(
-            "approval_rate_lo",
-            attempt_w.iter().map(|w| lo(*w)).collect(),
-        )
-        .f64(
-            "approval_rate_hi",
-            attempt_w.iter().map(|w| hi(*w)).collect(),
-        )
+        .interval("approval_rate", &attempt_w)
         .f64(
             "amount_approval_rate",
             cs.iter().map(|c| c.amount_approval_rate()).collect(),
@@ -513,22 +512,8 @@ pub fn approvals(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, Analytics
                 .collect(),
         )
         .u64("decided_orders", count(|c| c.decided_orders))
-        .f64(
-            "first_attempt_rate_lo",
-            first_w.iter().map(|w| lo(*w)).collect(),
-        )
-        .f64(
-            "first_attempt_rate_hi",
-            first_w.iter().map(|w| hi(*w)).collect(),
-        )
-        .f64(
-            "eventual_rate_lo",
-            eventual_w.iter().map(|w| lo(*w)).collect(),
-        )
-        .f64(
-            "eventual_rate_hi",
-            eventual_w.iter().map(|w| hi(*w)).collect(),
-        )
+        .interval("first_attempt_rate", &first_w)
+        .interval("eventual_rate", &eventual_w)
         .finish(cells.len())
 }
 
@@ -673,8 +658,7 @@ pub fn recovery(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, AnalyticsE
                 .map(|r| stats::rate(r.1.recovered, r.1.orders))
                 .collect(),
         )
-        .f64("recovery_rate_lo", w.iter().map(|w| lo(*w)).collect())
-        .f64("recovery_rate_hi", w.iter().map(|w| hi(*w)).collect())
+        .interval("recovery_rate", &w)
         .f64(
             "median_attempts_to_recovery",
             rows.iter_mut()
