@@ -8,8 +8,8 @@ use crate::cli::{CloseArgs, ReconcileArgs};
 use crate::lake::Lake;
 use crate::reconcile::close::{self, Month};
 use crate::reconcile::output::{
-    amount_text, cutoff_text, exceptions_frame, results_frame, write_atomic, write_csv,
-    write_parquet,
+    amount_text, cutoff_text, exceptions_frame, write_atomic, write_csv, write_results_csv,
+    write_results_parquet,
 };
 use crate::reconcile::{self, Options, Reconciliation, Status, load};
 use crate::settings::Config;
@@ -126,15 +126,13 @@ pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, C
     let (_, rec) = reconcile_lake(config, args.cutoff.as_deref())?;
     let mut exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
     write_csv(&mut exceptions, &args.out.join("exceptions.csv"))?;
+    // Written a chunk of rows at a time, so the table being encoded stays small.
+    write_results_parquet(&rec, &args.out.join("results.parquet"))?;
+    if args.csv {
+        write_results_csv(&rec, &args.out.join("results.csv"))?;
+    }
     let text = summary(&rec);
     let result = outcome(config, &rec);
-    let mut results = results_frame(&rec);
-    // The frame holds its own copy: free the rows before encoding.
-    drop(rec);
-    write_parquet(&mut results, &args.out.join("results.parquet"))?;
-    if args.csv {
-        write_csv(&mut results, &args.out.join("results.csv"))?;
-    }
     print!("{text}");
     println!("written to {}", args.out.display());
     Ok(result)

@@ -115,12 +115,12 @@ fn item_columns(rows: &[&ResultRow], cutoff: i64, exceptions_first: bool) -> Vec
     names.par_iter().map(build).collect()
 }
 
-/// Every item and layer: `layer, item_type, item_id, status, currency, expected_amount,
-/// actual_amount, difference, item_date, age_days, age_bucket, counterpart_ids, source_file,
-/// source_line`, plus `exception`.
-pub fn results_frame(rec: &Reconciliation) -> DataFrame {
-    let rows: Vec<&ResultRow> = rec.rows.iter().collect();
-    let mut cols = item_columns(&rows, rec.cutoff, false);
+/// The results table of some rows: `layer, item_type, item_id, status, exception, currency,
+/// expected_amount, actual_amount, difference, item_date, age_days, age_bucket,
+/// counterpart_ids, source_file, source_line`.
+fn results_chunk(rows: &[ResultRow], cutoff: i64) -> DataFrame {
+    let rows: Vec<&ResultRow> = rows.iter().collect();
+    let mut cols = item_columns(&rows, cutoff, false);
     cols.insert(
         4,
         Column::new(
@@ -204,14 +204,41 @@ pub fn write_csv(df: &mut DataFrame, path: &Path) -> Result<(), ReconcileError> 
     })
 }
 
-/// Writes `df` as Parquet (Snappy: fast, and read by every engine) to `path`, atomically.
-pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<(), ReconcileError> {
+/// Rows per chunk when the results are written: bounds the memory of the table being encoded.
+const RESULT_CHUNK: usize = 1 << 20;
+
+/// Writes the results table to `path` (Parquet, Snappy) a chunk of rows at a time, atomically.
+pub fn write_results_parquet(rec: &Reconciliation, path: &Path) -> Result<(), ReconcileError> {
+    let schema = results_chunk(&[], rec.cutoff).schema().as_ref().clone();
     write_atomic_with(path, |w| {
-        ParquetWriter::new(w)
+        let mut batched = ParquetWriter::new(w)
             .with_compression(ParquetCompression::Snappy)
-            .finish(df)
-            .map(|_| ())
-            .map_err(polars_err(path))
+            .batched(&schema)
+            .map_err(polars_err(path))?;
+        for chunk in rec.rows.chunks(RESULT_CHUNK) {
+            batched
+                .write_batch(&results_chunk(chunk, rec.cutoff))
+                .map_err(polars_err(path))?;
+        }
+        batched.finish().map(|_| ()).map_err(polars_err(path))
+    })
+}
+
+/// Writes the results table to `path` as CSV, a chunk of rows at a time, atomically.
+pub fn write_results_csv(rec: &Reconciliation, path: &Path) -> Result<(), ReconcileError> {
+    write_atomic_with(path, |w| {
+        for (i, chunk) in rec.rows.chunks(RESULT_CHUNK).enumerate() {
+            CsvWriter::new(&mut *w)
+                .include_header(i == 0)
+                .finish(&mut results_chunk(chunk, rec.cutoff))
+                .map_err(polars_err(path))?;
+        }
+        if rec.rows.is_empty() {
+            CsvWriter::new(&mut *w)
+                .finish(&mut results_chunk(&[], rec.cutoff))
+                .map_err(polars_err(path))?;
+        }
+        Ok(())
     })
 }
 
