@@ -121,7 +121,12 @@ pub struct ReportArgs {
     /// Group by these dimensions, a comma list of: country, device, value_band, currency,
     /// reason_code, decline_class, day, week, month (days in the configured time zone)
     /// [default: none, one row for everything].
-    #[arg(long, value_name = "DIMS", default_value = "", hide_default_value = true)]
+    #[arg(
+        long,
+        value_name = "DIMS",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub by: String,
     /// First day included (YYYY-MM-DD, local): attempts made and orders first tried from then.
     #[arg(long, value_name = "DATE")]
