@@ -37,41 +37,29 @@ fn text_column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) ->
 /// The columns shared by the results and exceptions tables, for `rows`, built in parallel.
 fn item_columns(rows: &[&ResultRow], cutoff: i64, exceptions_first: bool) -> Vec<Column> {
     use rayon::prelude::*;
-    let names: &[&str] = if exceptions_first {
-        &[
-            "status",
-            "item_type",
-            "item_id",
-            "currency",
-            "expected_amount",
-            "actual_amount",
-            "difference",
-            "item_date",
-            "age_days",
-            "age_bucket",
-            "counterpart_ids",
-            "layer",
-            "source_file",
-            "source_line",
-        ]
+    // The middle columns are shared; the two tables differ in what leads and where `layer` goes.
+    const MIDDLE: [&str; 8] = [
+        "currency",
+        "expected_amount",
+        "actual_amount",
+        "difference",
+        "item_date",
+        "age_days",
+        "age_bucket",
+        "counterpart_ids",
+    ];
+    let (lead, after): (&[&str], &[&str]) = if exceptions_first {
+        (&["status", "item_type", "item_id"], &["layer"])
     } else {
-        &[
-            "layer",
-            "item_type",
-            "item_id",
-            "status",
-            "currency",
-            "expected_amount",
-            "actual_amount",
-            "difference",
-            "item_date",
-            "age_days",
-            "age_bucket",
-            "counterpart_ids",
-            "source_file",
-            "source_line",
-        ]
+        (&["layer", "item_type", "item_id", "status"], &[])
     };
+    let names: Vec<&str> = lead
+        .iter()
+        .chain(&MIDDLE)
+        .chain(after)
+        .chain(&["source_file", "source_line"])
+        .copied()
+        .collect();
     let build = |name: &&str| -> Column {
         let name = *name;
         match name {
