@@ -76,6 +76,27 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Write the month-close pack: balance roll-forward, in transit, open exceptions, ledger.
     Close(CloseArgs),
+    /// Write a month's reports: approvals.html, the close workbook (.xlsx), their tables as CSV
+    /// and a Markdown summary, into DIR/YYYY-MM/.
+    Report(ReportCmdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportCmdArgs {
+    /// The calendar month to report, in the configured time zone [default: the month of the
+    /// newest attempt in the lake].
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: Option<String>,
+    /// Reports folder; files go to DIR/YYYY-MM/ [default: `reports` in the configuration].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Decide pending reconciliation statuses against this instant [default: the newest
+    /// timestamp in the lake].
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub cutoff: Option<String>,
+    /// Print the generation time in the reports (otherwise the same lake gives the same bytes).
+    #[arg(long)]
+    pub now: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,8 @@
 //!
 //! Stages, one module each: [`ingest`] (source files to typed rows), [`lake`] (the Parquet
 //! lake), [`analytics`] (approval and decline reports), [`reconcile`] (matching and the
-//! month-close pack), [`query`] (SQL over the lake),
+//! month-close pack), [`report`] (the HTML report, the close workbook and their tables),
+//! [`query`] (SQL over the lake), [`export`] (formula-injection-safe text for spreadsheets),
 //! [`generate`] (synthetic data), with [`model`] holding the typed records, newtypes and
 //! the one schema definition, and [`settings`] the configuration. [`commands`] glues them to the
 //! command line; only it and [`cli`] know about clap.
@@ -10,10 +11,12 @@
 pub mod analytics;
 pub mod cli;
 pub mod commands;
+pub mod export;
 pub mod generate;
 pub mod ingest;
 pub mod lake;
 pub mod model;
 pub mod query;
 pub mod reconcile;
+pub mod report;
 pub mod settings;

@@ -39,6 +39,8 @@ pub enum ConfigError {
 pub struct Config {
     /// Folder of the Parquet lake.
     pub lake: PathBuf,
+    /// Folder the reports are written to (one subfolder per month).
+    pub reports: PathBuf,
     /// The merchant's IANA time zone (local days, weeks, months; bank booking dates).
     pub timezone: String,
     pub orders: OrdersConfig,
@@ -53,6 +55,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             lake: PathBuf::from("lake"),
+            reports: PathBuf::from("reports"),
             timezone: "UTC".into(),
             orders: OrdersConfig::default(),
             ingest: IngestConfig::default(),

@@ -10,6 +10,7 @@ mod ingest;
 mod output;
 mod query;
 mod reconcile;
+mod report;
 mod run;
 
 use std::path::PathBuf;
@@ -48,6 +49,8 @@ pub enum CommandError {
     Analytics(#[from] crate::analytics::AnalyticsError),
     #[error(transparent)]
     Reconcile(#[from] crate::reconcile::ReconcileError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -124,6 +127,10 @@ fn dispatch(cli: Cli) -> Result<Outcome, CommandError> {
         Command::Close(args) => {
             let config = resolve(&cli.global)?;
             reconcile::run_close(&config, &args)
+        }
+        Command::Report(args) => {
+            let config = resolve(&cli.global)?;
+            report::run(&config, &args)
         }
         Command::Run(args) => {
             let config = resolve(&cli.global)?;

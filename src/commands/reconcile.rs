@@ -108,7 +108,7 @@ fn summary(rec: &Reconciliation) -> String {
     out
 }
 
-fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
+pub fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
     let n = rec.exceptions().count() as u64;
     if n > config.thresholds.max_exceptions {
         tracing::warn!(
@@ -124,8 +124,8 @@ fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
 
 pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, CommandError> {
     let (_, rec) = reconcile_lake(config, args.cutoff.as_deref())?;
-    let mut exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
-    write_csv(&mut exceptions, &args.out.join("exceptions.csv"))?;
+    let exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
+    write_csv(&exceptions, &args.out.join("exceptions.csv"))?;
     // Written a chunk of rows at a time, so the table being encoded stays small.
     write_results_parquet(&rec, &args.out.join("results.parquet"))?;
     if args.csv {
@@ -148,9 +148,9 @@ pub fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, CommandEr
         .out
         .clone()
         .unwrap_or_else(|| std::path::Path::new("reports").join(month.label()));
-    for (name, mut df) in close::frames(&pack) {
+    for (name, df) in close::frames(&pack) {
         write_csv(
-            &mut df,
+            &df,
             &out.join(format!("close-{}-{name}.csv", month.label())),
         )?;
     }

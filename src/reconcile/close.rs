@@ -129,6 +129,35 @@ pub struct InTransit {
     pub counterpart: std::sync::Arc<str>,
 }
 
+/// One settlement period that ended in the month, with its activity and both checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementSummary {
+    pub id: std::sync::Arc<str>,
+    /// `StoreName` of its lines (`;`-separated when several).
+    pub stores: String,
+    pub currency: Currency,
+    /// Header `SettlementStartDate` (µs), when the report had one.
+    pub start: Option<i64>,
+    /// Header `SettlementEndDate`, else the last posting (µs).
+    pub end: i64,
+    pub lines: u64,
+    pub captures: i64,
+    pub refunds: i64,
+    pub fees: i64,
+    /// Chargebacks, claims, adjustments and other lines (amounts).
+    pub other: i64,
+    /// Paid out by the `Transfer` line(s) (positive).
+    pub paid_out: i64,
+    /// Σ net of all lines: 0 when the settlement balances.
+    pub net: i64,
+    /// Layer 3: `settlement_balanced` or `settlement_imbalance`.
+    pub balance_status: Status,
+    /// Layer 4: `deposited`, `deposit_in_transit`, `missing_deposit`, ... or `no_payout`.
+    pub payout_status: Option<Status>,
+    /// The bank deposit that paid it out, if any.
+    pub deposit: std::sync::Arc<str>,
+}
+
 /// The pack.
 #[derive(Debug, Clone)]
 pub struct ClosePack {
@@ -138,6 +167,12 @@ pub struct ClosePack {
     pub in_transit: Vec<InTransit>,
     /// Exceptions on items dated before the month's end, aged at month end.
     pub exceptions: Vec<ResultRow>,
+    /// Settlements that ended in the month, by end then id.
+    pub settlements: Vec<SettlementSummary>,
+    /// Layer-4 results dated in the month (payouts and Amazon Pay deposits; bank lines that are
+    /// no Amazon Pay payout are left out), by date, type and id, each with the bank's reference
+    /// text of its deposit.
+    pub payouts: Vec<(ResultRow, Option<std::sync::Arc<str>>)>,
 }
 
 fn category(ttype: &str) -> u8 {
@@ -290,12 +325,111 @@ pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
         ledger,
         in_transit,
         exceptions,
+        settlements: settlements(inputs, rec, month),
+        payouts: payouts(inputs, rec, month),
     }
+}
+
+fn settlements(inputs: &Inputs, rec: &Reconciliation, month: Month) -> Vec<SettlementSummary> {
+    let starts: FxHashMap<&str, Option<i64>> = inputs
+        .settlements
+        .iter()
+        .map(|s| (&*s.id, s.start))
+        .collect();
+    let mut payout: FxHashMap<&str, &ResultRow> = FxHashMap::default();
+    let mut out: Vec<SettlementSummary> = Vec::new();
+    let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+    for r in &rec.rows {
+        match (r.layer, r.item_type) {
+            (3, ItemType::Settlement) if month.contains(r.item_ts) => {
+                index.insert(&*r.item_id, out.len());
+                out.push(SettlementSummary {
+                    id: r.item_id.clone(),
+                    stores: String::new(),
+                    currency: r.currency,
+                    start: starts.get(&*r.item_id).copied().flatten(),
+                    end: r.item_ts,
+                    lines: 0,
+                    captures: 0,
+                    refunds: 0,
+                    fees: 0,
+                    other: 0,
+                    paid_out: 0,
+                    net: r.actual.unwrap_or(0),
+                    balance_status: r.status,
+                    payout_status: None,
+                    deposit: r.counterparts.clone(),
+                });
+            }
+            (4, ItemType::Settlement) => {
+                payout.entry(&*r.item_id).or_insert(r);
+            }
+            _ => {}
+        }
+    }
+    let mut stores: Vec<std::collections::BTreeSet<&str>> = vec![Default::default(); out.len()];
+    for l in &inputs.lines {
+        let Some(&i) = index.get(&*l.settlement_id) else {
+            continue;
+        };
+        if let Some(store) = &l.store {
+            stores[i].insert(store);
+        }
+        let s = &mut out[i];
+        s.lines += 1;
+        match category(&l.ttype) {
+            0 => s.captures += l.amount,
+            1 => s.refunds += l.amount,
+            4 => {
+                s.paid_out -= l.net;
+                continue;
+            }
+            _ => s.other += l.amount,
+        }
+        s.fees += l.total_fee;
+    }
+    for (s, names) in out.iter_mut().zip(stores) {
+        s.stores = names.into_iter().collect::<Vec<_>>().join(";");
+        if let Some(p) = payout.get(&*s.id) {
+            s.payout_status = Some(p.status);
+            s.deposit = p.counterparts.clone();
+        }
+    }
+    out.sort_by(|a, b| (a.end, &a.id).cmp(&(b.end, &b.id)));
+    out
+}
+
+fn payouts(
+    inputs: &Inputs,
+    rec: &Reconciliation,
+    month: Month,
+) -> Vec<(ResultRow, Option<std::sync::Arc<str>>)> {
+    let references: FxHashMap<&str, &std::sync::Arc<str>> = inputs
+        .deposits
+        .iter()
+        .filter_map(|d| Some((&*d.id, d.reference.as_ref()?)))
+        .collect();
+    let mut out: Vec<(ResultRow, Option<std::sync::Arc<str>>)> = rec
+        .rows
+        .iter()
+        .filter(|r| r.layer == 4 && month.contains(r.item_ts) && r.status != Status::NotAmazonPay)
+        .map(|r| {
+            let deposit = match r.item_type {
+                ItemType::Deposit => &*r.item_id,
+                _ => &*r.counterparts,
+            };
+            (r.clone(), references.get(deposit).map(|s| (*s).clone()))
+        })
+        .collect();
+    out.sort_by(|(a, _), (b, _)| {
+        (a.item_ts, a.item_type, &a.item_id).cmp(&(b.item_ts, b.item_type, &b.item_id))
+    });
+    out
 }
 
 /// The pack as tables: roll-forward (long: currency, figure, lines, amount), ledger totals,
 /// in transit, and exceptions open at month end (aged at month end).
-pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 4] {
+pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 6] {
     use super::output::{exceptions_frame, money_column};
     use polars::prelude::*;
     let (mut cur, mut fig, mut lines, mut amt) = (vec![], vec![], vec![], vec![]);
@@ -369,11 +503,112 @@ pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 
     )
     .expect("equal lengths");
     let exceptions = exceptions_frame(&pack.exceptions, pack.month.end - 1);
+    let st = &pack.settlements;
+    let money = |name: &str, f: fn(&SettlementSummary) -> i64| {
+        money_column(name, st.iter().map(|s| Some(f(s))).collect())
+    };
+    let settlements = DataFrame::new(
+        st.len(),
+        vec![
+            Column::new(
+                "settlement_id".into(),
+                st.iter().map(|s| &*s.id).collect::<Vec<&str>>(),
+            ),
+            Column::new(
+                "store_name".into(),
+                st.iter()
+                    .map(|s| Some(s.stores.as_str()).filter(|x| !x.is_empty()))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "currency".into(),
+                st.iter().map(|s| s.currency.code()).collect::<Vec<_>>(),
+            ),
+            dates("start", st.iter().map(|s| s.start.map(day)).collect()),
+            dates("end", st.iter().map(|s| Some(day(s.end))).collect()),
+            Column::new(
+                "lines".into(),
+                st.iter().map(|s| s.lines).collect::<Vec<_>>(),
+            ),
+            money("captures", |s| s.captures),
+            money("refunds", |s| s.refunds),
+            money("other", |s| s.other),
+            money("fees", |s| s.fees),
+            money("paid_out", |s| s.paid_out),
+            money("net_balance", |s| s.net),
+            Column::new(
+                "balance_status".into(),
+                st.iter()
+                    .map(|s| s.balance_status.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "payout_status".into(),
+                st.iter()
+                    .map(|s| s.payout_status.map(Status::as_str))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "deposit_id".into(),
+                st.iter()
+                    .map(|s| Some(&*s.deposit).filter(|d| !d.is_empty()))
+                    .collect::<Vec<Option<&str>>>(),
+            ),
+        ],
+    )
+    .expect("equal lengths");
+    let p: Vec<&ResultRow> = pack.payouts.iter().map(|(r, _)| r).collect();
+    let payouts = DataFrame::new(
+        p.len(),
+        vec![
+            Column::new(
+                "kind".into(),
+                p.iter()
+                    .map(|r| match r.item_type {
+                        ItemType::Deposit => "deposit",
+                        _ => "payout",
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "item_id".into(),
+                p.iter().map(|r| &*r.item_id).collect::<Vec<&str>>(),
+            ),
+            Column::new(
+                "currency".into(),
+                p.iter().map(|r| r.currency.code()).collect::<Vec<_>>(),
+            ),
+            dates("date", p.iter().map(|r| Some(day(r.item_ts))).collect()),
+            money_column("expected_amount", p.iter().map(|r| r.expected).collect()),
+            money_column("actual_amount", p.iter().map(|r| r.actual).collect()),
+            money_column("difference", p.iter().map(|r| r.difference()).collect()),
+            Column::new(
+                "status".into(),
+                p.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "counterpart_ids".into(),
+                p.iter()
+                    .map(|r| Some(&*r.counterparts).filter(|s| !s.is_empty()))
+                    .collect::<Vec<Option<&str>>>(),
+            ),
+            Column::new(
+                "bank_reference".into(),
+                pack.payouts
+                    .iter()
+                    .map(|(_, reference)| reference.as_deref())
+                    .collect::<Vec<Option<&str>>>(),
+            ),
+        ],
+    )
+    .expect("equal lengths");
     [
         ("rollforward", roll),
         ("ledger", ledger),
         ("in_transit", transit),
         ("exceptions", exceptions),
+        ("settlements", settlements),
+        ("payouts", payouts),
     ]
 }
 

@@ -67,6 +67,7 @@ pub struct Line {
     pub seller_ref: Option<Arc<str>>,
     pub ttype: Arc<str>,
     pub seller_order: Option<Arc<str>>,
+    pub store: Option<Arc<str>>,
     pub currency: Currency,
     pub amount: i64,
     pub pct_fee: i64,
@@ -272,6 +273,7 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
             "seller_reference_id",
             "transaction_type",
             "seller_order_id",
+            "store_name",
             "currency",
             "transaction_amount",
             "transaction_percentage_fee",
@@ -289,6 +291,7 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
         let sref = columns::text(p, b, "seller_reference_id")?;
         let ttype = columns::text(p, b, "transaction_type")?;
         let sorder = columns::text(p, b, "seller_order_id")?;
+        let store = columns::text(p, b, "store_name")?;
         let cur = columns::text(p, b, "currency")?;
         let amount = columns::money(p, b, "transaction_amount")?;
         let pct = columns::money(p, b, "transaction_percentage_fee")?;
@@ -297,7 +300,8 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
         let net = columns::money(p, b, "net_transaction_amount")?;
         let file = columns::text(p, b, "source_file")?;
         let line = columns::int(p, b, "source_line")?;
-        let (mut sids, mut types, mut files) = (
+        let (mut sids, mut types, mut files, mut stores) = (
+            Interner::default(),
             Interner::default(),
             Interner::default(),
             Interner::default(),
@@ -311,6 +315,7 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
                     seller_ref: owned(opt(sref, i)),
                     ttype: types.get(ttype.value(i)),
                     seller_order: owned(opt(sorder, i)),
+                    store: opt(store, i).map(|s| stores.get(s)),
                     currency: currency(p, cur.value(i))?,
                     amount: amount.value(i) as i64,
                     pct_fee: pct.value(i) as i64,

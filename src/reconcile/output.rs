@@ -185,10 +185,14 @@ fn polars_err(path: &Path) -> impl FnOnce(PolarsError) -> ReconcileError + '_ {
     }
 }
 
-/// Writes `df` as CSV to `path`, atomically.
-pub fn write_csv(df: &mut DataFrame, path: &Path) -> Result<(), ReconcileError> {
+/// Writes `df` as CSV to `path`, atomically, with formula-like text neutralised
+/// ([`crate::export`]).
+pub fn write_csv(df: &DataFrame, path: &Path) -> Result<(), ReconcileError> {
+    let mut safe = crate::export::neutralise_frame(df);
     write_atomic_with(path, |w| {
-        CsvWriter::new(w).finish(df).map_err(polars_err(path))
+        CsvWriter::new(w)
+            .finish(&mut safe)
+            .map_err(polars_err(path))
     })
 }
 
@@ -218,7 +222,9 @@ pub fn write_results_csv(rec: &Reconciliation, path: &Path) -> Result<(), Reconc
         for (i, chunk) in rec.rows.chunks(RESULT_CHUNK).enumerate() {
             CsvWriter::new(&mut *w)
                 .include_header(i == 0)
-                .finish(&mut results_chunk(chunk, rec.cutoff))
+                .finish(&mut crate::export::neutralise_frame(&results_chunk(
+                    chunk, rec.cutoff,
+                )))
                 .map_err(polars_err(path))?;
         }
         if rec.rows.is_empty() {

@@ -1,0 +1,65 @@
+//! `payrecon report`: a month's reports for people (HTML, workbook, CSV, Markdown).
+
+use std::time::Instant;
+
+use chrono::Datelike;
+
+use super::analytics::load_facts;
+use super::reconcile::{outcome, reconcile_lake};
+use super::{CommandError, Outcome};
+use crate::cli::ReportCmdArgs;
+use crate::model::catalogue::Catalogue;
+use crate::reconcile::close::{self, Month};
+use crate::report::{self, ReportSettings};
+use crate::settings::Config;
+
+pub fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandError> {
+    let start = Instant::now();
+    let tz = config.tz().map_err(CommandError::Usage)?;
+    // The facts and the reconciliation read the lake independently: build them side by side.
+    let (facts, reconciled) = rayon::join(
+        || load_facts(config),
+        || reconcile_lake(config, args.cutoff.as_deref()),
+    );
+    let facts = facts?;
+    let (inputs, rec) = reconciled?;
+    let label = match &args.month {
+        Some(m) => m.clone(),
+        None => report::newest_month(&facts).unwrap_or_else(|| {
+            let d = crate::model::time::from_micros(rec.cutoff).with_timezone(&tz);
+            format!("{}-{:02}", d.year(), d.month())
+        }),
+    };
+    let month = Month::parse(&label, tz)
+        .ok_or_else(|| CommandError::Usage(format!("--month {label:?} is not YYYY-MM")))?;
+    let settings = ReportSettings {
+        month,
+        timezone: config.timezone.clone(),
+        min_n: config.analytics.min_n,
+        fdr: config.analytics.fdr,
+        generated_at: args.now.then(chrono::Utc::now),
+    };
+    let pack = close::close(&inputs, &rec, month);
+    let tables = report::tables(&facts, Catalogue::embedded(), &settings)?;
+    let dir = args
+        .out
+        .as_deref()
+        .unwrap_or(&config.reports)
+        .join(month.label());
+    let written = report::write(&dir, &tables, &pack, &settings)?;
+    println!(
+        "report {} written to {} ({} files, {:.1} s):",
+        month.label(),
+        dir.display(),
+        written.len(),
+        start.elapsed().as_secs_f64()
+    );
+    for p in &written {
+        println!("  {}", p.file_name().unwrap_or_default().to_string_lossy());
+    }
+    if !pack.roll_forward.values().all(|r| r.ties()) {
+        tracing::error!("the roll-forward does not tie");
+        return Ok(Outcome::Findings);
+    }
+    Ok(outcome(config, &rec))
+}
