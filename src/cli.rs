@@ -50,7 +50,8 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the pipeline on an inbox folder (default: ./sample-data) and print a summary.
+    /// The nightly pipeline: ingest the inbox, archive it, reconcile, write every month's reports
+    /// (default inbox: ./sample-data); one summary line; exit 0 ok, 1 findings, 2 error.
     Run(RunArgs),
     /// Load source files (or folders of them) into the lake.
     Ingest(IngestArgs),
@@ -192,12 +193,33 @@ pub enum PeriodArg {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Folder of new input files.
-    #[arg(long, value_name = "DIR", default_value = "sample-data")]
-    pub inbox: PathBuf,
-    /// Wait for another run holding the lake's lock instead of failing.
+    /// Folder of new input files [default: sample-data, whose files are never moved].
+    #[arg(long, value_name = "DIR")]
+    pub inbox: Option<PathBuf>,
+    /// Where processed files are moved, one folder per run (named by its start, UTC)
+    /// [default: `archive` beside the inbox].
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+    /// Leave processed files in the inbox (already-ingested content is skipped anyway).
+    #[arg(long)]
+    pub keep: bool,
+    /// Reports folder [default: `reports` in the configuration].
+    #[arg(long, value_name = "DIR")]
+    pub reports: Option<PathBuf>,
+    /// Decide pending reconciliation statuses against this instant [default: the newest
+    /// timestamp in the lake].
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub cutoff: Option<String>,
+    /// Rebuild the lake from the archive (night by night) and the inbox, and rewrite every
+    /// report, instead of loading only what is new.
+    #[arg(long)]
+    pub full: bool,
+    /// Wait for a run in progress instead of exiting with an error.
     #[arg(long)]
     pub wait: bool,
+    /// Say what would be done; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

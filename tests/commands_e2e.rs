@@ -88,7 +88,7 @@ fn codes_prints_the_shipped_catalogue() {
 }
 
 #[test]
-fn run_ingests_an_inbox_and_summarises_the_lake() {
+fn run_processes_an_inbox_and_leaves_the_demo_inbox_in_place() {
     let tmp = tempfile::tempdir().unwrap();
     payrecon(tmp.path())
         .args([
@@ -96,20 +96,53 @@ fn run_ingests_an_inbox_and_summarises_the_lake() {
         ])
         .assert()
         .success();
+    let files = std::fs::read_dir(tmp.path().join("inbox")).unwrap().count();
+    let out = payrecon(tmp.path())
+        .args(["run", "--inbox", "inbox"])
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)));
+    let line = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        line.starts_with("run ") && line.contains(&format!("{files} files")),
+        "{line}"
+    );
+    assert!(tmp.path().join("reports/2026-10/approvals.html").exists());
+    assert!(tmp.path().join("reports/reconcile/exceptions.csv").exists());
+    // Processed files moved to the archive beside the inbox (generate's README.md is no data).
+    let left: Vec<_> = std::fs::read_dir(tmp.path().join("inbox"))
+        .unwrap()
+        .collect();
+    assert!(left.len() <= 1, "{left:?}");
+    assert!(tmp.path().join("archive").is_dir());
     payrecon(tmp.path())
         .args(["run", "--inbox", "inbox"])
         .assert()
-        .success()
-        .stdout(contains("orders"))
-        .stdout(predicates::str::is_match(r"(?m)^  orders\s+100 rows").unwrap());
-    payrecon(tmp.path())
-        .args(["run", "--inbox", "inbox"])
-        .assert()
-        .success()
-        .stdout(contains("0 loaded"));
+        .stdout(contains("0 new"));
     payrecon(tmp.path())
         .args(["run", "--inbox", "nowhere"])
         .assert()
         .code(2)
         .stderr(contains("not a folder"));
+
+    // With no arguments, `run` reads ./sample-data and never moves its files.
+    let demo = tmp.path().join("demo");
+    std::fs::create_dir_all(&demo).unwrap();
+    payrecon(&demo)
+        .args([
+            "generate",
+            "--orders",
+            "50",
+            "--seed",
+            "3",
+            "--out",
+            "sample-data",
+        ])
+        .assert()
+        .success();
+    let before = snapshot(&demo.join("sample-data"));
+    let out = payrecon(&demo).arg("run").output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)));
+    assert!(before == snapshot(&demo.join("sample-data")));
+    assert!(!demo.join("archive").exists());
 }

@@ -1,54 +1,581 @@
-//! `payrecon run`: the pipeline on an inbox folder, then a summary of the lake.
+//! `payrecon run`: the nightly pipeline for cron. Under one lock: ingest every new file of the
+//! inbox, archive what was processed, reconcile, and write the reconciliation and every month's
+//! reports, touching only files whose bytes change. `--full` rebuilds the lake from the archive
+//! and the inbox first; `--dry-run` says what would be done.
+//!
+//! Crash safety: the lake commits atomically (redo journal), files are archived only after the
+//! commit that holds them, every output is written to a temporary name and renamed, and a run
+//! sweeps up what a killed run left (temporary files, a half-swapped `--full` rebuild). So a run
+//! after a kill at any point ends with the same lake, results and reports as an uninterrupted run.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::ingest::{Detail, outcome, print_report};
+use chrono::Datelike;
+use rayon::prelude::*;
+
+use super::analytics::load_facts;
+use super::ingest::outcome as ingest_outcome;
+use super::reconcile::{outcome as reconcile_outcome, reconcile_lake};
 use super::{CommandError, Outcome, thousands};
 use crate::cli::RunArgs;
-use crate::ingest::{IngestOptions, ingest};
+use crate::ingest::{FileStatus, IngestOptions, IngestReport, Planned, crash_point, ingest};
 use crate::lake::{Lake, LockMode};
-use crate::model::schema::TABLES;
+use crate::model::catalogue::Catalogue;
+use crate::reconcile::close::{self, Month};
+use crate::reconcile::output::{
+    csv_bytes, exceptions_frame, remove_stale_temp_files, write_results_parquet,
+};
+use crate::report::{self, ReportSettings};
 use crate::settings::Config;
 
-pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
-    if !args.inbox.is_dir() {
-        return Err(CommandError::Usage(format!(
-            "inbox {} is not a folder (run from the repository root, or pass --inbox DIR)",
-            args.inbox.display()
-        )));
+/// The shipped demo inbox: its files are left in place (never archived).
+const SAMPLE_INBOX: &str = "sample-data";
+
+/// Resolved paths of a run.
+struct Paths {
+    inbox: PathBuf,
+    archive: PathBuf,
+    keep: bool,
+    lake: PathBuf,
+    reports: PathBuf,
+}
+
+fn paths(config: &Config, args: &RunArgs) -> Paths {
+    let (inbox, default_inbox) = match &args.inbox {
+        Some(p) => (p.clone(), false),
+        None => (PathBuf::from(SAMPLE_INBOX), true),
+    };
+    let archive = args.archive.clone().unwrap_or_else(|| {
+        let parent = inbox
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        parent.join("archive")
+    });
+    Paths {
+        inbox,
+        archive,
+        keep: args.keep || default_inbox,
+        lake: config.lake.clone(),
+        reports: args
+            .reports
+            .clone()
+            .unwrap_or_else(|| config.reports.clone()),
     }
-    let start = Instant::now();
-    let lake = Lake::open(
-        &config.lake,
-        if args.wait {
-            LockMode::Wait
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// The run lock: a file beside the lake (it outlives a `--full` swap of the lake folder).
+fn run_lock(lake: &Path, wait: bool) -> Result<std::fs::File, CommandError> {
+    let path = sibling(lake, ".run-lock");
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| CommandError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| CommandError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+    if wait {
+        tracing::info!(lock = %path.display(), "waiting for the run lock");
+        file.lock().map_err(|e| CommandError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+    } else {
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(CommandError::Usage(format!(
+                    "another payrecon run is in progress (lock {} is held); not starting. \
+                     Use --wait to wait for it",
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(CommandError::Io {
+                    path: path.clone(),
+                    source: e,
+                });
+            }
+        }
+    }
+    Ok(file)
+}
+
+/// Finishes or undoes a `--full` lake swap that a killed run left half done.
+fn recover_swap(lake: &Path) -> Result<(), CommandError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| CommandError::Io { path, source: e }
+    };
+    let old = sibling(lake, ".old");
+    let rebuild = sibling(lake, ".rebuild");
+    if old.exists() {
+        if lake.exists() {
+            tracing::warn!(lake = %lake.display(), "finishing an interrupted --full swap");
+            std::fs::remove_dir_all(&old).map_err(io(&old))?;
         } else {
-            LockMode::Fail
-        },
-    )?;
-    let opts = IngestOptions {
+            tracing::warn!(lake = %lake.display(), "undoing an interrupted --full swap");
+            std::fs::rename(&old, lake).map_err(io(&old))?;
+        }
+    }
+    if rebuild.exists() {
+        tracing::warn!(folder = %rebuild.display(), "removing an interrupted --full rebuild");
+        std::fs::remove_dir_all(&rebuild).map_err(io(&rebuild))?;
+    }
+    Ok(())
+}
+
+fn ingest_options(config: &Config) -> IngestOptions {
+    IngestOptions {
         progress: std::io::stderr().is_terminal(),
         memory_budget: config.ingest.memory_budget_mb as usize * (1 << 20),
         ..IngestOptions::new(config.orders.columns.clone())
+    }
+}
+
+/// Night folders of the archive, oldest first.
+fn archive_nights(archive: &Path) -> Result<Vec<PathBuf>, CommandError> {
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(archive) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+        Err(e) => {
+            return Err(CommandError::Io {
+                path: archive.to_path_buf(),
+                source: e,
+            });
+        }
     };
-    let report = ingest(&lake, std::slice::from_ref(&args.inbox), &opts)?;
-    print_report(
-        &report,
-        &config.lake.display().to_string(),
-        start.elapsed().as_secs_f64(),
-        Detail::PerKind,
-    );
-    println!("lake {}:", config.lake.display());
-    for t in TABLES {
-        let s = lake.table_stats(t)?;
+    v.sort();
+    Ok(v)
+}
+
+/// `--full`: a new lake from every archived night (in order) and the inbox, swapped in for the
+/// old one. Returns the ingest report of the inbox part.
+fn rebuild_lake(config: &Config, p: &Paths) -> Result<IngestReport, CommandError> {
+    let rebuild = sibling(&p.lake, ".rebuild");
+    let opts = ingest_options(config);
+    let report = {
+        let lake = Lake::open(&rebuild, LockMode::Fail)?;
+        for night in archive_nights(&p.archive)? {
+            tracing::info!(night = %night.display(), "rebuild: ingesting archived files");
+            // Recorded under the inbox paths they arrived with, as the nightly runs did.
+            let opts = IngestOptions {
+                path_alias: Some((night.clone(), p.inbox.clone())),
+                ..opts.clone()
+            };
+            ingest(&lake, std::slice::from_ref(&night), &opts)?;
+        }
+        ingest(&lake, std::slice::from_ref(&p.inbox), &opts)?
+    };
+    crash_point("run-before-swap");
+    let old = sibling(&p.lake, ".old");
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| CommandError::Io { path, source: e }
+    };
+    if p.lake.exists() {
+        std::fs::rename(&p.lake, &old).map_err(io(&p.lake))?;
+    }
+    crash_point("run-mid-swap");
+    std::fs::rename(&rebuild, &p.lake).map_err(io(&rebuild))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(report)
+}
+
+/// Moves the files the ingest processed (loaded, or already in the lake) to the archive.
+fn archive(report: &IngestReport, p: &Paths, night: &str) -> Result<usize, CommandError> {
+    if p.keep {
+        return Ok(0);
+    }
+    let dir = p.archive.join(night);
+    let mut moved = 0;
+    for f in &report.files {
+        if matches!(
+            f.status,
+            FileStatus::Loaded
+                | FileStatus::AlreadyIngested { .. }
+                | FileStatus::SameAsEarlier { .. }
+        ) {
+            let path = Path::new(&f.path);
+            let to = crate::ingest::archive::archive_file(path, &p.inbox, &dir).map_err(|e| {
+                CommandError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                }
+            })?;
+            tracing::debug!(file = %f.path, to = %to.display(), "archived");
+            moved += 1;
+            if moved == 1 {
+                crash_point("run-mid-archive");
+            }
+        }
+    }
+    Ok(moved)
+}
+
+/// Severity of an exception status for the operator's summary: `high` when money is missing
+/// or wrong, `medium` when a person must match something, `low` for orders whose authorization
+/// lapsed (nothing was captured).
+pub fn severity(status: crate::reconcile::Status) -> &'static str {
+    use crate::reconcile::Status::*;
+    match status {
+        MissingDeposit
+        | DepositAmountMismatch
+        | MissingFromSettlement
+        | AmountMismatch
+        | RefundExceedsCapture
+        | SettlementImbalance
+        | DuplicateSettlement => "high",
+        OrderNotCaptured => "low",
+        _ => "medium",
+    }
+}
+
+fn dry_run(config: &Config, p: &Paths, full: bool) -> Result<Outcome, CommandError> {
+    let known = match Lake::read_only(&p.lake) {
+        Ok(lake) if !full => lake.known_files()?,
+        _ => vec![],
+    };
+    let plan = crate::ingest::preview(
+        &known,
+        std::slice::from_ref(&p.inbox),
+        &config.orders.columns,
+    )?;
+    println!("dry run: nothing is changed");
+    if full {
         println!(
-            "  {:<18} {:>12} rows in {:>4} file{}",
-            t.name,
-            thousands(s.rows),
-            s.files,
-            if s.files == 1 { "" } else { "s" }
+            "would rebuild the lake {} from {} archived night(s) in {} and the inbox",
+            p.lake.display(),
+            archive_nights(&p.archive)?.len(),
+            p.archive.display()
         );
     }
-    Ok(outcome(&report, config))
+    let mut archived = 0;
+    for (path, bytes, what) in &plan {
+        let text = match what {
+            Planned::New(d) => {
+                archived += 1;
+                format!(
+                    "ingest {} ({}, {} bytes)",
+                    d.kind,
+                    d.format.as_str(),
+                    thousands(*bytes)
+                )
+            }
+            Planned::Known { seq } => {
+                archived += 1;
+                format!("already in the lake (file {seq}): archive only")
+            }
+            Planned::Repeat { path } => {
+                archived += 1;
+                format!("same content as {path}: archive only")
+            }
+            Planned::Unrecognized(why) => format!("not recognised, stays in the inbox: {why}"),
+        };
+        println!("  {}: {text}", path.display());
+    }
+    if p.keep {
+        println!("files stay in {} (demo inbox or --keep)", p.inbox.display());
+    } else {
+        println!(
+            "would archive {archived} file(s) to {}",
+            p.archive.join("<run start, UTC>").display()
+        );
+    }
+    println!(
+        "would reconcile the lake and write {}/reconcile and the reports of every month with data \
+         in {}/YYYY-MM (only files whose bytes change)",
+        p.reports.display(),
+        p.reports.display()
+    );
+    Ok(Outcome::Clean)
+}
+
+/// The months from the first to the last with data (attempts or reconciliation items), local.
+fn months_with_data(
+    facts: &crate::analytics::facts::Facts,
+    rec: &crate::reconcile::Reconciliation,
+    tz: chrono_tz::Tz,
+) -> Vec<String> {
+    let local = |ts: i64| {
+        let d = crate::model::time::from_micros(ts).with_timezone(&tz);
+        (d.year(), d.month())
+    };
+    let mut lo: Option<(i32, u32)> = None;
+    let mut hi: Option<(i32, u32)> = None;
+    let mut see = |m: (i32, u32)| {
+        lo = Some(lo.map_or(m, |l| l.min(m)));
+        hi = Some(hi.map_or(m, |h| h.max(m)));
+    };
+    if let Some((min, max)) = facts
+        .attempts
+        .iter()
+        .map(|a| a.day)
+        .fold(None, |acc: Option<(i32, i32)>, d| {
+            Some(acc.map_or((d, d), |(a, b)| (a.min(d), b.max(d))))
+        })
+    {
+        for d in [min, max] {
+            let d = crate::model::time::from_epoch_days(d);
+            see((d.year(), d.month()));
+        }
+    }
+    if let Some((min, max)) = rec.rows.iter().map(|r| r.item_ts).fold(None, |acc, t| {
+        Some(acc.map_or((t, t), |(a, b): (i64, i64)| (a.min(t), b.max(t))))
+    }) {
+        see(local(min));
+        see(local(max));
+    }
+    let (Some(mut m), Some(end)) = (lo, hi) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    while m <= end {
+        out.push(format!("{}-{:02}", m.0, m.1));
+        m = if m.1 == 12 {
+            (m.0 + 1, 1)
+        } else {
+            (m.0, m.1 + 1)
+        };
+    }
+    out
+}
+
+pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
+    let start = Instant::now();
+    let p = paths(config, args);
+    if !p.inbox.is_dir() {
+        return Err(CommandError::Usage(format!(
+            "inbox {} is not a folder (run from the repository root, or pass --inbox DIR)",
+            p.inbox.display()
+        )));
+    }
+    if args.dry_run {
+        return dry_run(config, &p, args.full);
+    }
+    let _run_lock = run_lock(&p.lake, args.wait)?;
+    recover_swap(&p.lake)?;
+    let swept = remove_stale_temp_files(&p.reports)?;
+    if swept > 0 {
+        tracing::warn!(
+            files = swept,
+            "removed temporary files of an interrupted run"
+        );
+    }
+    tracing::info!(inbox = %p.inbox.display(), lake = %p.lake.display(), full = args.full, "run started");
+
+    // 1. Ingest (or rebuild), then archive what was processed.
+    let report = if args.full {
+        rebuild_lake(config, &p)?
+    } else {
+        // The run lock is held; the lake's own lock only waits for a manual `payrecon ingest`.
+        let lake = Lake::open(&p.lake, LockMode::Wait)?;
+        ingest(
+            &lake,
+            std::slice::from_ref(&p.inbox),
+            &ingest_options(config),
+        )?
+    };
+    let new_files = report.files_loaded();
+    let rows_loaded: u64 = report.files.iter().map(|f| f.loaded).sum();
+    let rows_read: u64 = report.files.iter().map(|f| f.rows_read).sum();
+    let duplicates: u64 = report.files.iter().map(|f| f.duplicates).sum();
+    if std::io::stdout().is_terminal() && new_files > 0 {
+        super::ingest::print_report(
+            &report,
+            &p.lake.display().to_string(),
+            start.elapsed().as_secs_f64(),
+            super::ingest::Detail::PerKind,
+        );
+    }
+    tracing::info!(
+        files = report.files.len(),
+        new = new_files,
+        rows_read,
+        rows_loaded,
+        rows_rejected = report.rows_rejected(),
+        duplicates,
+        failed = report.files_failed(),
+        "ingested"
+    );
+    for f in &report.files {
+        if let FileStatus::Unrecognized(why) | FileStatus::Failed(why) = &f.status {
+            tracing::warn!(file = %f.path, "left in the inbox: {why}");
+        }
+    }
+    crash_point("run-after-ingest");
+    // One archive folder per run, named by its start (UTC), so folders sort in ingest order.
+    let night = chrono::Utc::now()
+        .format("%Y-%m-%dT%H%M%S%.3fZ")
+        .to_string();
+    let archived = archive(&report, &p, &night)?;
+    if archived > 0 {
+        tracing::info!(files = archived, to = %p.archive.join(&night).display(), "archived");
+    }
+
+    // 2. Facts and reconciliation, side by side.
+    let lake_config = Config {
+        lake: p.lake.clone(),
+        ..config.clone()
+    };
+    let (facts, reconciled) = rayon::join(
+        || load_facts(&lake_config),
+        || reconcile_lake(&lake_config, args.cutoff.as_deref()),
+    );
+    let facts = facts?;
+    let (inputs, rec) = reconciled?;
+    crash_point("run-after-reconcile");
+
+    // 3. Reconciliation outputs.
+    let rec_dir = p.reports.join("reconcile");
+    let exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
+    let ex_path = rec_dir.join("exceptions.csv");
+    report::write_files(
+        &rec_dir,
+        &[("exceptions.csv".into(), csv_bytes(&exceptions, &ex_path)?)],
+        !args.full,
+    )?;
+    write_results_parquet(&rec, &rec_dir.join("results.parquet"))?;
+
+    // 4. Every month's reports, rendered in parallel, written where they changed.
+    let tz = config.tz().map_err(CommandError::Usage)?;
+    let months = months_with_data(&facts, &rec, tz);
+    type Rendered = (Month, Vec<(String, Vec<u8>)>, bool);
+    let rendered: Vec<Rendered> = months
+        .par_iter()
+        .map(|label| {
+            let month = Month::parse(label, tz).expect("a month label");
+            let settings = ReportSettings {
+                month,
+                timezone: config.timezone.clone(),
+                min_n: config.analytics.min_n,
+                fdr: config.analytics.fdr,
+                generated_at: None,
+            };
+            let pack = close::close(&inputs, &rec, month);
+            let tables = report::tables(&facts, Catalogue::embedded(), &settings)?;
+            let ties = pack.roll_forward.values().all(|r| r.ties());
+            if !ties {
+                tracing::error!(month = %label, "the roll-forward does not tie");
+            }
+            Ok((month, report::render(&tables, &pack, &settings)?, ties))
+        })
+        .collect::<Result<_, CommandError>>()?;
+    let mut written_months = Vec::new();
+    let mut unchanged_months = Vec::new();
+    let mut files_written = 0;
+    for (i, (month, files, _)) in rendered.iter().enumerate() {
+        let w = report::write_files(&p.reports.join(month.label()), files, !args.full)?;
+        files_written += w.written.len();
+        if w.written.is_empty() {
+            unchanged_months.push(month.label());
+        } else {
+            written_months.push(month.label());
+        }
+        if i == 0 {
+            crash_point("run-mid-reports");
+        }
+    }
+    // The operator's approval rate: attempts of the last 7 local days with data.
+    let approval = facts.newest_day.and_then(|newest| {
+        let week = crate::analytics::ReportOptions {
+            dims: vec![],
+            from: Some(newest - 6),
+            to: Some(newest),
+            min_n: config.analytics.min_n,
+        };
+        let df = crate::analytics::approvals(&facts, &week).ok()?;
+        report::Headline::of(&df).attempt.rate
+    });
+    let ties = rendered.iter().all(|r| r.2);
+
+    // 5. Summary.
+    let mut by_severity: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in rec.exceptions() {
+        *by_severity.entry(severity(r.status)).or_default() += 1;
+    }
+    let sev = |s: &str| by_severity.get(s).copied().unwrap_or(0);
+    let exceptions_total: u64 = by_severity.values().sum();
+    let seconds = start.elapsed().as_secs_f64();
+    let mut result = ingest_outcome(&report, config);
+    if reconcile_outcome(config, &rec) == Outcome::Findings || !ties {
+        result = Outcome::Findings;
+    }
+    let line = format!(
+        "run {}: {} files ({} new, {} archived, {} failed), rows {} loaded / {} rejected / {} \
+         duplicates, approval (7 days) {}, exceptions {} (high {}, medium {}, low {}), reports {} written{}, {:.1} s",
+        if result == Outcome::Clean {
+            "ok"
+        } else {
+            "finished with findings"
+        },
+        report.files.len(),
+        new_files,
+        archived,
+        report.files_failed(),
+        thousands(rows_loaded),
+        thousands(report.rows_rejected()),
+        thousands(duplicates),
+        report::pct(approval),
+        thousands(exceptions_total),
+        sev("high"),
+        sev("medium"),
+        sev("low"),
+        if written_months.is_empty() {
+            "none".to_string()
+        } else {
+            written_months.join(",")
+        },
+        if unchanged_months.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} unchanged)", unchanged_months.join(","))
+        },
+        seconds
+    );
+    tracing::info!(
+        files = report.files.len(),
+        new_files,
+        archived,
+        failed_files = report.files_failed(),
+        rows_loaded,
+        rows_rejected = report.rows_rejected(),
+        duplicates,
+        approval_rate_7d = approval.unwrap_or(f64::NAN),
+        exceptions = exceptions_total,
+        exceptions_high = sev("high"),
+        exceptions_medium = sev("medium"),
+        exceptions_low = sev("low"),
+        months_written = %written_months.join(","),
+        months_unchanged = %unchanged_months.join(","),
+        report_files_written = files_written,
+        seconds,
+        outcome = if result == Outcome::Clean { "ok" } else { "findings" },
+        "run finished"
+    );
+    println!("{line}");
+    Ok(result)
 }

@@ -9,6 +9,7 @@
 //!
 //! Per file, always: rows read = loaded + rejected + duplicates.
 
+pub mod archive;
 pub mod detect;
 pub mod hashing;
 pub mod lines;
@@ -144,6 +145,9 @@ pub struct IngestOptions {
     pub progress: bool,
     /// Bytes of parsed rows held in memory before chunks spill to disk.
     pub memory_budget: usize,
+    /// Record files below `.0` as if they were below `.1` (`source_file`, the `files` table):
+    /// a `run --full` rebuild reads archived files under the inbox paths they arrived with.
+    pub path_alias: Option<(PathBuf, PathBuf)>,
 }
 
 /// The default [`IngestOptions::memory_budget`]: 128 MiB.
@@ -161,6 +165,7 @@ impl IngestOptions {
             orders,
             progress: false,
             memory_budget: DEFAULT_MEMORY_BUDGET,
+            path_alias: None,
         }
     }
 }
@@ -218,8 +223,59 @@ fn main_table(kind: FileKind) -> &'static TableDef {
     }
 }
 
+/// What a run would do with one file (`payrecon run --dry-run`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// New content of this kind: would be read and merged.
+    New(Detected),
+    /// Content already in the lake (as file `seq`): would only be archived.
+    Known { seq: i64 },
+    /// Same content as an earlier file of this batch.
+    Repeat { path: String },
+    /// Not recognised: would stay in the inbox.
+    Unrecognized(String),
+}
+
+/// Says what [`ingest`] would do with each file under `paths`, without reading rows or writing.
+pub fn preview(
+    known: &[(String, i64, u64)],
+    paths: &[PathBuf],
+    orders: &OrderColumns,
+) -> Result<Vec<(PathBuf, u64, Planned)>, IngestError> {
+    let known: HashMap<&str, i64> = known.iter().map(|(h, s, _)| (h.as_str(), *s)).collect();
+    let hashed: Vec<(PathBuf, String, u64)> = discover(paths)?
+        .into_par_iter()
+        .map(|p| {
+            hashing::sha256_file(&p)
+                .map(|(h, n)| (p.clone(), h, n))
+                .map_err(|e| IngestError::io(&p, e))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::with_capacity(hashed.len());
+    for (path, sha, bytes) in hashed {
+        let plan = if let Some(&seq) = known.get(sha.as_str()) {
+            Planned::Known { seq }
+        } else if let Some(first) = seen.get(&sha) {
+            Planned::Repeat {
+                path: first.clone(),
+            }
+        } else {
+            match detect::detect(&path, orders).map_err(|e| IngestError::io(&path, e))? {
+                Ok(d) => {
+                    seen.insert(sha, path.display().to_string());
+                    Planned::New(d)
+                }
+                Err(why) => Planned::Unrecognized(why),
+            }
+        };
+        out.push((path, bytes, plan));
+    }
+    Ok(out)
+}
+
 /// A test hook: `PAYRECON_CRASH_AT=<point>` aborts the process at that point, as a kill would.
-fn crash_point(point: &str) {
+pub fn crash_point(point: &str) {
     if std::env::var("PAYRECON_CRASH_AT").is_ok_and(|p| p == point) {
         eprintln!("PAYRECON_CRASH_AT={point}: aborting");
         std::process::abort();
@@ -278,7 +334,13 @@ pub fn ingest(
     let mut reports = Vec::with_capacity(hashed.len());
     let mut jobs = Vec::new();
     for (path, sha, bytes) in hashed {
-        let display = path.display().to_string();
+        let display = match &opts.path_alias {
+            Some((from, to)) => match path.strip_prefix(from) {
+                Ok(rest) => to.join(rest).display().to_string(),
+                Err(_) => path.display().to_string(),
+            },
+            None => path.display().to_string(),
+        };
         let mut report = FileReport {
             path: display.clone(),
             sha256: sha.clone().unwrap_or_default(),

@@ -140,6 +140,38 @@ pub fn exceptions_frame<'a>(
     DataFrame::new(rows.len(), cols).expect("columns have equal lengths")
 }
 
+/// Name prefix of the temporary files of [`write_atomic_with`]; a killed process can leave
+/// one behind, which [`remove_stale_temp_files`] sweeps up.
+pub const TEMP_PREFIX: &str = ".payrecon-tmp-";
+
+/// Removes temporary files a killed writer left in `dir` (call only while holding the run lock).
+pub fn remove_stale_temp_files(dir: &Path) -> Result<usize, ReconcileError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => {
+            return Err(ReconcileError::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            });
+        }
+    };
+    let mut n = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            std::fs::remove_file(&path).map_err(|e| ReconcileError::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+            n += 1;
+        } else if path.is_dir() {
+            n += remove_stale_temp_files(&path)?;
+        }
+    }
+    Ok(n)
+}
+
 /// Writes `path` atomically: `write` fills a temporary file in the same folder, which is synced
 /// and renamed over `path`, so a reader sees the old file or the new one, never half of one.
 pub fn write_atomic_with(
@@ -155,6 +187,7 @@ pub fn write_atomic_with(
     // Temporary files are created owner-only; the result is an ordinary file (0644 before the
     // umask), like any other output.
     let tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
         .permissions(std::fs::Permissions::from_mode(0o644))
         .tempfile_in(dir)
         .map_err(io)?;
@@ -183,6 +216,16 @@ fn polars_err(path: &Path) -> impl FnOnce(PolarsError) -> ReconcileError + '_ {
         path: path.to_path_buf(),
         source: e,
     }
+}
+
+/// `df` as CSV bytes, with formula-like text neutralised ([`crate::export`]).
+pub fn csv_bytes(df: &DataFrame, path: &Path) -> Result<Vec<u8>, ReconcileError> {
+    let mut safe = crate::export::neutralise_frame(df);
+    let mut out = Vec::new();
+    CsvWriter::new(&mut out)
+        .finish(&mut safe)
+        .map_err(polars_err(path))?;
+    Ok(out)
 }
 
 /// Writes `df` as CSV to `path`, atomically, with formula-like text neutralised

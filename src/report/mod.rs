@@ -21,7 +21,7 @@ use crate::analytics::{self, AnalyticsError, Dim, Period, ReportOptions};
 use crate::model::catalogue::Catalogue;
 use crate::reconcile::ReconcileError;
 use crate::reconcile::close::{self, ClosePack, Month};
-use crate::reconcile::output::{write_atomic, write_csv};
+use crate::reconcile::output::{csv_bytes, write_atomic};
 
 /// Errors writing reports.
 #[derive(Debug, thiserror::Error)]
@@ -148,50 +148,84 @@ fn csv_tables(t: &Tables) -> [(&'static str, &DataFrame); 8] {
     ]
 }
 
-/// Writes the month's report into `dir` (created): `approvals.html`, `close-YYYY-MM.xlsx`,
-/// the CSV tables, the close pack's CSV and Markdown, and `summary.md`. Every file is written
-/// atomically. Returns the paths written, in order.
+/// The month's report files, by name, in the order they are written: `approvals.html`,
+/// `close-YYYY-MM.xlsx`, the close pack's Markdown, `summary.md`, the analytics tables and the
+/// close pack as CSV.
+pub fn render(
+    tables: &Tables,
+    pack: &ClosePack,
+    settings: &ReportSettings,
+) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
+    let label = settings.month.label();
+    let xlsx_name = format!("close-{label}.xlsx");
+    let mut files = vec![
+        (
+            "approvals.html".to_string(),
+            html::approvals_page(tables, settings).into_bytes(),
+        ),
+        (
+            xlsx_name.clone(),
+            xlsx::close_workbook(pack, settings, Path::new(&xlsx_name))?,
+        ),
+        (
+            format!("close-{label}.md"),
+            close::markdown(pack).into_bytes(),
+        ),
+        (
+            "summary.md".to_string(),
+            summary_markdown(tables, pack, settings).into_bytes(),
+        ),
+    ];
+    for (name, df) in csv_tables(tables) {
+        let name = format!("{name}.csv");
+        let bytes = csv_bytes(df, Path::new(&name))?;
+        files.push((name, bytes));
+    }
+    for (name, df) in close::frames(pack) {
+        let name = format!("close-{label}-{name}.csv");
+        let bytes = csv_bytes(&df, Path::new(&name))?;
+        files.push((name, bytes));
+    }
+    Ok(files)
+}
+
+/// What [`write_files`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    pub written: Vec<PathBuf>,
+    /// Files whose bytes were already on disk (left untouched, so their times say when they
+    /// last changed).
+    pub unchanged: Vec<PathBuf>,
+}
+
+/// Writes `files` into `dir` (created), each atomically; with `only_changed`, a file whose
+/// current bytes are the same is left alone.
+pub fn write_files(
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    only_changed: bool,
+) -> Result<Written, ReportError> {
+    let mut out = Written::default();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        if only_changed && std::fs::read(&path).is_ok_and(|old| &old == bytes) {
+            out.unchanged.push(path);
+            continue;
+        }
+        write_atomic(&path, bytes)?;
+        out.written.push(path);
+    }
+    Ok(out)
+}
+
+/// Renders the month's report and writes every file into `dir`. Returns the paths written.
 pub fn write(
     dir: &Path,
     tables: &Tables,
     pack: &ClosePack,
     settings: &ReportSettings,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    let label = settings.month.label();
-    let mut written = Vec::new();
-    let mut put = |name: String, bytes: &[u8]| -> Result<(), ReportError> {
-        let path = dir.join(name);
-        write_atomic(&path, bytes)?;
-        written.push(path);
-        Ok(())
-    };
-    put(
-        "approvals.html".into(),
-        html::approvals_page(tables, settings).as_bytes(),
-    )?;
-    put(
-        format!("close-{label}.xlsx"),
-        &xlsx::close_workbook(pack, settings, &dir.join(format!("close-{label}.xlsx")))?,
-    )?;
-    put(
-        format!("close-{label}.md"),
-        close::markdown(pack).as_bytes(),
-    )?;
-    put(
-        "summary.md".into(),
-        summary_markdown(tables, pack, settings).as_bytes(),
-    )?;
-    for (name, df) in csv_tables(tables) {
-        let path = dir.join(format!("{name}.csv"));
-        write_csv(df, &path)?;
-        written.push(path);
-    }
-    for (name, df) in close::frames(pack) {
-        let path = dir.join(format!("close-{label}-{name}.csv"));
-        write_csv(&df, &path)?;
-        written.push(path);
-    }
-    Ok(written)
+    Ok(write_files(dir, &render(tables, pack, settings)?, false)?.written)
 }
 
 /// A percentage with one decimal, or `n/a`.
