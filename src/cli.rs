@@ -246,6 +246,9 @@ pub struct GenerateArgs {
     /// Month the orders are placed in (activity runs a few days past its end).
     #[arg(long, value_name = "YYYY-MM", default_value = "2026-10")]
     pub month: String,
+    /// Spread the orders over this many months from --month on.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=24))]
+    pub months: u32,
     /// Output folder (created; existing generated files are overwritten).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

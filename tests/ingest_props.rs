@@ -23,6 +23,7 @@ fn make_data(dir: &Path, orders: u64, seed: u64, messy: bool) {
         orders,
         seed,
         month: "2026-10".into(),
+        months: 1,
         out: dir.to_path_buf(),
         messy,
         store: "Example Store".into(),

@@ -12,6 +12,7 @@ pub fn run(args: &GenerateArgs) -> Result<Outcome, CommandError> {
         orders: args.orders,
         seed: args.seed,
         month: args.month.clone(),
+        months: args.months,
         out: args.out.clone(),
         messy: args.messy,
         store: args.store.clone(),

@@ -49,8 +49,10 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> GenerateError + '_ {
 pub struct GenerateOptions {
     pub orders: u64,
     pub seed: u64,
-    /// `YYYY-MM`.
+    /// `YYYY-MM`: the first month orders are placed in.
     pub month: String,
+    /// How many months, from `month` on, orders are spread over (at least 1).
+    pub months: u32,
     pub out: PathBuf,
     pub messy: bool,
     pub store: String,
@@ -359,12 +361,9 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         .ok_or_else(|| GenerateError::Month(opts.month.clone()))?;
     let first = NaiveDate::from_ymd_opt(year, month, 1)
         .ok_or_else(|| GenerateError::Month(opts.month.clone()))?;
-    let next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)
-    }
-    .expect("valid month");
+    let next = first
+        .checked_add_months(chrono::Months::new(opts.months.max(1)))
+        .ok_or_else(|| GenerateError::Month(opts.month.clone()))?;
     let day0 = first
         .and_hms_opt(0, 0, 0)
         .expect("midnight")
