@@ -85,6 +85,20 @@ fn spawn_run(dir: &Path, extra: &[&str]) -> std::process::Child {
         .unwrap()
 }
 
+/// `payrecon run` aborted at `point` (`PAYRECON_CRASH_AT`), as a kill there would.
+fn crashed_run(dir: &Path, point: &str, extra: &[&str]) {
+    let out = payrecon(dir)
+        .env("PAYRECON_CRASH_AT", point)
+        .args(["--lake", "lake", "run", "--inbox", "inbox"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_none(),
+        "{point}: the run was not killed"
+    );
+}
+
 fn ok(out: &Output) {
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
@@ -237,15 +251,7 @@ fn killed_at_any_point_the_next_run_finishes_the_job() {
         nights.drop_into(&dir.join("inbox"), &nights.night(1));
         ok(&run(&dir, &[]));
         nights.drop_into(&dir.join("inbox"), &nights.night(2));
-        let out = payrecon(&dir)
-            .env("PAYRECON_CRASH_AT", point)
-            .args(["--lake", "lake", "run", "--inbox", "inbox"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.code().is_none(),
-            "{point}: the run was not killed"
-        );
+        crashed_run(&dir, point, &[]);
         ok(&run(&dir, &[]));
         assert_same_outputs(&dir, &reference);
         assert_eq!(
@@ -261,15 +267,7 @@ fn killed_at_any_point_the_next_run_finishes_the_job() {
             nights.drop_into(&dir.join("inbox"), &nights.night(n));
             ok(&run(&dir, &[]));
         }
-        let out = payrecon(&dir)
-            .env("PAYRECON_CRASH_AT", point)
-            .args(["--lake", "lake", "run", "--inbox", "inbox", "--full"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.code().is_none(),
-            "{point}: the run was not killed"
-        );
+        crashed_run(&dir, point, &["--full"]);
         ok(&run(&dir, &[]));
         assert_same_outputs(&dir, &reference);
     }

@@ -449,41 +449,62 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let (inputs, rec) = reconciled?;
     crash_point("run-after-reconcile");
 
-    // 3. Reconciliation outputs.
+    // 3. The reconciliation's outputs, written while every month's reports are rendered (the
+    // results writer is mostly one core's work).
     let rec_dir = p.reports.join("reconcile");
-    let exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
-    let ex_path = rec_dir.join("exceptions.csv");
-    report::write_files(
-        &rec_dir,
-        &[("exceptions.csv".into(), csv_bytes(&exceptions, &ex_path)?)],
-        !args.full,
-    )?;
-    write_results_parquet(&rec, &rec_dir.join("results.parquet"))?;
-
-    // 4. Every month's reports, rendered in parallel, written where they changed.
     let tz = config.tz().map_err(CommandError::Usage)?;
     let months = months_with_data(&facts, &rec, tz);
     type Rendered = (Month, Vec<(String, Vec<u8>)>, bool);
-    let rendered: Vec<Rendered> = months
-        .par_iter()
-        .map(|label| {
-            let month = Month::parse(label, tz).expect("a month label");
-            let settings = ReportSettings {
-                month,
-                timezone: config.timezone.clone(),
-                min_n: config.analytics.min_n,
-                fdr: config.analytics.fdr,
-                generated_at: None,
-            };
-            let pack = close::close(&inputs, &rec, month);
-            let tables = report::tables(&facts, Catalogue::embedded(), &settings)?;
-            let ties = pack.roll_forward.values().all(|r| r.ties());
-            if !ties {
-                tracing::error!(month = %label, "the roll-forward does not tie");
-            }
-            Ok((month, report::render(&tables, &pack, &settings)?, ties))
-        })
-        .collect::<Result<_, CommandError>>()?;
+    let step = Instant::now();
+    let (written_rec, rendered) = rayon::join(
+        || -> Result<(), CommandError> {
+            let exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
+            let ex_path = rec_dir.join("exceptions.csv");
+            report::write_files(
+                &rec_dir,
+                &[("exceptions.csv".into(), csv_bytes(&exceptions, &ex_path)?)],
+                !args.full,
+            )?;
+            write_results_parquet(&rec, &rec_dir.join("results.parquet"))?;
+            tracing::debug!(
+                elapsed_ms = step.elapsed().as_millis() as u64,
+                "wrote the reconciliation results"
+            );
+            Ok(())
+        },
+        // 4. Every month's reports, rendered in parallel.
+        || -> Result<Vec<Rendered>, CommandError> {
+            let rendered = months
+                .par_iter()
+                .map(|label| {
+                    let month = Month::parse(label, tz).expect("a month label");
+                    let settings = ReportSettings {
+                        month,
+                        timezone: config.timezone.clone(),
+                        min_n: config.analytics.min_n,
+                        fdr: config.analytics.fdr,
+                        generated_at: None,
+                    };
+                    let pack = close::close(&inputs, &rec, month);
+                    let tables = report::tables(&facts, Catalogue::embedded(), &settings)?;
+                    let ties = pack.roll_forward.values().all(|r| r.ties());
+                    if !ties {
+                        tracing::error!(month = %label, "the roll-forward does not tie");
+                    }
+                    Ok((month, report::render(&tables, &pack, &settings)?, ties))
+                })
+                .collect::<Result<Vec<Rendered>, CommandError>>()?;
+            tracing::debug!(
+                elapsed_ms = step.elapsed().as_millis() as u64,
+                months = rendered.len(),
+                "rendered the reports"
+            );
+            Ok(rendered)
+        },
+    );
+    written_rec?;
+    let rendered = rendered?;
+    // Written where their bytes changed.
     let mut written_months = Vec::new();
     let mut unchanged_months = Vec::new();
     let mut files_written = 0;
