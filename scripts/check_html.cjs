@@ -65,7 +65,13 @@ async function main() {
     }
     const shot = path.join(dir, 'approvals.png');
     await page.screenshot({ path: shot, fullPage: true });
-    console.log(JSON.stringify({ page: page_, charts, expected, screenshot: shot }, null, 1));
+    // Printable: Chromium's print path (A4, print stylesheet) gives a PDF with pages.
+    const pdf = path.join(dir, 'approvals.pdf');
+    await page.emulateMedia({ media: 'print' });
+    await page.pdf({ path: pdf, format: 'A4', printBackground: true });
+    const pages = (fs.readFileSync(pdf, 'latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+    if (pages < 1) failures.push('print: the PDF has no pages');
+    console.log(JSON.stringify({ page: page_, charts, expected, screenshot: shot, pdf, pages }, null, 1));
   } finally {
     await browser.close();
   }

@@ -189,6 +189,18 @@ fn three_nights_equal_one_full_run_and_full_rebuild() {
     ok(&out);
     assert_same_outputs(&nightly, &once);
     assert!(!nightly.join("lake.rebuild").exists() && !nightly.join("lake.old").exists());
+
+    // --full refuses to drop history it cannot find again (files run with --keep elsewhere).
+    let before = lake_rows(&nightly.join("lake"));
+    let out = payrecon(&nightly)
+        .args(["--lake", "lake", "run", "--inbox", "inbox", "--full"])
+        .args(["--archive", "empty-archive"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the lake was left as it was"));
+    assert!(before == lake_rows(&nightly.join("lake")));
+    assert!(!nightly.join("lake.rebuild").exists());
 }
 
 #[test]

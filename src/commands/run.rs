@@ -188,6 +188,30 @@ fn rebuild_lake(config: &Config, p: &Paths) -> Result<IngestReport, CommandError
         }
         ingest(&lake, std::slice::from_ref(&p.inbox), &opts)?
     };
+    // Never lose history: every file the old lake holds must be in the rebuilt one.
+    if let Ok(current) = Lake::read_only(&p.lake) {
+        let rebuilt: std::collections::HashSet<String> = Lake::read_only(&rebuild)?
+            .known_files()?
+            .into_iter()
+            .map(|(sha, _, _)| sha)
+            .collect();
+        let missing = current
+            .known_files()?
+            .into_iter()
+            .filter(|(sha, _, _)| !rebuilt.contains(sha))
+            .count();
+        if missing > 0 {
+            std::fs::remove_dir_all(&rebuild).map_err(|e| CommandError::Io {
+                path: rebuild.clone(),
+                source: e,
+            })?;
+            return Err(CommandError::Usage(format!(
+                "--full: {missing} file(s) in the lake are in neither the archive {} nor the \
+                 inbox (ingested with --keep or by `payrecon ingest`?); the lake was left as it was",
+                p.archive.display()
+            )));
+        }
+    }
     crash_point("run-before-swap");
     let old = sibling(&p.lake, ".old");
     let io = |path: &Path| {
@@ -370,6 +394,19 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     if !p.inbox.is_dir() {
         return Err(CommandError::Usage(format!(
             "inbox {} is not a folder (run from the repository root, or pass --inbox DIR)",
+            p.inbox.display()
+        )));
+    }
+    if !p.keep
+        && std::path::absolute(&p.archive)
+            .ok()
+            .zip(std::path::absolute(&p.inbox).ok())
+            .is_some_and(|(a, i)| a.starts_with(&i))
+    {
+        return Err(CommandError::Usage(format!(
+            "the archive {} is inside the inbox {}: archived files would be read again; \
+             choose an archive folder outside the inbox",
+            p.archive.display(),
             p.inbox.display()
         )));
     }
