@@ -68,7 +68,7 @@ fn card(name: &str, r: &Rate, note: &str) -> Markup {
             div class="name" { (name) }
             div class="value" { (pct(r.rate)) }
             div class="ci" { "95 % CI " (r.interval_text()) }
-            div class="ci" { (r.n) " " (note) }
+            div class="ci" { (num(r.n)) " " (note) }
         }
     }
 }
