@@ -30,7 +30,7 @@ pub struct TrendPoint {
 }
 
 /// A count with thousands separators.
-fn n(v: u64) -> String {
+fn count(v: u64) -> String {
     crate::model::money::group_thousands(&v.to_string())
 }
 
@@ -84,7 +84,7 @@ pub fn rate_bars(chart: &str, title: &str, bars: &[RateBar]) -> Markup {
                 g {
                     title {
                         (b.label) ": " (pct(b.rate.rate)) ", 95 % interval " (b.rate.interval_text())
-                        ", " (n(b.rate.n)) " decided" @if b.low_volume { " (low volume)" }
+                        ", " (count(b.rate.n)) " decided" @if b.low_volume { " (low volume)" }
                     }
                     text class="label" x=(f(LABEL_W - 6.0)) y=(f(y + 16.0)) text-anchor="end" { (b.label) }
                     rect class=(if b.low_volume { "bar low" } else { "bar" }) x=(f(LABEL_W))
@@ -95,7 +95,7 @@ pub fn rate_bars(chart: &str, title: &str, bars: &[RateBar]) -> Markup {
                         line class="whisker" x1=(f(x(h))) x2=(f(x(h))) y1=(f(y + 7.0)) y2=(f(y + 17.0)) {}
                     }
                     text class="value" x=(f(LABEL_W + PLOT_W + 8.0)) y=(f(y + 16.0)) {
-                        (pct(b.rate.rate)) "  n=" (n(b.rate.n)) @if b.low_volume { "  low n" }
+                        (pct(b.rate.rate)) "  n=" (count(b.rate.n)) @if b.low_volume { "  low n" }
                     }
                 }
             }
@@ -120,7 +120,7 @@ pub fn count_bars(chart: &str, title: &str, bars: &[CountBar]) -> Markup {
                     rect class=(format!("bar {}", b.class)) x=(f(LABEL_W)) y=(f(y + 4.0))
                         width=(f(b.count as f64 / max * PLOT_W)) height=(f(ROW_H - 8.0)) {}
                     text class="value" x=(f(LABEL_W + PLOT_W + 8.0)) y=(f(y + 16.0)) {
-                        (n(b.count)) "  (" (pct(b.share)) ")"
+                        (count(b.count)) "  (" (pct(b.share)) ")"
                     }
                 }
             }
@@ -181,7 +181,7 @@ pub fn trend(chart: &str, title: &str, points: &[TrendPoint]) -> Markup {
                 circle class="point" cx=(f(x(*i))) cy=(f(y(p.rate.rate.unwrap_or(0.0)))) r="3.5" {
                     title {
                         (p.label) ": " (pct(p.rate.rate)) ", 95 % interval "
-                        (p.rate.interval_text()) ", " (n(p.rate.n)) " decided"
+                        (p.rate.interval_text()) ", " (count(p.rate.n)) " decided"
                     }
                 }
             }
