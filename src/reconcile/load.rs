@@ -145,7 +145,12 @@ fn convert<T: Send>(
     f: impl Fn(&Batch) -> Result<Vec<T>, ReconcileError> + Sync + Send,
 ) -> Result<Vec<T>, ReconcileError> {
     let parts: Vec<Vec<T>> = batches.par_iter().map(f).collect::<Result<_, _>>()?;
-    Ok(parts.into_iter().flatten().collect())
+    // One allocation of the final size (a flattening collect would grow and copy).
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for p in parts {
+        out.extend(p);
+    }
+    Ok(out)
 }
 
 /// Reads the six tables.

@@ -303,7 +303,17 @@ fn tokens(text: &str) -> impl Iterator<Item = &str> {
 pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
     let cutoff = options.cutoff.unwrap_or_else(|| newest_timestamp(inputs));
     let eq = |a: i64, b: i64| (a - b).abs() <= options.tolerance;
-    let mut rows: Vec<ResultRow> = Vec::new();
+    // Room for every row up front (an upper bound: orders and capture-less charges in layer 1;
+    // charges, refunds and lines in layer 2; settlements and lines in layer 3; payouts and bank
+    // lines in layer 4). Growing the vector instead copied it, and zeroed fresh pages, about
+    // twenty times at 2M orders; pages never touched cost nothing.
+    let mut rows: Vec<ResultRow> = Vec::with_capacity(
+        inputs.orders.len()
+            + 2 * inputs.charges.len()
+            + inputs.refunds.len()
+            + 4 * inputs.lines.len()
+            + inputs.deposits.len(),
+    );
 
     // ---------------------------------------------------------------- (1) orders ↔ charges
     // The three lookups are built at the same time (one core each, two at once).
