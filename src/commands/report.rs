@@ -8,8 +8,7 @@ use super::analytics::load_facts;
 use super::reconcile::{outcome, reconcile_lake};
 use super::{CommandError, Outcome};
 use crate::cli::ReportCmdArgs;
-use crate::model::catalogue::Catalogue;
-use crate::reconcile::close::{self, Month};
+use crate::reconcile::close::Month;
 use crate::report::{self, ReportSettings};
 use crate::settings::Config;
 
@@ -32,21 +31,14 @@ pub fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandErro
     };
     let month = Month::parse(&label, tz)
         .ok_or_else(|| CommandError::Usage(format!("--month {label:?} is not YYYY-MM")))?;
-    let settings = ReportSettings {
-        month,
-        timezone: config.timezone.clone(),
-        min_n: config.analytics.min_n,
-        fdr: config.analytics.fdr,
-        generated_at: args.now.then(chrono::Utc::now),
-    };
-    let pack = close::close(&inputs, &rec, month);
-    let tables = report::tables(&facts, Catalogue::embedded(), &settings)?;
+    let settings = ReportSettings::new(month, config, args.now.then(chrono::Utc::now));
+    let (files, ties) = report::render_month(&facts, &inputs, &rec, &settings)?;
     let dir = args
         .out
         .as_deref()
         .unwrap_or(&config.reports)
         .join(month.label());
-    let written = report::write(&dir, &tables, &pack, &settings)?;
+    let written = report::write_files(&dir, &files, false)?.written;
     println!(
         "report {} written to {} ({} files, {:.1} s):",
         month.label(),
@@ -57,8 +49,7 @@ pub fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandErro
     for p in &written {
         println!("  {}", p.file_name().unwrap_or_default().to_string_lossy());
     }
-    if !pack.roll_forward.values().all(|r| r.ties()) {
-        tracing::error!("the roll-forward does not tie");
+    if !ties {
         return Ok(Outcome::Findings);
     }
     Ok(outcome(config, &rec))

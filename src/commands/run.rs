@@ -23,8 +23,7 @@ use super::{CommandError, Outcome, thousands};
 use crate::cli::RunArgs;
 use crate::ingest::{FileStatus, IngestOptions, IngestReport, Planned, crash_point, ingest};
 use crate::lake::{Lake, LockMode};
-use crate::model::catalogue::Catalogue;
-use crate::reconcile::close::{self, Month};
+use crate::reconcile::close::Month;
 use crate::reconcile::output::{
     csv_bytes, exceptions_frame, remove_stale_temp_files, write_results_parquet,
 };
@@ -491,7 +490,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let rec_dir = p.reports.join("reconcile");
     let tz = config.tz().map_err(CommandError::Usage)?;
     let months = months_with_data(&facts, &rec, tz);
-    type Rendered = (Month, Vec<(String, Vec<u8>)>, bool);
+    type Rendered = (Month, Vec<report::ReportFile>, bool);
     let step = Instant::now();
     let (written_rec, rendered) = rayon::join(
         || -> Result<(), CommandError> {
@@ -515,20 +514,9 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                 .par_iter()
                 .map(|label| {
                     let month = Month::parse(label, tz).expect("a month label");
-                    let settings = ReportSettings {
-                        month,
-                        timezone: config.timezone.clone(),
-                        min_n: config.analytics.min_n,
-                        fdr: config.analytics.fdr,
-                        generated_at: None,
-                    };
-                    let pack = close::close(&inputs, &rec, month);
-                    let tables = report::tables(&facts, Catalogue::embedded(), &settings)?;
-                    let ties = pack.roll_forward.values().all(|r| r.ties());
-                    if !ties {
-                        tracing::error!(month = %label, "the roll-forward does not tie");
-                    }
-                    Ok((month, report::render(&tables, &pack, &settings)?, ties))
+                    let settings = ReportSettings::new(month, config, None);
+                    let (files, ties) = report::render_month(&facts, &inputs, &rec, &settings)?;
+                    Ok((month, files, ties))
                 })
                 .collect::<Result<Vec<Rendered>, CommandError>>()?;
             tracing::debug!(

@@ -148,6 +148,9 @@ fn csv_tables(t: &Tables) -> [(&'static str, &DataFrame); 8] {
     ]
 }
 
+/// A report file: its name in the month's folder and its bytes.
+pub type ReportFile = (String, Vec<u8>);
+
 /// The month's report files, by name, in the order they are written: `approvals.html`,
 /// `close-YYYY-MM.xlsx`, the close pack's Markdown, `summary.md`, the analytics tables and the
 /// close pack as CSV.
@@ -155,7 +158,7 @@ pub fn render(
     tables: &Tables,
     pack: &ClosePack,
     settings: &ReportSettings,
-) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
+) -> Result<Vec<ReportFile>, ReportError> {
     let label = settings.month.label();
     let xlsx_name = format!("close-{label}.xlsx");
     let mut files = vec![
@@ -189,6 +192,40 @@ pub fn render(
     Ok(files)
 }
 
+impl ReportSettings {
+    /// The settings of `month` from the configuration.
+    pub fn new(
+        month: Month,
+        config: &crate::settings::Config,
+        generated_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> ReportSettings {
+        ReportSettings {
+            month,
+            timezone: config.timezone.clone(),
+            min_n: config.analytics.min_n,
+            fdr: config.analytics.fdr,
+            generated_at,
+        }
+    }
+}
+
+/// One month's report rendered from the facts and the reconciliation: its files, and whether
+/// every currency's roll-forward ties.
+pub fn render_month(
+    facts: &Facts,
+    inputs: &crate::reconcile::load::Inputs,
+    rec: &crate::reconcile::Reconciliation,
+    settings: &ReportSettings,
+) -> Result<(Vec<ReportFile>, bool), ReportError> {
+    let pack = close::close(inputs, rec, settings.month);
+    let tables = tables(facts, Catalogue::embedded(), settings)?;
+    let ties = pack.roll_forward.values().all(|r| r.ties());
+    if !ties {
+        tracing::error!(month = %settings.month.label(), "the roll-forward does not tie");
+    }
+    Ok((render(&tables, &pack, settings)?, ties))
+}
+
 /// What [`write_files`] did.
 #[derive(Debug, Clone, Default)]
 pub struct Written {
@@ -202,7 +239,7 @@ pub struct Written {
 /// current bytes are the same is left alone.
 pub fn write_files(
     dir: &Path,
-    files: &[(String, Vec<u8>)],
+    files: &[ReportFile],
     only_changed: bool,
 ) -> Result<Written, ReportError> {
     let mut out = Written::default();
@@ -216,16 +253,6 @@ pub fn write_files(
         out.written.push(path);
     }
     Ok(out)
-}
-
-/// Renders the month's report and writes every file into `dir`. Returns the paths written.
-pub fn write(
-    dir: &Path,
-    tables: &Tables,
-    pack: &ClosePack,
-    settings: &ReportSettings,
-) -> Result<Vec<PathBuf>, ReportError> {
-    Ok(write_files(dir, &render(tables, pack, settings)?, false)?.written)
 }
 
 /// A percentage with one decimal, or `n/a`.
