@@ -571,8 +571,8 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         result = Outcome::Findings;
     }
     let line = format!(
-        "run {}: {} files ({} new, {} archived, {} failed), rows {} loaded / {} rejected / {} \
-         duplicates, approval (7 days) {}, exceptions {} (high {}, medium {}, low {}), reports {} written{}, {:.1} s",
+        "run {}: {} files ({} new, {} archived, {} failed), rows {} read = {} loaded + {} rejected \
+         + {} duplicates, approval (7 days) {}, exceptions {} (high {}, medium {}, low {}), reports {} written{}, {:.1} s",
         if result == Outcome::Clean {
             "ok"
         } else {
@@ -582,6 +582,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         new_files,
         archived,
         report.files_failed(),
+        thousands(rows_read),
         thousands(rows_loaded),
         thousands(report.rows_rejected()),
         thousands(duplicates),
@@ -607,6 +608,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         new_files,
         archived,
         failed_files = report.files_failed(),
+        rows_read,
         rows_loaded,
         rows_rejected = report.rows_rejected(),
         duplicates,
