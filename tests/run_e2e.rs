@@ -183,6 +183,14 @@ fn three_nights_equal_one_full_run_and_full_rebuild() {
     ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 new"));
     assert!(before == snapshot(&nightly.join("reports")));
+    // Nothing was even rewritten: the results table keeps its modification time.
+    let results = nightly.join("reports/reconcile/results.parquet");
+    let mtime = std::fs::metadata(&results).unwrap().modified().unwrap();
+    ok(&run(&nightly, &[]));
+    assert_eq!(
+        std::fs::metadata(&results).unwrap().modified().unwrap(),
+        mtime
+    );
 
     // --full rebuilds the lake from the archive and rewrites every report: same results.
     let out = run(&nightly, &["--full"]);

@@ -25,7 +25,7 @@ use crate::ingest::{FileStatus, IngestOptions, IngestReport, Planned, crash_poin
 use crate::lake::{Lake, LockMode};
 use crate::reconcile::close::Month;
 use crate::reconcile::output::{
-    csv_bytes, exceptions_frame, remove_stale_temp_files, write_results_parquet,
+    csv_bytes, exceptions_frame, remove_stale_temp_files, write_results_parquet_if_changed,
 };
 use crate::report::{self, ReportSettings};
 use crate::settings::Config;
@@ -501,10 +501,12 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                 &[("exceptions.csv".into(), csv_bytes(&exceptions, &ex_path)?)],
                 !args.full,
             )?;
-            write_results_parquet(&rec, &rec_dir.join("results.parquet"))?;
+            let path = rec_dir.join("results.parquet");
+            let wrote = write_results_parquet_if_changed(&rec, &path, args.full)?;
             tracing::debug!(
                 elapsed_ms = step.elapsed().as_millis() as u64,
-                "wrote the reconciliation results"
+                wrote,
+                "reconciliation results"
             );
             Ok(())
         },

@@ -259,6 +259,72 @@ pub fn write_results_parquet(rec: &Reconciliation, path: &Path) -> Result<(), Re
     })
 }
 
+/// A digest of everything the results table is made of (the rows and the cut-off, which the
+/// ages depend on): equal digests, equal files. Hashed in parallel chunks, combined in order.
+pub fn results_digest(rec: &Reconciliation) -> String {
+    use rayon::prelude::*;
+    use xxhash_rust::xxh3::Xxh3;
+    let part = |rows: &[ResultRow]| -> u128 {
+        let mut h = Xxh3::new();
+        for r in rows {
+            let text = |h: &mut Xxh3, s: &str| {
+                h.update(&(s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            };
+            let num = |h: &mut Xxh3, v: Option<i64>| match v {
+                Some(v) => {
+                    h.update(&[1]);
+                    h.update(&v.to_le_bytes());
+                }
+                None => h.update(&[0]),
+            };
+            h.update(&[r.layer]);
+            text(&mut h, r.item_type.as_str());
+            text(&mut h, &r.item_id);
+            text(&mut h, r.status.as_str());
+            text(&mut h, r.currency.code());
+            num(&mut h, r.expected);
+            num(&mut h, r.actual);
+            num(&mut h, Some(r.item_ts));
+            text(&mut h, &r.counterparts);
+            text(&mut h, r.source_file.as_deref().unwrap_or("\0"));
+            num(&mut h, r.source_line);
+        }
+        h.digest128()
+    };
+    let parts: Vec<u128> = rec.rows.par_chunks(1 << 16).map(part).collect();
+    let mut h = Xxh3::new();
+    h.update(&rec.cutoff.to_le_bytes());
+    h.update(&(rec.rows.len() as u64).to_le_bytes());
+    for p in parts {
+        h.update(&p.to_le_bytes());
+    }
+    format!("{:032x}", h.digest128())
+}
+
+/// Writes the results table to `path` (Parquet) unless `force` is false and the file there was
+/// written from the same results: its digest is kept beside it (`NAME.xxh3`), written after the
+/// table, so a table without a matching digest is always rewritten. Returns whether it wrote.
+pub fn write_results_parquet_if_changed(
+    rec: &Reconciliation,
+    path: &Path,
+    force: bool,
+) -> Result<bool, ReconcileError> {
+    let digest = results_digest(rec);
+    let mut sidecar = path.as_os_str().to_owned();
+    sidecar.push(".xxh3");
+    let sidecar = std::path::PathBuf::from(sidecar);
+    if !force
+        && path.exists()
+        && std::fs::read_to_string(&sidecar).is_ok_and(|d| d.trim() == digest)
+    {
+        return Ok(false);
+    }
+    write_results_parquet(rec, path)?;
+    write_atomic(&sidecar, format!("{digest}\n").as_bytes())?;
+    Ok(true)
+}
+
 /// Writes the results table to `path` as CSV, a chunk of rows at a time, atomically.
 pub fn write_results_csv(rec: &Reconciliation, path: &Path) -> Result<(), ReconcileError> {
     write_atomic_with(path, |w| {
@@ -287,4 +353,47 @@ pub fn cutoff_text(cutoff: i64) -> String {
 /// Lake units as decimal text (`1234.50`).
 pub fn amount_text(v: i64) -> String {
     format_lake(v as i128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::money::Currency;
+    use crate::reconcile::{ItemType, Status};
+
+    fn row(id: &str, status: Status) -> ResultRow {
+        ResultRow {
+            layer: 2,
+            item_type: ItemType::Charge,
+            item_id: id.into(),
+            status,
+            currency: Currency::EUR,
+            expected: Some(1000),
+            actual: Some(1000),
+            item_ts: 1_700_000_000_000_000,
+            counterparts: "".into(),
+            source_file: None,
+            source_line: None,
+        }
+    }
+
+    #[test]
+    fn the_digest_follows_rows_and_cutoff() {
+        let rec = |status, cutoff| Reconciliation {
+            cutoff,
+            rows: vec![row("a", Status::Settled), row("b", status)],
+        };
+        let base = results_digest(&rec(Status::Settled, 5));
+        assert_eq!(base, results_digest(&rec(Status::Settled, 5)));
+        assert_ne!(base, results_digest(&rec(Status::InTransit, 5)));
+        assert_ne!(base, results_digest(&rec(Status::Settled, 6)));
+        // Field boundaries count: ("ab", "") is not ("a", "b").
+        let mut x = rec(Status::Settled, 5);
+        x.rows[0].item_id = "ab".into();
+        x.rows[0].counterparts = "".into();
+        let mut y = rec(Status::Settled, 5);
+        y.rows[0].item_id = "a".into();
+        y.rows[0].counterparts = "b".into();
+        assert_ne!(results_digest(&x), results_digest(&y));
+    }
 }
