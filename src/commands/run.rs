@@ -423,17 +423,23 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     }
     tracing::info!(inbox = %p.inbox.display(), lake = %p.lake.display(), full = args.full, "run started");
 
-    // 1. Ingest (or rebuild), then archive what was processed.
-    let report = if args.full {
-        rebuild_lake(config, &p)?
+    // 1. Ingest (or rebuild), then archive what was processed. The lake's own lock (which a
+    // manual `payrecon ingest` also takes) is held to the end, so the reconciliation and the
+    // reports read one state of the lake.
+    let (report, _lake) = if args.full {
+        // No manual ingest may slip into the old lake while its replacement is built.
+        let old = Lake::open(&p.lake, LockMode::Wait)?;
+        let report = rebuild_lake(config, &p)?;
+        drop(old);
+        (report, Lake::open(&p.lake, LockMode::Wait)?)
     } else {
-        // The run lock is held; the lake's own lock only waits for a manual `payrecon ingest`.
         let lake = Lake::open(&p.lake, LockMode::Wait)?;
-        ingest(
+        let report = ingest(
             &lake,
             std::slice::from_ref(&p.inbox),
             &ingest_options(config),
-        )?
+        )?;
+        (report, lake)
     };
     let new_files = report.files_loaded();
     let rows_loaded: u64 = report.files.iter().map(|f| f.loaded).sum();
