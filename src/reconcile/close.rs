@@ -11,7 +11,8 @@ use chrono::{Datelike, NaiveDate, TimeZone};
 use rustc_hash::FxHashMap;
 
 use super::load::Inputs;
-use super::{ItemType, Reconciliation, ResultRow, Status};
+use super::load::Text;
+use super::{Counterparts, ItemType, Reconciliation, ResultRow, Status};
 use crate::model::money::Currency;
 
 /// One month in the merchant's time zone.
@@ -120,19 +121,19 @@ pub struct InTransit {
     /// the month, booked by the bank later or not yet).
     pub kind: &'static str,
     pub currency: Currency,
-    pub item_id: std::sync::Arc<str>,
+    pub item_id: Text,
     pub amount: i64,
     /// Capture time or settlement end (µs).
     pub date: i64,
     /// When it arrived, if it has: the line's posting time or the deposit's booking date (µs).
     pub arrived: Option<i64>,
-    pub counterpart: std::sync::Arc<str>,
+    pub counterpart: Counterparts,
 }
 
 /// One settlement period that ended in the month, with its activity and both checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettlementSummary {
-    pub id: std::sync::Arc<str>,
+    pub id: Text,
     /// `StoreName` of its lines (`;`-separated when several).
     pub stores: String,
     pub currency: Currency,
@@ -155,7 +156,7 @@ pub struct SettlementSummary {
     /// Layer 4: `deposited`, `deposit_in_transit`, `missing_deposit`, ... or `no_payout`.
     pub payout_status: Option<Status>,
     /// The bank deposit that paid it out, if any.
-    pub deposit: std::sync::Arc<str>,
+    pub deposit: Counterparts,
 }
 
 /// The pack.
@@ -172,7 +173,7 @@ pub struct ClosePack {
     /// Layer-4 results dated in the month (payouts and Amazon Pay deposits; bank lines that are
     /// no Amazon Pay payout are left out), by date, type and id, each with the bank's reference
     /// text of its deposit.
-    pub payouts: Vec<(ResultRow, Option<std::sync::Arc<str>>)>,
+    pub payouts: Vec<(ResultRow, Option<Text>)>,
 }
 
 fn category(ttype: &str) -> u8 {
@@ -247,12 +248,25 @@ pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
         }
     }
 
-    // Posting time of each line by `SettlementId:line`, and booking of each deposit.
-    let line_posted: FxHashMap<String, i64> = inputs
+    // Posting time of each line by (settlement, line), and booking of each deposit.
+    let line_posted: FxHashMap<(&str, i64), i64> = inputs
         .lines
         .iter()
-        .map(|l| (l.reference(), l.posted))
+        .map(|l| ((&*l.settlement_id, l.source_line), l.posted))
         .collect();
+    let posted = |c: &Counterparts| -> Option<i64> {
+        match c {
+            Counterparts::Line(s, l) => line_posted.get(&(&**s, *l as i64)).copied(),
+            Counterparts::Many(t) => t
+                .split(';')
+                .filter_map(|r| {
+                    let (s, l) = r.rsplit_once(':')?;
+                    line_posted.get(&(s, l.parse().ok()?)).copied()
+                })
+                .min(),
+            Counterparts::Id(_) | Counterparts::None => None,
+        }
+    };
     let booking: FxHashMap<&str, i64> = inputs
         .deposits
         .iter()
@@ -262,11 +276,7 @@ pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
     for r in &rec.rows {
         match (r.layer, r.item_type) {
             (2, ItemType::Charge) if month.contains(r.item_ts) => {
-                let arrived = r
-                    .counterparts
-                    .split(';')
-                    .filter_map(|c| line_posted.get(c).copied())
-                    .min();
+                let arrived = posted(&r.counterparts);
                 let settled = matches!(r.status, Status::Settled | Status::SettledByReference);
                 if !settled || arrived.is_none_or(|t| t >= month.end) {
                     in_transit.push(InTransit {
@@ -284,7 +294,7 @@ pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
                 if matches!(r.status, Status::NoPayout) {
                     continue;
                 }
-                let arrived = booking.get(&*r.counterparts).copied();
+                let arrived = booking.get(&*r.counterparts.text()).copied();
                 if r.status == Status::Deposited && arrived.is_some_and(|b| b < month.end) {
                     continue;
                 }
@@ -403,20 +413,21 @@ fn payouts(
     inputs: &Inputs,
     rec: &Reconciliation,
     month: Month,
-) -> Vec<(ResultRow, Option<std::sync::Arc<str>>)> {
-    let references: FxHashMap<&str, &std::sync::Arc<str>> = inputs
+) -> Vec<(ResultRow, Option<Text>)> {
+    let references: FxHashMap<&str, &Text> = inputs
         .deposits
         .iter()
         .filter_map(|d| Some((&*d.id, d.reference.as_ref()?)))
         .collect();
-    let mut out: Vec<(ResultRow, Option<std::sync::Arc<str>>)> = rec
+    let mut out: Vec<(ResultRow, Option<Text>)> = rec
         .rows
         .iter()
         .filter(|r| r.layer == 4 && month.contains(r.item_ts) && r.status != Status::NotAmazonPay)
         .map(|r| {
+            let counterparts = r.counterparts.text();
             let deposit = match r.item_type {
                 ItemType::Deposit => &*r.item_id,
-                _ => &*r.counterparts,
+                _ => &*counterparts,
             };
             (r.clone(), references.get(deposit).map(|s| (*s).clone()))
         })
@@ -496,8 +507,8 @@ pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 
             Column::new(
                 "counterpart_ids".into(),
                 t.iter()
-                    .map(|x| Some(&*x.counterpart).filter(|s| !s.is_empty()))
-                    .collect::<Vec<Option<&str>>>(),
+                    .map(|x| (!x.counterpart.is_empty()).then(|| x.counterpart.to_string()))
+                    .collect::<Vec<Option<String>>>(),
             ),
         ],
     )
@@ -551,8 +562,8 @@ pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 
             Column::new(
                 "deposit_id".into(),
                 st.iter()
-                    .map(|s| Some(&*s.deposit).filter(|d| !d.is_empty()))
-                    .collect::<Vec<Option<&str>>>(),
+                    .map(|s| (!s.deposit.is_empty()).then(|| s.deposit.to_string()))
+                    .collect::<Vec<Option<String>>>(),
             ),
         ],
     )
@@ -589,8 +600,8 @@ pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 
             Column::new(
                 "counterpart_ids".into(),
                 p.iter()
-                    .map(|r| Some(&*r.counterparts).filter(|s| !s.is_empty()))
-                    .collect::<Vec<Option<&str>>>(),
+                    .map(|r| (!r.counterparts.is_empty()).then(|| r.counterparts.to_string()))
+                    .collect::<Vec<Option<String>>>(),
             ),
             Column::new(
                 "bank_reference".into(),

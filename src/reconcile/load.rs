@@ -1,34 +1,42 @@
 //! The reconciliation's inputs, read from the lake into typed records (parallel per file).
+//!
+//! Text values are [`Text`]: substrings of one shared allocation per column of each Parquet
+//! batch, so loading millions of ids allocates a few hundred times, not once per id, and a
+//! cloned id is a reference count, not a copy.
 
-use std::sync::Arc;
+use std::path::Path;
 
+use arcstr::ArcStr;
+use arrow_array::{Array, RecordBatch, StringArray};
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 
 use super::ReconcileError;
 use crate::lake::Lake;
-use crate::lake::columns::{self, Batch, opt, opt_value};
+use crate::lake::columns::{self, Batch, opt_value};
 use crate::model::money::Currency;
 use crate::model::schema::{CHARGES, DEPOSITS, ORDERS, REFUNDS, SETTLEMENT_LINES, SETTLEMENTS};
 
+/// A shared, immutable piece of text (an id, a state, a file name).
+pub type Text = arcstr::Substr;
+
 #[derive(Debug, Clone)]
 pub struct Order {
-    pub id: Arc<str>,
+    pub id: Text,
     pub created: i64,
     /// Lake units (hundredths of the major unit).
     pub total: i64,
     pub currency: Currency,
     pub cancelled: bool,
-    pub permission: Option<Arc<str>>,
+    pub permission: Option<Text>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Charge {
-    pub id: Arc<str>,
-    pub permission: Arc<str>,
-    pub merchant_ref: Option<Arc<str>>,
-    pub seller_ref: Option<Arc<str>>,
-    pub state: Arc<str>,
+    pub id: Text,
+    pub permission: Text,
+    pub merchant_ref: Option<Text>,
+    pub seller_ref: Option<Text>,
+    pub state: Text,
     pub capture_amount: Option<i64>,
     pub currency: Currency,
     pub created: i64,
@@ -51,9 +59,9 @@ impl Charge {
 
 #[derive(Debug, Clone)]
 pub struct Refund {
-    pub id: Arc<str>,
-    pub charge_id: Arc<str>,
-    pub state: Arc<str>,
+    pub id: Text,
+    pub charge_id: Text,
+    pub state: Text,
     pub amount: i64,
     pub currency: Currency,
     pub updated: i64,
@@ -61,26 +69,26 @@ pub struct Refund {
 
 #[derive(Debug, Clone)]
 pub struct Line {
-    pub settlement_id: Arc<str>,
+    pub settlement_id: Text,
     pub posted: i64,
-    pub txn_id: Option<Arc<str>>,
-    pub seller_ref: Option<Arc<str>>,
-    pub ttype: Arc<str>,
-    pub seller_order: Option<Arc<str>>,
-    pub store: Option<Arc<str>>,
+    pub txn_id: Option<Text>,
+    pub seller_ref: Option<Text>,
+    pub ttype: Text,
+    pub seller_order: Option<Text>,
+    pub store: Option<Text>,
     pub currency: Currency,
     pub amount: i64,
     pub pct_fee: i64,
     pub fixed_fee: i64,
     pub total_fee: i64,
     pub net: i64,
-    pub source_file: Arc<str>,
+    pub source_file: Text,
     pub source_line: i64,
 }
 
 impl Line {
     /// The line's id in results: its `AmazonTransactionId`, else `SettlementId:line`.
-    pub fn item_id(&self) -> Arc<str> {
+    pub fn item_id(&self) -> Text {
         match &self.txn_id {
             Some(t) => t.clone(),
             None => self.reference().into(),
@@ -95,19 +103,19 @@ impl Line {
 
 #[derive(Debug, Clone)]
 pub struct Settlement {
-    pub id: Arc<str>,
+    pub id: Text,
     pub start: Option<i64>,
     pub end: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Deposit {
-    pub id: Arc<str>,
+    pub id: Text,
     /// Booking date, days since the epoch.
     pub booking: i32,
     pub amount: i64,
     pub currency: Currency,
-    pub reference: Option<Arc<str>>,
+    pub reference: Option<Text>,
 }
 
 /// Everything the reconciliation reads.
@@ -121,41 +129,100 @@ pub struct Inputs {
     pub deposits: Vec<Deposit>,
 }
 
-fn currency(path: &std::path::Path, s: &str) -> Result<Currency, ReconcileError> {
-    Ok(columns::currency(path, s)?)
+/// A text column of one batch with all its values copied into one allocation; each value is a
+/// substring of it.
+struct Shared<'a> {
+    array: &'a StringArray,
+    text: ArcStr,
+    base: usize,
 }
 
-fn owned(s: Option<&str>) -> Option<Arc<str>> {
-    s.map(Arc::from)
-}
+impl<'a> Shared<'a> {
+    fn new(path: &Path, b: &'a RecordBatch, name: &str) -> Result<Self, ReconcileError> {
+        let array = columns::text(path, b, name)?;
+        let offsets = array.value_offsets();
+        let (base, end) = (offsets[0] as usize, offsets[array.len()] as usize);
+        // Every value is UTF-8, so their concatenation is too.
+        let text = std::str::from_utf8(&array.value_data()[base..end])
+            .map(ArcStr::from)
+            .map_err(|e| {
+                crate::lake::LakeError::corrupt(path, format!("column {name} is not UTF-8: {e}"))
+            })?;
+        Ok(Self { array, text, base })
+    }
 
-/// Shares one allocation between equal values of a low-cardinality column within a batch.
-#[derive(Default)]
-struct Interner<'a>(FxHashMap<&'a str, Arc<str>>);
+    fn get(&self, i: usize) -> Text {
+        let o = self.array.value_offsets();
+        self.text
+            .substr(o[i] as usize - self.base..o[i + 1] as usize - self.base)
+    }
 
-impl<'a> Interner<'a> {
-    fn get(&mut self, s: &'a str) -> Arc<str> {
-        self.0.entry(s).or_insert_with(|| Arc::from(s)).clone()
+    /// `None` when null or empty (as [`columns::opt`]).
+    fn opt(&self, i: usize) -> Option<Text> {
+        let o = self.array.value_offsets();
+        (self.array.is_valid(i) && o[i] != o[i + 1]).then(|| self.get(i))
     }
 }
 
-/// Converts every batch with `f` in parallel and concatenates the results in batch order.
-fn convert<T: Send>(
-    batches: &[Batch],
-    f: impl Fn(&Batch) -> Result<Vec<T>, ReconcileError> + Sync + Send,
-) -> Result<Vec<T>, ReconcileError> {
-    let parts: Vec<Vec<T>> = batches.par_iter().map(f).collect::<Result<_, _>>()?;
-    // One allocation of the final size (a flattening collect would grow and copy).
-    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    for p in parts {
-        out.extend(p);
+/// Every row's currency, checked (the lake holds only supported ones).
+fn currencies(path: &Path, b: &RecordBatch, name: &str) -> Result<Vec<Currency>, ReconcileError> {
+    let a = columns::text(path, b, name)?;
+    let mut out = Vec::with_capacity(a.len());
+    let mut last: Option<(&str, Currency)> = None;
+    for i in 0..a.len() {
+        let code = a.value(i);
+        let c = match last {
+            Some((l, c)) if l == code => c,
+            _ => columns::currency(path, code)?,
+        };
+        last = Some((code, c));
+        out.push(c);
     }
     Ok(out)
 }
 
-/// Reads the six tables.
+/// Converts every batch's rows into records, in parallel, straight into one vector of the final
+/// size: `prepare` checks and readies a batch's columns, `row` builds one record.
+fn convert<'b, P: Sync + Send, T: Send>(
+    batches: &'b [Batch],
+    prepare: impl Fn(&'b Path, &'b RecordBatch) -> Result<P, ReconcileError> + Sync + Send,
+    row: impl Fn(&P, usize) -> T + Sync + Send,
+) -> Result<Vec<T>, ReconcileError> {
+    let prepared: Vec<P> = batches
+        .par_iter()
+        .map(|(p, b)| prepare(p, b))
+        .collect::<Result<_, _>>()?;
+    let mut starts = Vec::with_capacity(batches.len() + 1);
+    starts.push(0usize);
+    for (_, b) in batches {
+        starts.push(starts[starts.len() - 1] + b.num_rows());
+    }
+    let total = starts[starts.len() - 1];
+    let mut out = Vec::new();
+    (0..total)
+        .into_par_iter()
+        .map(|g| {
+            let k = starts.partition_point(|&s| s <= g) - 1;
+            row(&prepared[k], g - starts[k])
+        })
+        .collect_into_vec(&mut out);
+    Ok(out)
+}
+
+/// Reads the six tables (each table's Parquet batches are freed once its records are built).
 pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
-    let orders = columns::read_table(
+    Ok(Inputs {
+        orders: load_orders(lake)?,
+        charges: load_charges(lake)?,
+        refunds: load_refunds(lake)?,
+        lines: load_lines(lake)?,
+        settlements: load_settlements(lake)?,
+        deposits: load_deposits(lake)?,
+    })
+}
+
+fn load_orders(lake: &Lake) -> Result<Vec<Order>, ReconcileError> {
+    let batches = columns::read_table(
         lake,
         &ORDERS,
         &[
@@ -167,29 +234,31 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
             "charge_permission_id",
         ],
     )?;
-    let orders = convert(&orders, |(p, b)| {
-        let (id, created, total, cur, status, perm) = (
-            columns::text(p, b, "order_id")?,
-            columns::timestamp(p, b, "created_at")?,
-            columns::money(p, b, "order_total")?,
-            columns::text(p, b, "currency")?,
-            columns::text(p, b, "status")?,
-            columns::text(p, b, "charge_permission_id")?,
-        );
-        (0..b.num_rows())
-            .map(|i| {
-                Ok(Order {
-                    id: id.value(i).into(),
-                    created: created.value(i),
-                    total: total.value(i) as i64,
-                    currency: currency(p, cur.value(i))?,
-                    cancelled: opt(status, i) == Some("cancelled"),
-                    permission: owned(opt(perm, i)),
-                })
-            })
-            .collect()
-    })?;
-    let charges = columns::read_table(
+    convert(
+        &batches,
+        |p, b| {
+            Ok((
+                Shared::new(p, b, "order_id")?,
+                columns::timestamp(p, b, "created_at")?,
+                columns::money(p, b, "order_total")?,
+                currencies(p, b, "currency")?,
+                columns::text(p, b, "status")?,
+                Shared::new(p, b, "charge_permission_id")?,
+            ))
+        },
+        |(id, created, total, cur, status, perm), i| Order {
+            id: id.get(i),
+            created: created.value(i),
+            total: total.value(i) as i64,
+            currency: cur[i],
+            cancelled: columns::opt(status, i) == Some("cancelled"),
+            permission: perm.opt(i),
+        },
+    )
+}
+
+fn load_charges(lake: &Lake) -> Result<Vec<Charge>, ReconcileError> {
+    let batches = columns::read_table(
         lake,
         &CHARGES,
         &[
@@ -204,36 +273,39 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
             "last_updated_timestamp",
         ],
     )?;
-    let charges = convert(&charges, |(p, b)| {
-        let (id, perm, mref, sref, state, cap, cur, created, updated) = (
-            columns::text(p, b, "charge_id")?,
-            columns::text(p, b, "charge_permission_id")?,
-            columns::text(p, b, "merchant_reference_id")?,
-            columns::text(p, b, "seller_reference_id")?,
-            columns::text(p, b, "state")?,
-            columns::money(p, b, "capture_amount")?,
-            columns::text(p, b, "currency")?,
-            columns::timestamp(p, b, "creation_timestamp")?,
-            columns::timestamp(p, b, "last_updated_timestamp")?,
-        );
-        let mut states = Interner::default();
-        (0..b.num_rows())
-            .map(|i| {
-                Ok(Charge {
-                    id: id.value(i).into(),
-                    permission: perm.value(i).into(),
-                    merchant_ref: owned(opt(mref, i)),
-                    seller_ref: owned(opt(sref, i)),
-                    state: states.get(state.value(i)),
-                    capture_amount: opt_value(cap, i).map(|v| v as i64),
-                    currency: currency(p, cur.value(i))?,
-                    created: created.value(i),
-                    updated: updated.value(i),
-                })
-            })
-            .collect()
-    })?;
-    let refunds = columns::read_table(
+    convert(
+        &batches,
+        |p, b| {
+            Ok((
+                (
+                    Shared::new(p, b, "charge_id")?,
+                    Shared::new(p, b, "charge_permission_id")?,
+                    Shared::new(p, b, "merchant_reference_id")?,
+                    Shared::new(p, b, "seller_reference_id")?,
+                    Shared::new(p, b, "state")?,
+                ),
+                columns::money(p, b, "capture_amount")?,
+                currencies(p, b, "currency")?,
+                columns::timestamp(p, b, "creation_timestamp")?,
+                columns::timestamp(p, b, "last_updated_timestamp")?,
+            ))
+        },
+        |((id, perm, mref, sref, state), cap, cur, created, updated), i| Charge {
+            id: id.get(i),
+            permission: perm.get(i),
+            merchant_ref: mref.opt(i),
+            seller_ref: sref.opt(i),
+            state: state.get(i),
+            capture_amount: opt_value(*cap, i).map(|v| v as i64),
+            currency: cur[i],
+            created: created.value(i),
+            updated: updated.value(i),
+        },
+    )
+}
+
+fn load_refunds(lake: &Lake) -> Result<Vec<Refund>, ReconcileError> {
+    let batches = columns::read_table(
         lake,
         &REFUNDS,
         &[
@@ -245,30 +317,31 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
             "last_updated_timestamp",
         ],
     )?;
-    let refunds = convert(&refunds, |(p, b)| {
-        let (id, charge, state, amount, cur, updated) = (
-            columns::text(p, b, "refund_id")?,
-            columns::text(p, b, "charge_id")?,
-            columns::text(p, b, "state")?,
-            columns::money(p, b, "refund_amount")?,
-            columns::text(p, b, "currency")?,
-            columns::timestamp(p, b, "last_updated_timestamp")?,
-        );
-        let mut states = Interner::default();
-        (0..b.num_rows())
-            .map(|i| {
-                Ok(Refund {
-                    id: id.value(i).into(),
-                    charge_id: charge.value(i).into(),
-                    state: states.get(state.value(i)),
-                    amount: amount.value(i) as i64,
-                    currency: currency(p, cur.value(i))?,
-                    updated: updated.value(i),
-                })
-            })
-            .collect()
-    })?;
-    let lines = columns::read_table(
+    convert(
+        &batches,
+        |p, b| {
+            Ok((
+                Shared::new(p, b, "refund_id")?,
+                Shared::new(p, b, "charge_id")?,
+                Shared::new(p, b, "state")?,
+                columns::money(p, b, "refund_amount")?,
+                currencies(p, b, "currency")?,
+                columns::timestamp(p, b, "last_updated_timestamp")?,
+            ))
+        },
+        |(id, charge, state, amount, cur, updated), i| Refund {
+            id: id.get(i),
+            charge_id: charge.get(i),
+            state: state.get(i),
+            amount: amount.value(i) as i64,
+            currency: cur[i],
+            updated: updated.value(i),
+        },
+    )
+}
+
+fn load_lines(lake: &Lake) -> Result<Vec<Line>, ReconcileError> {
+    let batches = columns::read_table(
         lake,
         &SETTLEMENT_LINES,
         &[
@@ -289,68 +362,83 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
             "source_line",
         ],
     )?;
-    let lines = convert(&lines, |(p, b)| {
-        let sid = columns::text(p, b, "settlement_id")?;
-        let posted = columns::timestamp(p, b, "transaction_posted_date")?;
-        let txn = columns::text(p, b, "amazon_transaction_id")?;
-        let sref = columns::text(p, b, "seller_reference_id")?;
-        let ttype = columns::text(p, b, "transaction_type")?;
-        let sorder = columns::text(p, b, "seller_order_id")?;
-        let store = columns::text(p, b, "store_name")?;
-        let cur = columns::text(p, b, "currency")?;
-        let amount = columns::money(p, b, "transaction_amount")?;
-        let pct = columns::money(p, b, "transaction_percentage_fee")?;
-        let fixed = columns::money(p, b, "transaction_fixed_fee")?;
-        let total = columns::money(p, b, "total_transaction_fee")?;
-        let net = columns::money(p, b, "net_transaction_amount")?;
-        let file = columns::text(p, b, "source_file")?;
-        let line = columns::int(p, b, "source_line")?;
-        let (mut sids, mut types, mut files, mut stores) = (
-            Interner::default(),
-            Interner::default(),
-            Interner::default(),
-            Interner::default(),
-        );
-        (0..b.num_rows())
-            .map(|i| {
-                Ok(Line {
-                    settlement_id: sids.get(sid.value(i)),
-                    posted: posted.value(i),
-                    txn_id: owned(opt(txn, i)),
-                    seller_ref: owned(opt(sref, i)),
-                    ttype: types.get(ttype.value(i)),
-                    seller_order: owned(opt(sorder, i)),
-                    store: opt(store, i).map(|s| stores.get(s)),
-                    currency: currency(p, cur.value(i))?,
-                    amount: amount.value(i) as i64,
-                    pct_fee: pct.value(i) as i64,
-                    fixed_fee: fixed.value(i) as i64,
-                    total_fee: total.value(i) as i64,
-                    net: net.value(i) as i64,
-                    source_file: files.get(file.value(i)),
-                    source_line: line.value(i),
-                })
-            })
-            .collect()
-    })?;
-    let settlements = columns::read_table(
+    convert(
+        &batches,
+        |p, b| {
+            Ok((
+                (
+                    Shared::new(p, b, "settlement_id")?,
+                    Shared::new(p, b, "amazon_transaction_id")?,
+                    Shared::new(p, b, "seller_reference_id")?,
+                    Shared::new(p, b, "transaction_type")?,
+                    Shared::new(p, b, "seller_order_id")?,
+                    Shared::new(p, b, "store_name")?,
+                    Shared::new(p, b, "source_file")?,
+                ),
+                (
+                    columns::money(p, b, "transaction_amount")?,
+                    columns::money(p, b, "transaction_percentage_fee")?,
+                    columns::money(p, b, "transaction_fixed_fee")?,
+                    columns::money(p, b, "total_transaction_fee")?,
+                    columns::money(p, b, "net_transaction_amount")?,
+                ),
+                columns::timestamp(p, b, "transaction_posted_date")?,
+                currencies(p, b, "currency")?,
+                columns::int(p, b, "source_line")?,
+            ))
+        },
+        |(
+            (sid, txn, sref, ttype, sorder, store, file),
+            (amount, pct, fixed, total, net),
+            posted,
+            cur,
+            line,
+        ),
+         i| Line {
+            settlement_id: sid.get(i),
+            posted: posted.value(i),
+            txn_id: txn.opt(i),
+            seller_ref: sref.opt(i),
+            ttype: ttype.get(i),
+            seller_order: sorder.opt(i),
+            store: store.opt(i),
+            currency: cur[i],
+            amount: amount.value(i) as i64,
+            pct_fee: pct.value(i) as i64,
+            fixed_fee: fixed.value(i) as i64,
+            total_fee: total.value(i) as i64,
+            net: net.value(i) as i64,
+            source_file: file.get(i),
+            source_line: line.value(i),
+        },
+    )
+}
+
+fn load_settlements(lake: &Lake) -> Result<Vec<Settlement>, ReconcileError> {
+    let batches = columns::read_table(
         lake,
         &SETTLEMENTS,
         &["settlement_id", "settlement_start", "settlement_end"],
     )?;
-    let settlements = convert(&settlements, |(p, b)| {
-        let id = columns::text(p, b, "settlement_id")?;
-        let start = columns::timestamp(p, b, "settlement_start")?;
-        let end = columns::timestamp(p, b, "settlement_end")?;
-        Ok((0..b.num_rows())
-            .map(|i| Settlement {
-                id: id.value(i).into(),
-                start: opt_value(start, i),
-                end: opt_value(end, i),
-            })
-            .collect())
-    })?;
-    let deposits = columns::read_table(
+    convert(
+        &batches,
+        |p, b| {
+            Ok((
+                Shared::new(p, b, "settlement_id")?,
+                columns::timestamp(p, b, "settlement_start")?,
+                columns::timestamp(p, b, "settlement_end")?,
+            ))
+        },
+        |(id, start, end), i| Settlement {
+            id: id.get(i),
+            start: opt_value(*start, i),
+            end: opt_value(*end, i),
+        },
+    )
+}
+
+fn load_deposits(lake: &Lake) -> Result<Vec<Deposit>, ReconcileError> {
+    let batches = columns::read_table(
         lake,
         &DEPOSITS,
         &[
@@ -361,32 +449,23 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
             "reference",
         ],
     )?;
-    let deposits = convert(&deposits, |(p, b)| {
-        let (id, booking, amount, cur, reference) = (
-            columns::text(p, b, "bank_transaction_id")?,
-            columns::date(p, b, "booking_date")?,
-            columns::money(p, b, "amount")?,
-            columns::text(p, b, "currency")?,
-            columns::text(p, b, "reference")?,
-        );
-        (0..b.num_rows())
-            .map(|i| {
-                Ok(Deposit {
-                    id: id.value(i).into(),
-                    booking: booking.value(i),
-                    amount: amount.value(i) as i64,
-                    currency: currency(p, cur.value(i))?,
-                    reference: owned(opt(reference, i)),
-                })
-            })
-            .collect()
-    })?;
-    Ok(Inputs {
-        orders,
-        charges,
-        refunds,
-        lines,
-        settlements,
-        deposits,
-    })
+    convert(
+        &batches,
+        |p, b| {
+            Ok((
+                Shared::new(p, b, "bank_transaction_id")?,
+                columns::date(p, b, "booking_date")?,
+                columns::money(p, b, "amount")?,
+                currencies(p, b, "currency")?,
+                Shared::new(p, b, "reference")?,
+            ))
+        },
+        |(id, booking, amount, cur, reference), i| Deposit {
+            id: id.get(i),
+            booking: booking.value(i),
+            amount: amount.value(i) as i64,
+            currency: cur[i],
+            reference: reference.opt(i),
+        },
+    )
 }

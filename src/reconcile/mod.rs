@@ -14,15 +14,15 @@ pub mod close;
 pub mod load;
 pub mod output;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
-use std::sync::{Arc, LazyLock};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::lake::LakeError;
 use crate::model::money::Currency;
-use load::{Charge, Inputs, Line};
+use load::{Charge, Inputs, Line, Text};
 
 /// Errors of the reconciliation stage.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,11 @@ pub enum ReconcileError {
     Polars {
         path: PathBuf,
         source: polars::prelude::PolarsError,
+    },
+    #[error("writing {}: {source}", path.display())]
+    Parquet {
+        path: PathBuf,
+        source: parquet::errors::ParquetError,
     },
     #[error("{0}")]
     Usage(String),
@@ -198,7 +203,7 @@ impl Status {
 pub struct ResultRow {
     pub layer: u8,
     pub item_type: ItemType,
-    pub item_id: Arc<str>,
+    pub item_id: Text,
     pub status: Status,
     pub currency: Currency,
     /// What the other side says it should be (lake units).
@@ -208,10 +213,10 @@ pub struct ResultRow {
     /// The item's date (µs): order time, capture/refund time, posting time, settlement end,
     /// booking date.
     pub item_ts: i64,
-    /// Ids of the matched (or candidate) items on the other side, `;`-separated, sorted.
-    pub counterparts: Arc<str>,
+    /// The matched (or candidate) items on the other side.
+    pub counterparts: Counterparts,
     /// For settlement lines: where the line is.
-    pub source_file: Option<Arc<str>>,
+    pub source_file: Option<Text>,
     pub source_line: Option<i64>,
 }
 
@@ -223,6 +228,111 @@ impl ResultRow {
     /// Whole days from the item's date to the cut-off.
     pub fn age_days(&self, cutoff: i64) -> i64 {
         (cutoff.div_euclid(DAY_US) - self.item_ts.div_euclid(DAY_US)).max(0)
+    }
+}
+
+/// The ids of an item's counterparts in its layer: none, one item, one settlement line (named
+/// `SettlementId:line`, spelled out only when written) or several (sorted, `;`-separated).
+/// Compared by their text.
+#[derive(Debug, Clone, Default)]
+pub enum Counterparts {
+    #[default]
+    None,
+    Id(Text),
+    Line(Text, u32),
+    Many(Text),
+}
+
+impl Counterparts {
+    /// Ids, sorted, each once.
+    pub fn ids(ids: impl IntoIterator<Item = Text>) -> Self {
+        let mut it = ids.into_iter();
+        let Some(first) = it.next() else {
+            return Self::None;
+        };
+        let Some(second) = it.next() else {
+            return Self::Id(first);
+        };
+        let mut v: Vec<Text> = [first, second].into_iter().chain(it).collect();
+        v.sort();
+        v.dedup();
+        match v.len() {
+            1 => Self::Id(v.pop().expect("one id")),
+            _ => Self::Many(v.join(";").into()),
+        }
+    }
+
+    /// Settlement lines.
+    pub fn lines<'a>(lines: impl IntoIterator<Item = &'a Line>) -> Self {
+        let mut it = lines.into_iter();
+        let Some(first) = it.next() else {
+            return Self::None;
+        };
+        let Some(second) = it.next() else {
+            return Self::Line(first.settlement_id.clone(), first.source_line as u32);
+        };
+        let mut v: Vec<String> = [first, second]
+            .into_iter()
+            .chain(it)
+            .map(Line::reference)
+            .collect();
+        v.sort();
+        v.dedup();
+        Self::Many(v.join(";").into())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Self::None)
+    }
+
+    /// The ids as text (`""` for none).
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Self::None => Cow::Borrowed(""),
+            Self::Id(t) | Self::Many(t) => Cow::Borrowed(t),
+            Self::Line(s, l) => Cow::Owned(format!("{s}:{l}")),
+        }
+    }
+
+    /// Appends the text to `out`.
+    pub fn write_to(&self, out: &mut String) {
+        use std::fmt::Write;
+        match self {
+            Self::None => {}
+            Self::Id(t) | Self::Many(t) => out.push_str(t),
+            Self::Line(s, l) => {
+                let _ = write!(out, "{s}:{l}");
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Counterparts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+impl PartialEq for Counterparts {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Counterparts {}
+
+impl PartialOrd for Counterparts {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Counterparts {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self, other) {
+            (Self::Line(a, x), Self::Line(b, y)) if a == b => x.to_string().cmp(&y.to_string()),
+            _ => self.text().cmp(&other.text()),
+        }
     }
 }
 
@@ -275,25 +385,6 @@ pub fn newest_timestamp(inputs: &Inputs) -> i64 {
     c.chain(r).chain(l).chain(d).max().unwrap_or(0)
 }
 
-static EMPTY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
-
-/// No counterpart.
-fn empty() -> Arc<str> {
-    EMPTY.clone()
-}
-
-/// Counterpart ids, sorted and `;`-separated (one id is shared, not copied).
-fn join(ids: impl IntoIterator<Item = Arc<str>>) -> Arc<str> {
-    let mut v: Vec<Arc<str>> = ids.into_iter().collect();
-    v.sort();
-    v.dedup();
-    match v.len() {
-        0 => empty(),
-        1 => v.pop().expect("one id"),
-        _ => Arc::from(v.join(";")),
-    }
-}
-
 fn tokens(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
         .filter(|t| !t.is_empty())
@@ -328,7 +419,10 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
                         .collect()
                 },
                 || {
-                    let mut m: FxHashMap<&str, usize> = FxHashMap::default();
+                    let mut m: FxHashMap<&str, usize> = FxHashMap::with_capacity_and_hasher(
+                        inputs.orders.len(),
+                        Default::default(),
+                    );
                     for (i, o) in inputs.orders.iter().enumerate() {
                         if let Some(p) = &o.permission {
                             m.entry(&**p)
@@ -369,7 +463,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
     }
     let mut acc: Vec<Acc> = vec![Acc::default(); inputs.orders.len()];
     // (order, charge or refund id) pairs, grouped by order below.
-    let mut members: Vec<(u32, &Arc<str>)> = Vec::with_capacity(inputs.charges.len());
+    let mut members: Vec<(u32, &Text)> = Vec::with_capacity(inputs.charges.len());
     for (ci, c) in inputs.charges.iter().enumerate() {
         match charge_order[ci] {
             Some(oi) => {
@@ -389,7 +483,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
                 expected: None,
                 actual: c.capture_amount,
                 item_ts: c.updated,
-                counterparts: join(c.merchant_ref.clone()),
+                counterparts: Counterparts::ids(c.merchant_ref.clone()),
                 source_file: None,
                 source_line: None,
             }),
@@ -442,7 +536,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
             expected: Some(o.total),
             actual: Some(a.captured),
             item_ts: o.created,
-            counterparts: join(
+            counterparts: Counterparts::ids(
                 members[starts[oi]..starts[oi + 1]]
                     .iter()
                     .map(|(_, id)| (*id).clone()),
@@ -463,7 +557,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
     );
 
     // ----------------------------------------------------------- (3) settlement ↔ payout
-    let mut by_settlement: FxHashMap<&str, (Arc<str>, i64, Currency, i64)> = FxHashMap::default();
+    let mut by_settlement: FxHashMap<&str, (Text, i64, Currency, i64)> = FxHashMap::default();
     for l in &inputs.lines {
         let e = by_settlement.entry(&*l.settlement_id).or_insert((
             l.settlement_id.clone(),
@@ -493,7 +587,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
             expected: Some(0),
             actual: Some(*net),
             item_ts: ends.get(sid).copied().unwrap_or(*last_posted),
-            counterparts: empty(),
+            counterparts: Counterparts::None,
             source_file: None,
             source_line: None,
         });
@@ -514,7 +608,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
             expected: Some(l.amount + l.pct_fee + l.fixed_fee),
             actual: Some(l.net),
             item_ts: l.posted,
-            counterparts: l.settlement_id.clone(),
+            counterparts: Counterparts::Id(l.settlement_id.clone()),
             source_file: Some(l.source_file.clone()),
             source_line: Some(l.source_line),
         }
@@ -523,7 +617,22 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
     // ------------------------------------------------------------ (4) payout ↔ bank deposit
     layer4(inputs, options, cutoff, &ends, &mut rows);
 
-    rows.par_sort_unstable_by(|a, b| {
+    sort_rows(&mut rows);
+    Reconciliation { cutoff, rows }
+}
+
+/// Sorts rows by (layer, item type, item id, status, counterparts, source line). A parallel sort
+/// of small keys (the group and the id's first 16 bytes; whole rows are compared only on equal
+/// keys), then each row is moved into place once: sorting the wide rows themselves would move
+/// each of them dozens of times.
+fn sort_rows(rows: &mut [ResultRow]) {
+    fn prefix(s: &str) -> u128 {
+        let mut b = [0u8; 16];
+        let n = s.len().min(16);
+        b[..n].copy_from_slice(&s.as_bytes()[..n]);
+        u128::from_be_bytes(b)
+    }
+    let full = |a: &ResultRow, b: &ResultRow| {
         (
             a.layer,
             a.item_type,
@@ -540,14 +649,51 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
                 &b.counterparts,
                 b.source_line,
             ))
+    };
+    let mut keys: Vec<(u16, u128, u32)> = rows
+        .par_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                ((r.layer as u16) << 8) | r.item_type as u16,
+                prefix(&r.item_id),
+                i as u32,
+            )
+        })
+        .collect();
+    keys.par_sort_unstable_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| full(&rows[a.2 as usize], &rows[b.2 as usize]))
     });
-    Reconciliation { cutoff, rows }
+    let mut perm: Vec<u32> = keys.into_iter().map(|k| k.2).collect();
+    apply_permutation(rows, &mut perm);
+}
+
+/// Rearranges `items` so that position `i` holds what was at `perm[i]`, by swaps along each
+/// cycle of the permutation (no second copy); `perm` is used up.
+fn apply_permutation<T>(items: &mut [T], perm: &mut [u32]) {
+    for start in 0..items.len() {
+        if perm[start] as usize == start {
+            continue;
+        }
+        let mut i = start;
+        loop {
+            let j = perm[i] as usize;
+            perm[i] = i as u32;
+            if j == start {
+                break;
+            }
+            items.swap(i, j);
+            i = j;
+        }
+    }
 }
 
 /// What layer 2 settles: a captured charge or a refunded refund.
 struct Settleable<'a> {
     item_type: ItemType,
-    id: &'a Arc<str>,
+    id: &'a Text,
     /// Expected `TransactionAmount` on the line (capture amount, or −refund amount).
     amount: i64,
     currency: Currency,
@@ -607,32 +753,54 @@ fn layer2(
             "Refund"
         }
     };
-    // Capture and Refund lines by AmazonTransactionId.
-    let mut by_txn: FxHashMap<(&str, &str), Vec<usize>> = FxHashMap::default();
-    for (li, l) in inputs.lines.iter().enumerate() {
+    // Capture and Refund lines by (type, AmazonTransactionId): the first line of each key, and
+    // a chain from each line to the next of the same key (duplicates are rare: no vector per key).
+    let mut by_txn: FxHashMap<(&str, &str), u32> =
+        FxHashMap::with_capacity_and_hasher(inputs.lines.len(), Default::default());
+    let mut next_same: Vec<u32> = vec![u32::MAX; inputs.lines.len()];
+    for (li, l) in inputs.lines.iter().enumerate().rev() {
         if let (true, Some(t)) = (&*l.ttype == "Capture" || &*l.ttype == "Refund", &l.txn_id) {
-            by_txn.entry((&*l.ttype, &**t)).or_default().push(li);
+            match by_txn.entry((&*l.ttype, &**t)) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    next_same[li] = *e.get();
+                    *e.get_mut() = li as u32;
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(li as u32);
+                }
+            }
         }
     }
-    let mut line_status: Vec<Option<(Status, Arc<str>)>> = vec![None; inputs.lines.len()];
+    let mut line_status: Vec<Option<(Status, Text)>> = vec![None; inputs.lines.len()];
     // Id matches, in parallel; each line belongs to one (type, id), so to at most one item.
     let matched: Vec<(usize, IdMatch)> = items
         .par_iter()
         .enumerate()
         .map(|(k, it)| {
-            let found = by_txn.get(&(line_type(it.item_type), &**it.id));
-            match found.map(|v| v.as_slice()) {
-                None | Some([]) => (k, None),
-                Some(ls) => {
-                    let l = &inputs.lines[ls[0]];
-                    let status = if ls.len() > 1 {
+            match by_txn.get(&(line_type(it.item_type), &**it.id)) {
+                None => (k, None),
+                Some(&first) => {
+                    let first = first as usize;
+                    let ls = if next_same[first] == u32::MAX {
+                        LineSet::One([first])
+                    } else {
+                        let mut v = vec![first];
+                        let mut li = next_same[first];
+                        while li != u32::MAX {
+                            v.push(li as usize);
+                            li = next_same[li as usize];
+                        }
+                        LineSet::Many(v)
+                    };
+                    let l = &inputs.lines[first];
+                    let status = if ls.as_slice().len() > 1 {
                         Status::DuplicateSettlement
                     } else if l.currency == it.currency && eq(l.amount, it.amount) {
                         Status::Settled
                     } else {
                         Status::AmountMismatch
                     };
-                    let row = item_row(it, status, Some(l.amount), ls, inputs);
+                    let row = item_row(it, status, Some(l.amount), ls.as_slice(), inputs);
                     (k, Some((status, ls, row)))
                 }
             }
@@ -644,7 +812,7 @@ fn layer2(
             None => unmatched.push(k),
             Some((status, ls, row)) => {
                 rows.push(row);
-                for &li in ls {
+                for &li in ls.as_slice() {
                     line_status[li] = Some((status, items[k].id.clone()));
                 }
             }
@@ -674,7 +842,7 @@ fn layer2(
     let window = options.fallback_window_days as i64 * DAY_US;
     let lag = options.settlement_lag_days as i64 * DAY_US;
     let mut taken = vec![false; inputs.lines.len()];
-    let mut ambiguous_candidates: FxHashMap<usize, Vec<Arc<str>>> = FxHashMap::default();
+    let mut ambiguous_candidates: FxHashMap<usize, Vec<Text>> = FxHashMap::default();
     for k in unmatched {
         let it = &items[k];
         let lt = line_type(it.item_type);
@@ -738,9 +906,12 @@ fn layer2(
             .filter(|(_, (_, l))| &*l.ttype == "Capture" || &*l.ttype == "Refund")
             .map(|(li, (status, l))| {
                 let (status, counterparts) = match (status, ambiguous_candidates.get(&li)) {
-                    (Some(s), _) => s,
-                    (None, Some(items)) => (Status::Ambiguous, join(items.iter().cloned())),
-                    (None, None) => (Status::UnknownSettlementLine, empty()),
+                    (Some((s, id)), _) => (s, Counterparts::Id(id)),
+                    (None, Some(items)) => (
+                        Status::Ambiguous,
+                        Counterparts::ids(items.iter().cloned()),
+                    ),
+                    (None, None) => (Status::UnknownSettlementLine, Counterparts::None),
                 };
                 ResultRow {
                     layer: 2,
@@ -760,7 +931,22 @@ fn layer2(
 }
 
 /// An item's id match: its status, its lines and its result row.
-type IdMatch<'a> = Option<(Status, &'a [usize], ResultRow)>;
+type IdMatch = Option<(Status, LineSet, ResultRow)>;
+
+/// The settlement lines an item matched by id: almost always one.
+enum LineSet {
+    One([usize; 1]),
+    Many(Vec<usize>),
+}
+
+impl LineSet {
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            LineSet::One(a) => a,
+            LineSet::Many(v) => v,
+        }
+    }
+}
 
 fn item_row(
     it: &Settleable,
@@ -778,11 +964,7 @@ fn item_row(
         expected: line_amount,
         actual: Some(it.amount),
         item_ts: it.ts,
-        counterparts: join(
-            lines
-                .iter()
-                .map(|&li| Arc::from(inputs.lines[li].reference())),
-        ),
+        counterparts: Counterparts::lines(lines.iter().map(|&li| &inputs.lines[li])),
         source_file: None,
         source_line: None,
     }
@@ -823,7 +1005,7 @@ fn layer4(
         .map(|l| (l, ends.get(&*l.settlement_id).copied().unwrap_or(l.posted)))
         .collect();
     transfers.sort_by(|a, b| (a.1, &a.0.settlement_id).cmp(&(b.1, &b.0.settlement_id)));
-    let mut used: Vec<Option<(Status, Arc<str>)>> = vec![None; inputs.deposits.len()];
+    let mut used: Vec<Option<(Status, Text)>> = vec![None; inputs.deposits.len()];
     let mut with_transfer: rustc_hash::FxHashSet<&str> = Default::default();
     for (l, end) in transfers {
         with_transfer.insert(&*l.settlement_id);
@@ -880,7 +1062,7 @@ fn layer4(
             expected: Some(amount),
             actual: deposit.map(|di| inputs.deposits[di].amount),
             item_ts: end,
-            counterparts: join(deposit.map(|di| inputs.deposits[di].id.clone())),
+            counterparts: Counterparts::ids(deposit.map(|di| inputs.deposits[di].id.clone())),
             source_file: None,
             source_line: None,
         });
@@ -899,7 +1081,7 @@ fn layer4(
                 expected: None,
                 actual: None,
                 item_ts: ends.get(sid).copied().unwrap_or(l.posted),
-                counterparts: empty(),
+                counterparts: Counterparts::None,
                 source_file: None,
                 source_line: None,
             });
@@ -907,11 +1089,11 @@ fn layer4(
     }
     for (di, d) in inputs.deposits.iter().enumerate() {
         let (status, counterpart) = match used[di].take() {
-            Some((s, sid)) => (s, sid),
+            Some((s, sid)) => (s, Counterparts::Id(sid)),
             None if d.reference.as_deref().is_some_and(names_amazon_pay) => {
-                (Status::UnexpectedDeposit, empty())
+                (Status::UnexpectedDeposit, Counterparts::None)
             }
-            None => (Status::NotAmazonPay, empty()),
+            None => (Status::NotAmazonPay, Counterparts::None),
         };
         rows.push(ResultRow {
             layer: 4,
@@ -926,5 +1108,82 @@ fn layer4(
             source_file: None,
             source_line: None,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permutation_is_applied_in_place() {
+        let mut items: Vec<char> = "abcdef".chars().collect();
+        // position i gets what was at perm[i]
+        let mut perm = vec![3, 0, 4, 1, 5, 2];
+        apply_permutation(&mut items, &mut perm);
+        assert_eq!(items.iter().collect::<String>(), "daebfc");
+    }
+
+    fn row(layer: u8, item_type: ItemType, id: &str, counterparts: Counterparts) -> ResultRow {
+        ResultRow {
+            layer,
+            item_type,
+            item_id: id.into(),
+            status: Status::Settled,
+            currency: Currency::EUR,
+            expected: None,
+            actual: None,
+            item_ts: 0,
+            counterparts,
+            source_file: None,
+            source_line: None,
+        }
+    }
+
+    #[test]
+    fn rows_sort_by_layer_type_id_then_counterparts() {
+        // Ids sharing their first 16 bytes, a prefix of another, and an empty one.
+        let long = "P01-1000001-1000001-C2";
+        let mut rows = vec![
+            row(2, ItemType::Refund, "a", Counterparts::None),
+            row(2, ItemType::Charge, long, Counterparts::Line("9".into(), 10)),
+            row(2, ItemType::Charge, "P01-1000001-1000001-C1", Counterparts::None),
+            row(1, ItemType::Order, "ORD-2", Counterparts::None),
+            row(2, ItemType::Charge, long, Counterparts::Line("9".into(), 9)),
+            row(1, ItemType::Order, "ORD-1", Counterparts::None),
+            row(1, ItemType::Order, "ORD-1\u{0}", Counterparts::None),
+            row(1, ItemType::Order, "", Counterparts::None),
+        ];
+        let mut expected = rows.clone();
+        expected.sort_by(|a, b| {
+            (a.layer, a.item_type, a.item_id.as_str(), a.counterparts.text()).cmp(&(
+                b.layer,
+                b.item_type,
+                b.item_id.as_str(),
+                b.counterparts.text(),
+            ))
+        });
+        sort_rows(&mut rows);
+        assert_eq!(rows, expected);
+        // "9:10" sorts before "9:9" as text.
+        assert_eq!(rows[5].counterparts.text(), "9:10");
+    }
+
+    #[test]
+    fn counterparts_read_as_text() {
+        assert_eq!(Counterparts::ids(Vec::<Text>::new()), Counterparts::None);
+        assert_eq!(
+            Counterparts::ids(["b".into(), "a".into(), "b".into()]).text(),
+            "a;b"
+        );
+        assert!(matches!(
+            Counterparts::ids(["x".into(), "x".into()]),
+            Counterparts::Id(_)
+        ));
+        assert_eq!(Counterparts::Line("501".into(), 7).to_string(), "501:7");
+        assert_eq!(
+            Counterparts::Id("501:7".into()),
+            Counterparts::Line("501".into(), 7)
+        );
     }
 }

@@ -30,7 +30,7 @@ fn date_column(name: &str, values: Vec<i32>) -> Column {
         .into_column()
 }
 
-fn text_column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
+fn text_column<S: AsRef<str>>(name: &str, values: impl Iterator<Item = Option<S>>) -> Column {
     StringChunked::from_iter_options(name.into(), values).into_column()
 }
 
@@ -88,7 +88,7 @@ fn item_columns(rows: &[&ResultRow], cutoff: i64, exceptions_first: bool) -> Vec
             "counterpart_ids" => text_column(
                 name,
                 rows.iter()
-                    .map(|r| Some(&*r.counterparts).filter(|s| !s.is_empty())),
+                    .map(|r| (!r.counterparts.is_empty()).then(|| r.counterparts.text())),
             ),
             "source_file" => text_column(name, rows.iter().map(|r| r.source_file.as_deref())),
             "source_line" => Column::new(
@@ -239,23 +239,185 @@ pub fn write_csv(df: &DataFrame, path: &Path) -> Result<(), ReconcileError> {
     })
 }
 
-/// Rows per chunk when the results are written: bounds the memory of the table being encoded.
+/// Rows per chunk when the results are written as CSV: bounds the memory of the table being
+/// encoded.
 const RESULT_CHUNK: usize = 1 << 20;
 
-/// Writes the results table to `path` (Parquet, Snappy) a chunk of rows at a time, atomically.
-pub fn write_results_parquet(rec: &Reconciliation, path: &Path) -> Result<(), ReconcileError> {
-    let schema = results_chunk(&[], rec.cutoff).schema().as_ref().clone();
-    write_atomic_with(path, |w| {
-        let mut batched = ParquetWriter::new(w)
-            .with_compression(ParquetCompression::Snappy)
-            .batched(&schema)
-            .map_err(polars_err(path))?;
-        for chunk in rec.rows.chunks(RESULT_CHUNK) {
-            batched
-                .write_batch(&results_chunk(chunk, rec.cutoff))
-                .map_err(polars_err(path))?;
+/// Rows per row group of `results.parquet`: small enough that a group's arrays are reused
+/// heap memory rather than fresh pages, large enough for good compression.
+const RESULT_ROW_GROUP: usize = 1 << 18;
+
+/// The results table's Arrow schema (the columns of [`results_chunk`]).
+fn results_schema() -> arrow_schema::SchemaRef {
+    use arrow_schema::{DataType as D, Field, Schema};
+    let money = || D::Decimal128(18, 2);
+    std::sync::Arc::new(Schema::new(vec![
+        Field::new("layer", D::UInt32, true),
+        Field::new("item_type", D::Utf8, true),
+        Field::new("item_id", D::Utf8, true),
+        Field::new("status", D::Utf8, true),
+        Field::new("exception", D::Boolean, true),
+        Field::new("currency", D::Utf8, true),
+        Field::new("expected_amount", money(), true),
+        Field::new("actual_amount", money(), true),
+        Field::new("difference", money(), true),
+        Field::new("item_date", D::Date32, true),
+        Field::new("age_days", D::Int64, true),
+        Field::new("age_bucket", D::Utf8, true),
+        Field::new("counterpart_ids", D::Utf8, true),
+        Field::new("source_file", D::Utf8, true),
+        Field::new("source_line", D::Int64, true),
+    ]))
+}
+
+/// The Arrow arrays of some rows, in [`results_schema`]'s order.
+fn results_arrays(rows: &[ResultRow], cutoff: i64) -> Vec<arrow_array::ArrayRef> {
+    use arrow_array::builder::StringBuilder;
+    use arrow_array::{ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array};
+    use rayon::prelude::*;
+    use std::sync::Arc;
+    let text = |f: &(dyn Fn(&ResultRow, &mut String) -> bool + Sync)| -> ArrayRef {
+        let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+        let mut buf = String::new();
+        for r in rows {
+            buf.clear();
+            if f(r, &mut buf) {
+                b.append_value(&buf);
+            } else {
+                b.append_null();
+            }
         }
-        batched.finish().map(|_| ()).map_err(polars_err(path))
+        Arc::new(b.finish())
+    };
+    let money = |f: &(dyn Fn(&ResultRow) -> Option<i64> + Sync)| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|r| f(r).map(i128::from))
+                .collect::<Decimal128Array>()
+                .with_precision_and_scale(18, 2)
+                .expect("valid decimal type"),
+        )
+    };
+    (0..15)
+        .into_par_iter()
+        .map(|c| -> ArrayRef {
+            match c {
+                0 => Arc::new(
+                    rows.iter()
+                        .map(|r| Some(r.layer as u32))
+                        .collect::<arrow_array::UInt32Array>(),
+                ),
+                1 => text(&|r, s| {
+                    s.push_str(r.item_type.as_str());
+                    true
+                }),
+                2 => text(&|r, s| {
+                    s.push_str(&r.item_id);
+                    true
+                }),
+                3 => text(&|r, s| {
+                    s.push_str(r.status.as_str());
+                    true
+                }),
+                4 => Arc::new(
+                    rows.iter()
+                        .map(|r| Some(r.status.is_exception()))
+                        .collect::<BooleanArray>(),
+                ),
+                5 => text(&|r, s| {
+                    s.push_str(r.currency.code());
+                    true
+                }),
+                6 => money(&|r| r.expected),
+                7 => money(&|r| r.actual),
+                8 => money(&|r| r.difference()),
+                9 => Arc::new(
+                    rows.iter()
+                        .map(|r| Some(date_of(r.item_ts)))
+                        .collect::<Date32Array>(),
+                ),
+                10 => Arc::new(
+                    rows.iter()
+                        .map(|r| Some(r.age_days(cutoff)))
+                        .collect::<Int64Array>(),
+                ),
+                11 => text(&|r, s| {
+                    s.push_str(age_bucket(r.age_days(cutoff)));
+                    true
+                }),
+                12 => text(&|r, s| {
+                    r.counterparts.write_to(s);
+                    !r.counterparts.is_empty()
+                }),
+                13 => text(&|r, s| match &r.source_file {
+                    Some(f) => {
+                        s.push_str(f);
+                        true
+                    }
+                    None => false,
+                }),
+                _ => Arc::new(rows.iter().map(|r| r.source_line).collect::<Int64Array>()),
+            }
+        })
+        .collect()
+}
+
+/// Writes the results table to `path` (Parquet, ZSTD) atomically, with the arrow-rs writer: each
+/// row group's columns are built and encoded in parallel, and written in order.
+pub fn write_results_parquet(rec: &Reconciliation, path: &Path) -> Result<(), ReconcileError> {
+    use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
+    use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::types::ColumnPath;
+    use rayon::prelude::*;
+    let pq = |e: parquet::errors::ParquetError| ReconcileError::Parquet {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let schema = results_schema();
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_dictionary_enabled(false);
+    for low in ["item_type", "status", "currency", "age_bucket", "source_file"] {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(low), true);
+    }
+    let mut props = props.build();
+    add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+    let props = std::sync::Arc::new(props);
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(&schema)
+        .map_err(pq)?;
+    write_atomic_with(path, |w| {
+        let mut writer =
+            SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), props.clone())
+                .map_err(pq)?;
+        let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
+        for (g, rows) in rec.rows.chunks(RESULT_ROW_GROUP).enumerate() {
+            let arrays = results_arrays(rows, rec.cutoff);
+            let writers = factory.create_column_writers(g).map_err(pq)?;
+            let chunks = writers
+                .into_par_iter()
+                .zip(arrays.par_iter().zip(schema.fields().par_iter()))
+                .map(|(mut cw, (array, field))| {
+                    for leaf in compute_leaves(field, array)? {
+                        cw.write(&leaf)?;
+                    }
+                    cw.close()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(pq)?;
+            let mut group = writer.next_row_group().map_err(pq)?;
+            for chunk in chunks {
+                chunk.append_to_row_group(&mut group).map_err(pq)?;
+            }
+            group.close().map_err(pq)?;
+        }
+        writer.close().map_err(pq)?;
+        Ok(())
     })
 }
 
@@ -266,6 +428,7 @@ pub fn results_digest(rec: &Reconciliation) -> String {
     use xxhash_rust::xxh3::Xxh3;
     let part = |rows: &[ResultRow]| -> u128 {
         let mut h = Xxh3::new();
+        let mut counterparts = String::new();
         for r in rows {
             let text = |h: &mut Xxh3, s: &str| {
                 h.update(&(s.len() as u64).to_le_bytes());
@@ -286,7 +449,9 @@ pub fn results_digest(rec: &Reconciliation) -> String {
             num(&mut h, r.expected);
             num(&mut h, r.actual);
             num(&mut h, Some(r.item_ts));
-            text(&mut h, &r.counterparts);
+            counterparts.clear();
+            r.counterparts.write_to(&mut counterparts);
+            text(&mut h, &counterparts);
             text(&mut h, r.source_file.as_deref().unwrap_or("\0"));
             num(&mut h, r.source_line);
         }
@@ -359,7 +524,7 @@ pub fn amount_text(v: i64) -> String {
 mod tests {
     use super::*;
     use crate::model::money::Currency;
-    use crate::reconcile::{ItemType, Status};
+    use crate::reconcile::{Counterparts, ItemType, Status};
 
     fn row(id: &str, status: Status) -> ResultRow {
         ResultRow {
@@ -371,7 +536,7 @@ mod tests {
             expected: Some(1000),
             actual: Some(1000),
             item_ts: 1_700_000_000_000_000,
-            counterparts: "".into(),
+            counterparts: Counterparts::None,
             source_file: None,
             source_line: None,
         }
@@ -390,10 +555,10 @@ mod tests {
         // Field boundaries count: ("ab", "") is not ("a", "b").
         let mut x = rec(Status::Settled, 5);
         x.rows[0].item_id = "ab".into();
-        x.rows[0].counterparts = "".into();
+        x.rows[0].counterparts = Counterparts::None;
         let mut y = rec(Status::Settled, 5);
         y.rows[0].item_id = "a".into();
-        y.rows[0].counterparts = "b".into();
+        y.rows[0].counterparts = Counterparts::Id("b".into());
         assert_ne!(results_digest(&x), results_digest(&y));
     }
 }
