@@ -124,10 +124,15 @@ pub fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
 
 pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, CommandError> {
     let (_, rec) = reconcile_lake(config, args.cutoff.as_deref())?;
+    let start = Instant::now();
     let exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
     write_csv(&exceptions, &args.out.join("exceptions.csv"))?;
-    // Written a chunk of rows at a time, so the table being encoded stays small.
+    // Written a row group at a time, so the table being encoded stays small.
     write_results_parquet(&rec, &args.out.join("results.parquet"))?;
+    tracing::debug!(
+        elapsed_ms = start.elapsed().as_millis() as u64,
+        "wrote exceptions.csv and results.parquet"
+    );
     if args.csv {
         write_results_csv(&rec, &args.out.join("results.csv"))?;
     }

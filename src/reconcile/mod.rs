@@ -405,6 +405,15 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
             + inputs.deposits.len(),
     );
 
+    let mut clock = std::time::Instant::now();
+    let mut lap = |what: &'static str, rows: usize| {
+        tracing::debug!(
+            elapsed_ms = clock.elapsed().as_millis() as u64,
+            rows,
+            "reconcile: {what}"
+        );
+        clock = std::time::Instant::now();
+    };
     // ---------------------------------------------------------------- (1) orders ↔ charges
     // The three lookups are built at the same time (one core each, two at once).
     let ((by_order_id, by_permission), charge_ix) = rayon::join(
@@ -546,6 +555,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
         }
     }));
 
+    lap("layer 1", rows.len());
     // ---------------------------------------------------- (2) charges/refunds ↔ settlement lines
     layer2(
         inputs,
@@ -556,6 +566,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
         &mut rows,
     );
 
+    lap("layer 2", rows.len());
     // ----------------------------------------------------------- (3) settlement ↔ payout
     let mut by_settlement: FxHashMap<&str, (Text, i64, Currency, i64)> = FxHashMap::default();
     for l in &inputs.lines {
@@ -614,10 +625,13 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
         }
     }));
 
+    lap("layer 3", rows.len());
     // ------------------------------------------------------------ (4) payout ↔ bank deposit
     layer4(inputs, options, cutoff, &ends, &mut rows);
+    lap("layer 4", rows.len());
 
     sort_rows(&mut rows);
+    lap("sorted", rows.len());
     Reconciliation { cutoff, rows }
 }
 
