@@ -409,11 +409,7 @@ fn settlements(inputs: &Inputs, rec: &Reconciliation, month: Month) -> Vec<Settl
     out
 }
 
-fn payouts(
-    inputs: &Inputs,
-    rec: &Reconciliation,
-    month: Month,
-) -> Vec<(ResultRow, Option<Text>)> {
+fn payouts(inputs: &Inputs, rec: &Reconciliation, month: Month) -> Vec<(ResultRow, Option<Text>)> {
     let references: FxHashMap<&str, &Text> = inputs
         .deposits
         .iter()

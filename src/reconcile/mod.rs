@@ -415,46 +415,51 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
         clock = std::time::Instant::now();
     };
     // ---------------------------------------------------------------- (1) orders ↔ charges
-    // The three lookups are built at the same time (one core each, two at once).
-    let ((by_order_id, by_permission), charge_ix) = rayon::join(
+    // The four lookups are built at the same time (one core each, two at once).
+    let (((by_order_id, by_permission), charge_ix), txn) = rayon::join(
         || {
             rayon::join(
+                || {
+                    rayon::join(
+                        || -> FxHashMap<&str, usize> {
+                            inputs
+                                .orders
+                                .iter()
+                                .enumerate()
+                                .map(|(i, o)| (&*o.id, i))
+                                .collect()
+                        },
+                        || {
+                            let mut m: FxHashMap<&str, usize> = FxHashMap::with_capacity_and_hasher(
+                                inputs.orders.len(),
+                                Default::default(),
+                            );
+                            for (i, o) in inputs.orders.iter().enumerate() {
+                                if let Some(p) = &o.permission {
+                                    m.entry(&**p)
+                                        .and_modify(|j| {
+                                            if o.id < inputs.orders[*j].id {
+                                                *j = i
+                                            }
+                                        })
+                                        .or_insert(i);
+                                }
+                            }
+                            m
+                        },
+                    )
+                },
                 || -> FxHashMap<&str, usize> {
                     inputs
-                        .orders
+                        .charges
                         .iter()
                         .enumerate()
-                        .map(|(i, o)| (&*o.id, i))
+                        .map(|(i, c)| (&*c.id, i))
                         .collect()
-                },
-                || {
-                    let mut m: FxHashMap<&str, usize> = FxHashMap::with_capacity_and_hasher(
-                        inputs.orders.len(),
-                        Default::default(),
-                    );
-                    for (i, o) in inputs.orders.iter().enumerate() {
-                        if let Some(p) = &o.permission {
-                            m.entry(&**p)
-                                .and_modify(|j| {
-                                    if o.id < inputs.orders[*j].id {
-                                        *j = i
-                                    }
-                                })
-                                .or_insert(i);
-                        }
-                    }
-                    m
                 },
             )
         },
-        || -> FxHashMap<&str, usize> {
-            inputs
-                .charges
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (&*c.id, i))
-                .collect()
-        },
+        || txn_index(inputs),
     );
     let order_of = |c: &Charge| -> Option<usize> {
         c.merchant_ref
@@ -561,6 +566,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
         inputs,
         options,
         cutoff,
+        txn,
         &charge_ix,
         &charge_order,
         &mut rows,
@@ -640,11 +646,18 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
 /// keys), then each row is moved into place once: sorting the wide rows themselves would move
 /// each of them dozens of times.
 fn sort_rows(rows: &mut [ResultRow]) {
-    fn prefix(s: &str) -> u128 {
+    /// The group in the top byte, then the id's first 15 bytes (zero-padded, so shorter sorts
+    /// first), as two integers that compare like the bytes.
+    fn key(group: u8, id: &str) -> (u64, u64) {
         let mut b = [0u8; 16];
-        let n = s.len().min(16);
-        b[..n].copy_from_slice(&s.as_bytes()[..n]);
-        u128::from_be_bytes(b)
+        b[0] = group;
+        let n = id.len().min(15);
+        b[1..1 + n].copy_from_slice(&id.as_bytes()[..n]);
+        let (hi, lo) = b.split_at(8);
+        (
+            u64::from_be_bytes(hi.try_into().expect("8 bytes")),
+            u64::from_be_bytes(lo.try_into().expect("8 bytes")),
+        )
     }
     let full = |a: &ResultRow, b: &ResultRow| {
         (
@@ -664,15 +677,13 @@ fn sort_rows(rows: &mut [ResultRow]) {
                 b.source_line,
             ))
     };
-    let mut keys: Vec<(u16, u128, u32)> = rows
+    // 24-byte keys: (group and id prefix, rest of the prefix, row).
+    let mut keys: Vec<(u64, u64, u32)> = rows
         .par_iter()
         .enumerate()
         .map(|(i, r)| {
-            (
-                ((r.layer as u16) << 8) | r.item_type as u16,
-                prefix(&r.item_id),
-                i as u32,
-            )
+            let (hi, lo) = key((r.layer << 4) | r.item_type as u8, &r.item_id);
+            (hi, lo, i as u32)
         })
         .collect();
     keys.par_sort_unstable_by(|a, b| {
@@ -680,7 +691,7 @@ fn sort_rows(rows: &mut [ResultRow]) {
             .cmp(&(b.0, b.1))
             .then_with(|| full(&rows[a.2 as usize], &rows[b.2 as usize]))
     });
-    let mut perm: Vec<u32> = keys.into_iter().map(|k| k.2).collect();
+    let mut perm: Vec<u32> = keys.par_iter().map(|k| k.2).collect();
     apply_permutation(rows, &mut perm);
 }
 
@@ -718,10 +729,38 @@ struct Settleable<'a> {
     order_id: Option<&'a str>,
 }
 
+/// Capture and Refund lines by (type, `AmazonTransactionId`): the first line of each key, and a
+/// chain from each line to the next of the same key (duplicates are rare: no vector per key).
+struct TxnIndex<'a> {
+    by_txn: FxHashMap<(&'a str, &'a str), u32>,
+    next_same: Vec<u32>,
+}
+
+fn txn_index(inputs: &Inputs) -> TxnIndex<'_> {
+    let mut by_txn: FxHashMap<(&str, &str), u32> =
+        FxHashMap::with_capacity_and_hasher(inputs.lines.len(), Default::default());
+    let mut next_same: Vec<u32> = vec![u32::MAX; inputs.lines.len()];
+    for (li, l) in inputs.lines.iter().enumerate().rev() {
+        if let (true, Some(t)) = (&*l.ttype == "Capture" || &*l.ttype == "Refund", &l.txn_id) {
+            match by_txn.entry((&*l.ttype, &**t)) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    next_same[li] = *e.get();
+                    *e.get_mut() = li as u32;
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(li as u32);
+                }
+            }
+        }
+    }
+    TxnIndex { by_txn, next_same }
+}
+
 fn layer2(
     inputs: &Inputs,
     options: &Options,
     cutoff: i64,
+    txn: TxnIndex,
     charge_ix: &FxHashMap<&str, usize>,
     charge_order: &[Option<usize>],
     rows: &mut Vec<ResultRow>,
@@ -767,31 +806,14 @@ fn layer2(
             "Refund"
         }
     };
-    // Capture and Refund lines by (type, AmazonTransactionId): the first line of each key, and
-    // a chain from each line to the next of the same key (duplicates are rare: no vector per key).
-    let mut by_txn: FxHashMap<(&str, &str), u32> =
-        FxHashMap::with_capacity_and_hasher(inputs.lines.len(), Default::default());
-    let mut next_same: Vec<u32> = vec![u32::MAX; inputs.lines.len()];
-    for (li, l) in inputs.lines.iter().enumerate().rev() {
-        if let (true, Some(t)) = (&*l.ttype == "Capture" || &*l.ttype == "Refund", &l.txn_id) {
-            match by_txn.entry((&*l.ttype, &**t)) {
-                std::collections::hash_map::Entry::Occupied(mut e) => {
-                    next_same[li] = *e.get();
-                    *e.get_mut() = li as u32;
-                }
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(li as u32);
-                }
-            }
-        }
-    }
+    let TxnIndex { by_txn, next_same } = txn;
     let mut line_status: Vec<Option<(Status, Text)>> = vec![None; inputs.lines.len()];
     // Id matches, in parallel; each line belongs to one (type, id), so to at most one item.
     let matched: Vec<(usize, IdMatch)> = items
         .par_iter()
         .enumerate()
-        .map(|(k, it)| {
-            match by_txn.get(&(line_type(it.item_type), &**it.id)) {
+        .map(
+            |(k, it)| match by_txn.get(&(line_type(it.item_type), &**it.id)) {
                 None => (k, None),
                 Some(&first) => {
                     let first = first as usize;
@@ -817,8 +839,8 @@ fn layer2(
                     let row = item_row(it, status, Some(l.amount), ls.as_slice(), inputs);
                     (k, Some((status, ls, row)))
                 }
-            }
-        })
+            },
+        )
         .collect();
     let mut unmatched: Vec<usize> = Vec::new();
     for (k, m) in matched {
@@ -912,36 +934,34 @@ fn layer2(
             }
         }
     }
-    rows.par_extend(
-        line_status
-            .into_par_iter()
-            .zip(inputs.lines.par_iter())
-            .enumerate()
-            .filter(|(_, (_, l))| &*l.ttype == "Capture" || &*l.ttype == "Refund")
-            .map(|(li, (status, l))| {
-                let (status, counterparts) = match (status, ambiguous_candidates.get(&li)) {
-                    (Some((s, id)), _) => (s, Counterparts::Id(id)),
-                    (None, Some(items)) => (
-                        Status::Ambiguous,
-                        Counterparts::ids(items.iter().cloned()),
-                    ),
-                    (None, None) => (Status::UnknownSettlementLine, Counterparts::None),
-                };
-                ResultRow {
-                    layer: 2,
-                    item_type: ItemType::SettlementLine,
-                    item_id: l.item_id(),
-                    status,
-                    currency: l.currency,
-                    expected: None,
-                    actual: Some(l.amount),
-                    item_ts: l.posted,
-                    counterparts,
-                    source_file: Some(l.source_file.clone()),
-                    source_line: Some(l.source_line),
-                }
-            }),
-    );
+    // Indexed (not filtered) parallel rows are written straight into `rows`.
+    let settleable: Vec<usize> = (0..inputs.lines.len())
+        .filter(|&li| {
+            let t = &*inputs.lines[li].ttype;
+            t == "Capture" || t == "Refund"
+        })
+        .collect();
+    rows.par_extend(settleable.into_par_iter().map(|li| {
+        let l = &inputs.lines[li];
+        let (status, counterparts) = match (&line_status[li], ambiguous_candidates.get(&li)) {
+            (Some((s, id)), _) => (*s, Counterparts::Id(id.clone())),
+            (None, Some(items)) => (Status::Ambiguous, Counterparts::ids(items.iter().cloned())),
+            (None, None) => (Status::UnknownSettlementLine, Counterparts::None),
+        };
+        ResultRow {
+            layer: 2,
+            item_type: ItemType::SettlementLine,
+            item_id: l.item_id(),
+            status,
+            currency: l.currency,
+            expected: None,
+            actual: Some(l.amount),
+            item_ts: l.posted,
+            counterparts,
+            source_file: Some(l.source_file.clone()),
+            source_line: Some(l.source_line),
+        }
+    }));
 }
 
 /// An item's id match: its status, its lines and its result row.
@@ -1160,8 +1180,18 @@ mod tests {
         let long = "P01-1000001-1000001-C2";
         let mut rows = vec![
             row(2, ItemType::Refund, "a", Counterparts::None),
-            row(2, ItemType::Charge, long, Counterparts::Line("9".into(), 10)),
-            row(2, ItemType::Charge, "P01-1000001-1000001-C1", Counterparts::None),
+            row(
+                2,
+                ItemType::Charge,
+                long,
+                Counterparts::Line("9".into(), 10),
+            ),
+            row(
+                2,
+                ItemType::Charge,
+                "P01-1000001-1000001-C1",
+                Counterparts::None,
+            ),
             row(1, ItemType::Order, "ORD-2", Counterparts::None),
             row(2, ItemType::Charge, long, Counterparts::Line("9".into(), 9)),
             row(1, ItemType::Order, "ORD-1", Counterparts::None),
@@ -1170,12 +1200,18 @@ mod tests {
         ];
         let mut expected = rows.clone();
         expected.sort_by(|a, b| {
-            (a.layer, a.item_type, a.item_id.as_str(), a.counterparts.text()).cmp(&(
-                b.layer,
-                b.item_type,
-                b.item_id.as_str(),
-                b.counterparts.text(),
-            ))
+            (
+                a.layer,
+                a.item_type,
+                a.item_id.as_str(),
+                a.counterparts.text(),
+            )
+                .cmp(&(
+                    b.layer,
+                    b.item_type,
+                    b.item_id.as_str(),
+                    b.counterparts.text(),
+                ))
         });
         sort_rows(&mut rows);
         assert_eq!(rows, expected);

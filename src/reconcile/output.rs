@@ -378,10 +378,18 @@ pub fn write_results_parquet(rec: &Reconciliation, path: &Path) -> Result<(), Re
     };
     let schema = results_schema();
     let mut props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("valid level"),
+        ))
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_dictionary_enabled(false);
-    for low in ["item_type", "status", "currency", "age_bucket", "source_file"] {
+    for low in [
+        "item_type",
+        "status",
+        "currency",
+        "age_bucket",
+        "source_file",
+    ] {
         props = props.set_column_dictionary_enabled(ColumnPath::from(low), true);
     }
     let mut props = props.build();
