@@ -5,6 +5,8 @@
 #   scripts/bench-reconcile.sh [ORDERS ...]      (default: 2000000)
 #   RUNS=5 scripts/bench-reconcile.sh            (runs per measurement, default 3; medians)
 #
+# reconcile_duckdb.sql is the minimal SQL (statuses only); reconcile_duckdb_full.sql writes the
+# same results table and exceptions.csv as payrecon (checked after the runs).
 # The lake is the one of scripts/bench-analytics.sh (bench-data/analytics-N/lake, built once).
 sizes=("$@")
 [ $# -eq 0 ] && sizes=(2000000)
@@ -17,5 +19,16 @@ for n in "${sizes[@]}"; do
   # exit 1 = finished with exceptions above the threshold (expected on generated data).
   median "payrecon reconcile" -- "$bin" -q reconcile --lake "$work/lake" --out "$work/recon"
   median "duckdb reconcile_duckdb.sql" -- "$py" scripts/duckdb_script.py "$work" scripts/bench/reconcile_duckdb.sql 2
+  median "duckdb reconcile_duckdb_full.sql (same output)" -- "$py" scripts/duckdb_script.py "$work" scripts/bench/reconcile_duckdb_full.sql 2
+  # The same-output SQL must give payrecon's rows, in payrecon's order, and its exceptions.csv.
+  "$py" - "$work" <<'PY'
+import sys, duckdb
+c = duckdb.connect()
+a, b = f"'{sys.argv[1]}/recon/results.parquet'", f"'{sys.argv[1]}/duck-out/results.parquet'"
+diff = c.execute(f"SELECT (SELECT COUNT(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})) + (SELECT COUNT(*) FROM (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}))").fetchone()[0]
+n = c.execute(f"SELECT COUNT(*) FROM {a}").fetchone()[0]
+print(f"# same-output check: {n} rows, {diff} differ", file=sys.stderr)
+PY
+  cmp "$work/recon/exceptions.csv" "$work/duck-out/exceptions.csv" >&2 && echo "# exceptions.csv identical" >&2
   median "payrecon close --month 2026-10" -- "$bin" -q close --lake "$work/lake" --month 2026-10 --out "$work/close"
 done
