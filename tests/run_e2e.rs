@@ -133,7 +133,14 @@ fn assert_same_outputs(a: &Path, b: &Path) {
     let (la, lb) = (lake_rows(&a.join("lake")), lake_rows(&b.join("lake")));
     assert_eq!(la.len(), lb.len(), "lake row counts");
     assert!(la == lb, "lake contents differ");
-    let (ra, rb) = (snapshot(&a.join("reports")), snapshot(&b.join("reports")));
+    // The run state (`.payrecon-run.json`) names the lake's files, which differ in numbering.
+    let reports = |d: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        snapshot(&d.join("reports"))
+            .into_iter()
+            .filter(|(p, _)| p != Path::new(".payrecon-run.json"))
+            .collect()
+    };
+    let (ra, rb) = (reports(a), reports(b));
     let names = |s: &[(PathBuf, Vec<u8>)]| s.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
     assert_eq!(names(&ra), names(&rb), "report files");
     for ((p, x), (_, y)) in ra.iter().zip(&rb) {
@@ -361,4 +368,88 @@ fn dry_run_changes_nothing_and_says_what_it_would_do() {
     // The unrecognised file stays in the inbox; the rest is archived.
     let left: Vec<_> = std::fs::read_dir(dir.join("inbox")).unwrap().collect();
     assert_eq!(left.len(), 1);
+}
+
+/// The figures of a summary line: from the approval rate to the exception counts.
+fn figures(stdout: &str) -> &str {
+    let from = stdout.find("approval").expect("an approval rate");
+    let to = from + stdout[from..].find(')').expect("exception counts") + 1;
+    &stdout[from..to]
+}
+
+#[test]
+fn a_run_with_nothing_new_leaves_the_last_outputs_and_recomputes_when_they_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let nights = Nights::generate(
+        dir,
+        &[
+            "--orders", "150", "--seed", "5", "--messy", "--month", "2026-10",
+        ],
+    );
+    nights.drop_into(&dir.join("inbox"), &nights.night(1));
+    let first = run(dir, &[]);
+    ok(&first);
+    let first_out = String::from_utf8_lossy(&first.stdout).to_string();
+    let reports = snapshot(&dir.join("reports"));
+    assert!(dir.join("reports/.payrecon-run.json").is_file());
+
+    // Nothing new: the last run's figures and exit code, nothing recomputed or rewritten.
+    let results = dir.join("reports/reconcile/results.parquet");
+    let mtime = std::fs::metadata(&results).unwrap().modified().unwrap();
+    let out = run(dir, &["--log-format", "json"]);
+    ok(&out);
+    assert_eq!(out.status.code(), first.status.code());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("nothing changed since the last run"),
+        "{text}"
+    );
+    assert_eq!(figures(&text), figures(&first_out));
+    let finished = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON log line"))
+        .find(|v| v["fields"]["message"] == "run finished")
+        .expect("a run finished event");
+    assert_eq!(finished["fields"]["unchanged_since_last_run"], true);
+    assert!(reports == snapshot(&dir.join("reports")));
+    assert_eq!(
+        std::fs::metadata(&results).unwrap().modified().unwrap(),
+        mtime
+    );
+    let dry = String::from_utf8_lossy(&run(dir, &["--dry-run"]).stdout).to_string();
+    assert!(dry.contains("would stand as they are"), "{dry}");
+
+    // An output deleted or edited: the run recomputes and puts back the same bytes.
+    let month = std::fs::read_dir(dir.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("summary.md").is_file())
+        .expect("a month folder");
+    std::fs::remove_file(month.join("summary.md")).unwrap();
+    let exceptions = dir.join("reports/reconcile/exceptions.csv");
+    let mut edited = std::fs::read(&exceptions).unwrap();
+    edited.extend_from_slice(b"tampered\n");
+    std::fs::write(&exceptions, edited).unwrap();
+    let out = run(dir, &[]);
+    ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("nothing changed"), "{text}");
+    assert!(
+        reports == snapshot(&dir.join("reports")),
+        "outputs restored"
+    );
+
+    // Another cut-off is another input; the same one again is not.
+    let out = run(dir, &["--cutoff", "2026-10-09T00:00:00Z"]);
+    ok(&out);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("nothing changed"));
+    let out = run(dir, &["--cutoff", "2026-10-09T00:00:00Z"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing changed"));
+
+    // A new night is new input.
+    nights.drop_into(&dir.join("inbox"), &nights.night(2));
+    let out = run(dir, &[]);
+    ok(&out);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("nothing changed"));
 }

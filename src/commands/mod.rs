@@ -12,6 +12,7 @@ mod query;
 mod reconcile;
 mod report;
 mod run;
+mod run_state;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use super::analytics::load_facts;
 use super::ingest::outcome as ingest_outcome;
 use super::reconcile::{outcome as reconcile_outcome, reconcile_lake};
+use super::run_state::{RunState, Summary, inputs_key};
 use super::{CommandError, Outcome, thousands};
 use crate::cli::RunArgs;
 use crate::ingest::{FileStatus, IngestOptions, IngestReport, Planned, crash_point, ingest};
@@ -277,7 +278,12 @@ pub fn severity(status: crate::reconcile::Status) -> &'static str {
     }
 }
 
-fn dry_run(config: &Config, p: &Paths, full: bool) -> Result<Outcome, CommandError> {
+fn dry_run(
+    config: &Config,
+    p: &Paths,
+    full: bool,
+    cutoff: Option<&str>,
+) -> Result<Outcome, CommandError> {
     let known = match Lake::read_only(&p.lake) {
         Ok(lake) if !full => lake.known_files()?,
         _ => vec![],
@@ -328,12 +334,30 @@ fn dry_run(config: &Config, p: &Paths, full: bool) -> Result<Outcome, CommandErr
             p.archive.join("<run start, UTC>").display()
         );
     }
-    println!(
-        "would reconcile the lake and write {}/reconcile and the reports of every month with data \
-         in {}/YYYY-MM (only files whose bytes change)",
-        p.reports.display(),
-        p.reports.display()
-    );
+    let nothing_new = !plan
+        .iter()
+        .any(|(_, _, what)| matches!(what, Planned::New(_)));
+    let unchanged = !full
+        && nothing_new
+        && Lake::read_only(&p.lake).is_ok_and(|lake| {
+            inputs_key(&lake, config, cutoff).is_ok_and(|key| {
+                RunState::load(&p.reports).is_some_and(|s| s.still_holds(&p.reports, &key))
+            })
+        });
+    if unchanged {
+        println!(
+            "nothing changed since the last run (same lake, settings and outputs): \
+             {}/reconcile and the month reports would stand as they are",
+            p.reports.display()
+        );
+    } else {
+        println!(
+            "would reconcile the lake and write {}/reconcile and the reports of every month with \
+             data in {}/YYYY-MM (only files whose bytes change)",
+            p.reports.display(),
+            p.reports.display()
+        );
+    }
     Ok(Outcome::Clean)
 }
 
@@ -410,7 +434,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         )));
     }
     if args.dry_run {
-        return dry_run(config, &p, args.full);
+        return dry_run(config, &p, args.full, args.cutoff.as_deref());
     }
     let _run_lock = run_lock(&p.lake, args.wait)?;
     recover_swap(&p.lake)?;
@@ -426,7 +450,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     // 1. Ingest (or rebuild), then archive what was processed. The lake's own lock (which a
     // manual `payrecon ingest` also takes) is held to the end, so the reconciliation and the
     // reports read one state of the lake.
-    let (report, _lake) = if args.full {
+    let (report, lake) = if args.full {
         // No manual ingest may slip into the old lake while its replacement is built.
         let old = Lake::open(&p.lake, LockMode::Wait)?;
         let report = rebuild_lake(config, &p)?;
@@ -478,6 +502,27 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         tracing::info!(files = archived, to = %p.archive.join(&night).display(), "archived");
     }
 
+    // Nothing changed since the last run (same lake, settings and outputs): its outputs stand.
+    let inputs_digest = inputs_key(&lake, config, args.cutoff.as_deref())?;
+    if let Some(state) = RunState::load(&p.reports)
+        .filter(|s| !args.full && s.still_holds(&p.reports, &inputs_digest))
+    {
+        tracing::info!(
+            "nothing changed since the last run (same lake, settings and outputs): \
+             its reconciliation and reports stand"
+        );
+        return Ok(finish(
+            config,
+            &report,
+            archived,
+            &state.summary,
+            &[],
+            &state.summary.months,
+            None,
+            start,
+        ));
+    }
+
     // 2. Facts and reconciliation, side by side.
     let lake_config = Config {
         lake: p.lake.clone(),
@@ -498,6 +543,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let months = months_with_data(&facts, &rec, tz);
     type Rendered = (Month, Vec<report::ReportFile>, bool);
     let step = Instant::now();
+    let mut outputs_rec: Vec<PathBuf> = Vec::new();
     let (written_rec, rendered) = rayon::join(
         || -> Result<(), CommandError> {
             let exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
@@ -507,6 +553,11 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                 &[("exceptions.csv".into(), csv_bytes(&exceptions, &ex_path)?)],
                 !args.full,
             )?;
+            outputs_rec.extend([
+                ex_path,
+                rec_dir.join("results.parquet"),
+                rec_dir.join("results.parquet.xxh3"),
+            ]);
             let path = rec_dir.join("results.parquet");
             let wrote = write_results_parquet_if_changed(&rec, &path, args.full)?;
             tracing::debug!(
@@ -540,15 +591,17 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     // Written where their bytes changed.
     let mut written_months = Vec::new();
     let mut unchanged_months = Vec::new();
+    let mut outputs = outputs_rec;
     let mut files_written = 0;
     for (i, (month, files, _)) in rendered.iter().enumerate() {
         let w = report::write_files(&p.reports.join(month.label()), files, !args.full)?;
-        files_written += w.written.len();
         if w.written.is_empty() {
             unchanged_months.push(month.label());
         } else {
             written_months.push(month.label());
         }
+        files_written += w.written.len();
+        outputs.extend(w.written.into_iter().chain(w.unchanged));
         if i == 0 {
             crash_point("run-mid-reports");
         }
@@ -566,21 +619,62 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     });
     let ties = rendered.iter().all(|r| r.2);
 
-    // 5. Summary.
+    // 5. The state that vouches for these outputs (written last), then the summary.
     let mut by_severity: BTreeMap<&str, u64> = BTreeMap::new();
     for r in rec.exceptions() {
         *by_severity.entry(severity(r.status)).or_default() += 1;
     }
     let sev = |s: &str| by_severity.get(s).copied().unwrap_or(0);
-    let exceptions_total: u64 = by_severity.values().sum();
+    let summary = Summary {
+        approval_rate_7d: approval,
+        exceptions_high: sev("high"),
+        exceptions_medium: sev("medium"),
+        exceptions_low: sev("low"),
+        findings: reconcile_outcome(config, &rec) == Outcome::Findings || !ties,
+        months: rendered.iter().map(|r| r.0.label()).collect(),
+    };
+    outputs.sort();
+    RunState::of_outputs(&p.reports, inputs_digest, &outputs, summary.clone())?.save(&p.reports)?;
+    Ok(finish(
+        config,
+        &report,
+        archived,
+        &summary,
+        &written_months,
+        &unchanged_months,
+        Some(files_written),
+        start,
+    ))
+}
+
+/// Logs the `run finished` event and prints the one-line summary; returns the run's outcome.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    config: &Config,
+    report: &IngestReport,
+    archived: usize,
+    summary: &Summary,
+    written_months: &[String],
+    unchanged_months: &[String],
+    files_written: Option<usize>,
+    start: Instant,
+) -> Outcome {
+    // `None`: nothing changed since the last run, nothing was recomputed.
+    let skipped = files_written.is_none();
+    let new_files = report.files_loaded();
+    let rows_loaded: u64 = report.files.iter().map(|f| f.loaded).sum();
+    let rows_read: u64 = report.files.iter().map(|f| f.rows_read).sum();
+    let duplicates: u64 = report.files.iter().map(|f| f.duplicates).sum();
+    let exceptions_total =
+        summary.exceptions_high + summary.exceptions_medium + summary.exceptions_low;
     let seconds = start.elapsed().as_secs_f64();
-    let mut result = ingest_outcome(&report, config);
-    if reconcile_outcome(config, &rec) == Outcome::Findings || !ties {
+    let mut result = ingest_outcome(report, config);
+    if summary.findings {
         result = Outcome::Findings;
     }
     let line = format!(
         "run {}: {} files ({} new, {} archived, {} failed), rows {} read = {} loaded + {} rejected \
-         + {} duplicates, approval (7 days) {}, exceptions {} (high {}, medium {}, low {}), reports {} written{}, {:.1} s",
+         + {} duplicates, approval (7 days) {}, exceptions {} (high {}, medium {}, low {}), {}, {:.1} s",
         if result == Outcome::Clean {
             "ok"
         } else {
@@ -594,20 +688,27 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         thousands(rows_loaded),
         thousands(report.rows_rejected()),
         thousands(duplicates),
-        report::pct(approval),
+        report::pct(summary.approval_rate_7d),
         thousands(exceptions_total),
-        sev("high"),
-        sev("medium"),
-        sev("low"),
-        if written_months.is_empty() {
-            "none".to_string()
+        summary.exceptions_high,
+        summary.exceptions_medium,
+        summary.exceptions_low,
+        if skipped {
+            "nothing changed since the last run, reports unchanged".to_string()
         } else {
-            written_months.join(",")
-        },
-        if unchanged_months.is_empty() {
-            String::new()
-        } else {
-            format!(" ({} unchanged)", unchanged_months.join(","))
+            format!(
+                "reports {} written{}",
+                if written_months.is_empty() {
+                    "none".to_string()
+                } else {
+                    written_months.join(",")
+                },
+                if unchanged_months.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} unchanged)", unchanged_months.join(","))
+                }
+            )
         },
         seconds
     );
@@ -620,18 +721,19 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         rows_loaded,
         rows_rejected = report.rows_rejected(),
         duplicates,
-        approval_rate_7d = approval.unwrap_or(f64::NAN),
+        approval_rate_7d = summary.approval_rate_7d.unwrap_or(f64::NAN),
         exceptions = exceptions_total,
-        exceptions_high = sev("high"),
-        exceptions_medium = sev("medium"),
-        exceptions_low = sev("low"),
+        exceptions_high = summary.exceptions_high,
+        exceptions_medium = summary.exceptions_medium,
+        exceptions_low = summary.exceptions_low,
         months_written = %written_months.join(","),
         months_unchanged = %unchanged_months.join(","),
-        report_files_written = files_written,
+        report_files_written = files_written.unwrap_or(0),
+        unchanged_since_last_run = skipped,
         seconds,
         outcome = if result == Outcome::Clean { "ok" } else { "findings" },
         "run finished"
     );
     println!("{line}");
-    Ok(result)
+    result
 }
