@@ -9,7 +9,8 @@
 #   full:         `payrecon run --keep` over all files into an empty lake and reports folder
 #                 (ingest everything, reconcile, every month's reports);
 #   incremental:  `payrecon run --keep` over the new night on top of a copy of the base lake and
-#                 its reports (the copy is made before each run and not timed).
+#                 its reports (the copy is made before each run and not timed);
+#   nothing new:  the same command again after the incremental run (nothing changed).
 # Files are left in place (--keep), so the same inputs serve every run.
 source "$(dirname "$0")/bench-lib.sh"
 n="${1:-2000000}"
@@ -44,3 +45,13 @@ prep() {
   sync
 }
 median "run incremental (1 new day)" -- "$bin" -q --lake "$work/lake" run --keep --inbox "$root/night" --reports "$work/reports"
+# Nothing new: the night again on the lake and reports it just produced (its files are known).
+prep() {
+  rm -rf "$work"
+  mkdir -p "$work"
+  cp -r "$root/base-lake" "$work/lake"
+  cp -r "$root/base-reports" "$work/reports"
+  "$bin" -q --lake "$work/lake" run --keep --inbox "$root/night" --reports "$work/reports" >/dev/null || [ $? -eq 1 ]
+  sync
+}
+median "run with nothing new (the night again)" -- "$bin" -q --lake "$work/lake" run --keep --inbox "$root/night" --reports "$work/reports"
