@@ -18,9 +18,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use super::CommandError;
 use crate::lake::Lake;
-use crate::model::schema::{
-    CHARGES, DEPOSITS, FILES, ORDERS, REFUNDS, REJECTS, SETTLEMENT_LINES, SETTLEMENTS,
-};
+use crate::model::schema::TABLES;
 use crate::settings::Config;
 
 /// File name of the state, in the reports folder.
@@ -84,16 +82,7 @@ pub fn inputs_key(
             h.update(&t.as_nanos().to_le_bytes());
         }
     }
-    for table in [
-        &ORDERS,
-        &CHARGES,
-        &REFUNDS,
-        &SETTLEMENTS,
-        &SETTLEMENT_LINES,
-        &DEPOSITS,
-        &REJECTS,
-        &FILES,
-    ] {
+    for table in TABLES {
         for path in lake.table_files(table)? {
             let len = std::fs::metadata(&path)
                 .map_err(|e| crate::lake::LakeError::io(&path, e))?
