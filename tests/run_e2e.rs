@@ -99,6 +99,15 @@ fn crashed_run(dir: &Path, point: &str, extra: &[&str]) {
     );
 }
 
+/// The `run finished` event of a run with `--log-format json` (one JSON object per line).
+fn run_finished(out: &Output) -> serde_json::Value {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON log line"))
+        .find(|v| v["fields"]["message"] == "run finished")
+        .expect("a run finished event")
+}
+
 fn ok(out: &Output) {
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
@@ -358,12 +367,7 @@ fn dry_run_changes_nothing_and_says_what_it_would_do() {
     // JSON logs: one object per line on standard error, the summary among them.
     let out = run(dir, &["--log-format", "json"]);
     ok(&out);
-    let err = String::from_utf8_lossy(&out.stderr);
-    let finished = err
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON log line"))
-        .find(|v| v["fields"]["message"] == "run finished")
-        .expect("a run finished event");
+    let finished = run_finished(&out);
     assert!(finished["fields"]["rows_loaded"].as_u64().unwrap() > 0);
     // The unrecognised file stays in the inbox; the rest is archived.
     let left: Vec<_> = std::fs::read_dir(dir.join("inbox")).unwrap().collect();
@@ -406,11 +410,7 @@ fn a_run_with_nothing_new_leaves_the_last_outputs_and_recomputes_when_they_chang
         "{text}"
     );
     assert_eq!(figures(&text), figures(&first_out));
-    let finished = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON log line"))
-        .find(|v| v["fields"]["message"] == "run finished")
-        .expect("a run finished event");
+    let finished = run_finished(&out);
     assert_eq!(finished["fields"]["unchanged_since_last_run"], true);
     assert!(reports == snapshot(&dir.join("reports")));
     assert_eq!(
