@@ -736,7 +736,12 @@ fn output_files_are_ordinary_files() {
         .args(["reconcile", "--lake", "lake", "--out", "out"])
         .assert()
         .success();
-    for f in ["results.parquet", "exceptions.csv"] {
+    let results: Vec<String> = common::snapshot(&tmp.path().join("out/results"))
+        .into_iter()
+        .map(|(p, _)| format!("results/{}", p.display()))
+        .collect();
+    assert!(results.len() > 3, "{results:?}");
+    for f in results.iter().map(String::as_str).chain(["exceptions.csv"]) {
         let mode = std::fs::metadata(tmp.path().join("out").join(f))
             .unwrap()
             .permissions()

@@ -463,6 +463,7 @@ fn reconcile_outputs_are_byte_identical_across_runs() {
         assert!(matches!(code, Some(0 | 1)));
     }
     let a = snapshot(&dir.join("a"));
-    assert_eq!(a.len(), 3);
+    // exceptions.csv, results.csv, the results' digests and at least a file per item type.
+    assert!(a.len() >= 3 + 6, "{}", a.len());
     assert_eq!(a, snapshot(&dir.join("b")));
 }

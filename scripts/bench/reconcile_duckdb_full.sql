@@ -1,8 +1,9 @@
--- DuckDB doing the same output as `payrecon reconcile`: one results table with payrecon's 15
--- columns (amounts, item dates, ages at the cut-off, counterpart ids, the source of each
--- settlement line), every item of the four layers (including the settlement lines of layers 2
--- and 3 and the settlements without a payout), sorted as payrecon sorts it, in one Parquet file;
--- plus exceptions.csv. Like reconcile_duckdb.sql it leaves out the procedural parts (the
+-- DuckDB doing the same output as `payrecon reconcile`: one results table with payrecon's 13
+-- columns (amounts, item dates, counterpart ids, the source of each settlement line), every
+-- item of the four layers (including the settlement lines of layers 2 and 3 and the
+-- settlements without a payout), sorted as payrecon sorts it, in one Parquet file (payrecon
+-- writes the same rows partitioned by day and item type); plus exceptions.csv (aged at the
+-- cut-off). Like reconcile_duckdb.sql it leaves out the procedural parts (the
 -- consuming reference fallback, `ambiguous`, the preference for a deposit naming its
 -- settlement), which never fire on generated data, so the two outputs hold the same rows.
 -- Amounts compare exactly (tolerance 0, the default).
@@ -164,7 +165,7 @@ CREATE OR REPLACE TEMP TABLE final AS
                 ELSE '>30' END AS age_bucket,
            counterpart_ids, source_file, CAST(source_line AS BIGINT) AS source_line, t
     FROM results;
-COPY (SELECT * EXCLUDE (t) FROM final ORDER BY layer, t, item_id, status, counterpart_ids, source_line)
+COPY (SELECT * EXCLUDE (t, age_days, age_bucket) FROM final ORDER BY layer, t, item_id, status, counterpart_ids, source_line)
     TO 'duck-out/results.parquet' (FORMAT parquet, COMPRESSION zstd);
 COPY (SELECT status, item_type, item_id, currency, expected_amount, actual_amount, difference,
              item_date, age_days, age_bucket, counterpart_ids, layer, source_file, source_line

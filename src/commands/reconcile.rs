@@ -8,8 +8,8 @@ use crate::cli::{CloseArgs, ReconcileArgs};
 use crate::lake::Lake;
 use crate::reconcile::close::{self, Month};
 use crate::reconcile::output::{
-    amount_text, cutoff_text, exceptions_frame, write_atomic, write_csv, write_results_csv,
-    write_results_parquet,
+    amount_text, cutoff_text, exceptions_frame, write_atomic, write_csv, write_results,
+    write_results_csv,
 };
 use crate::reconcile::{self, Options, Reconciliation, Status, load};
 use crate::settings::Config;
@@ -127,11 +127,12 @@ pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, C
     let start = Instant::now();
     let exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
     write_csv(&exceptions, &args.out.join("exceptions.csv"))?;
-    // Written a row group at a time, so the table being encoded stays small.
-    write_results_parquet(&rec, &args.out.join("results.parquet"))?;
+    // Every file of the table written, a row group at a time.
+    let wrote = write_results(&rec, &args.out, true)?;
     tracing::debug!(
         elapsed_ms = start.elapsed().as_millis() as u64,
-        "wrote exceptions.csv and results.parquet"
+        files = wrote.written.len(),
+        "wrote exceptions.csv and the results"
     );
     if args.csv {
         write_results_csv(&rec, &args.out.join("results.csv"))?;

@@ -26,7 +26,7 @@ use crate::ingest::{FileStatus, IngestOptions, IngestReport, Planned, crash_poin
 use crate::lake::{Lake, LockMode};
 use crate::reconcile::close::Month;
 use crate::reconcile::output::{
-    csv_bytes, exceptions_frame, remove_stale_temp_files, write_results_parquet_if_changed,
+    csv_bytes, exceptions_frame, remove_stale_temp_files, write_results,
 };
 use crate::report::{self, ReportSettings};
 use crate::settings::Config;
@@ -553,16 +553,16 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                 &[("exceptions.csv".into(), csv_bytes(&exceptions, &ex_path)?)],
                 !args.full,
             )?;
-            outputs_rec.extend([
-                ex_path,
-                rec_dir.join("results.parquet"),
-                rec_dir.join("results.parquet.xxh3"),
-            ]);
-            let path = rec_dir.join("results.parquet");
-            let wrote = write_results_parquet_if_changed(&rec, &path, args.full)?;
+            let wrote = write_results(&rec, &rec_dir, args.full)?;
+            let rel = |p: &Path| rec_dir.join(p);
+            outputs_rec.push(ex_path);
+            outputs_rec.push(rel(&wrote.digests));
+            outputs_rec.extend(wrote.written.iter().chain(&wrote.unchanged).map(|p| rel(p)));
             tracing::debug!(
                 elapsed_ms = step.elapsed().as_millis() as u64,
-                wrote,
+                written = wrote.written.len(),
+                unchanged = wrote.unchanged.len(),
+                removed = wrote.removed,
                 "reconciliation results"
             );
             Ok(())

@@ -34,28 +34,34 @@ fn text_column<S: AsRef<str>>(name: &str, values: impl Iterator<Item = Option<S>
     StringChunked::from_iter_options(name.into(), values).into_column()
 }
 
-/// The columns shared by the results and exceptions tables, for `rows`, built in parallel.
-fn item_columns(rows: &[&ResultRow], cutoff: i64, exceptions_first: bool) -> Vec<Column> {
+/// The columns shared by the results and exceptions tables, for `rows`, built in parallel. The
+/// exceptions (`ages_at` = the cut-off) lead with the status and carry the ages; the results
+/// (`None`) lead with the layer and do not depend on the cut-off beyond the statuses.
+fn item_columns(rows: &[&ResultRow], ages_at: Option<i64>) -> Vec<Column> {
     use rayon::prelude::*;
-    // The middle columns are shared; the two tables differ in what leads and where `layer` goes.
-    const MIDDLE: [&str; 8] = [
-        "currency",
-        "expected_amount",
-        "actual_amount",
-        "difference",
-        "item_date",
-        "age_days",
-        "age_bucket",
-        "counterpart_ids",
-    ];
-    let (lead, after): (&[&str], &[&str]) = if exceptions_first {
+    let cutoff = ages_at.unwrap_or(0);
+    // The two tables differ in what leads, the ages, and where `layer` goes.
+    let (lead, after): (&[&str], &[&str]) = if ages_at.is_some() {
         (&["status", "item_type", "item_id"], &["layer"])
     } else {
         (&["layer", "item_type", "item_id", "status"], &[])
     };
+    let ages: &[&str] = if ages_at.is_some() {
+        &["age_days", "age_bucket"]
+    } else {
+        &[]
+    };
     let names: Vec<&str> = lead
         .iter()
-        .chain(&MIDDLE)
+        .chain(&[
+            "currency",
+            "expected_amount",
+            "actual_amount",
+            "difference",
+            "item_date",
+        ])
+        .chain(ages)
+        .chain(&["counterpart_ids"])
         .chain(after)
         .chain(&["source_file", "source_line"])
         .copied()
@@ -104,11 +110,11 @@ fn item_columns(rows: &[&ResultRow], cutoff: i64, exceptions_first: bool) -> Vec
 }
 
 /// The results table of some rows: `layer, item_type, item_id, status, exception, currency,
-/// expected_amount, actual_amount, difference, item_date, age_days, age_bucket,
-/// counterpart_ids, source_file, source_line`.
-fn results_chunk(rows: &[ResultRow], cutoff: i64) -> DataFrame {
+/// expected_amount, actual_amount, difference, item_date, counterpart_ids, source_file,
+/// source_line`.
+fn results_chunk(rows: &[ResultRow]) -> DataFrame {
     let rows: Vec<&ResultRow> = rows.iter().collect();
-    let mut cols = item_columns(&rows, cutoff, false);
+    let mut cols = item_columns(&rows, None);
     cols.insert(
         4,
         Column::new(
@@ -136,7 +142,7 @@ pub fn exceptions_frame<'a>(
             .then(a.item_id.cmp(&b.item_id))
             .then(a.source_line.cmp(&b.source_line))
     });
-    let cols = item_columns(&rows, cutoff, true);
+    let cols = item_columns(&rows, Some(cutoff));
     DataFrame::new(rows.len(), cols).expect("columns have equal lengths")
 }
 
@@ -262,8 +268,6 @@ fn results_schema() -> arrow_schema::SchemaRef {
         Field::new("actual_amount", money(), true),
         Field::new("difference", money(), true),
         Field::new("item_date", D::Date32, true),
-        Field::new("age_days", D::Int64, true),
-        Field::new("age_bucket", D::Utf8, true),
         Field::new("counterpart_ids", D::Utf8, true),
         Field::new("source_file", D::Utf8, true),
         Field::new("source_line", D::Int64, true),
@@ -271,7 +275,7 @@ fn results_schema() -> arrow_schema::SchemaRef {
 }
 
 /// The Arrow arrays of some rows, in [`results_schema`]'s order.
-fn results_arrays(rows: &[ResultRow], cutoff: i64) -> Vec<arrow_array::ArrayRef> {
+fn results_arrays(rows: &[&ResultRow]) -> Vec<arrow_array::ArrayRef> {
     use arrow_array::builder::StringBuilder;
     use arrow_array::{ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array};
     use rayon::prelude::*;
@@ -298,7 +302,7 @@ fn results_arrays(rows: &[ResultRow], cutoff: i64) -> Vec<arrow_array::ArrayRef>
                 .expect("valid decimal type"),
         )
     };
-    (0..15)
+    (0..13)
         .into_par_iter()
         .map(|c| -> ArrayRef {
             match c {
@@ -336,20 +340,11 @@ fn results_arrays(rows: &[ResultRow], cutoff: i64) -> Vec<arrow_array::ArrayRef>
                         .map(|r| Some(date_of(r.item_ts)))
                         .collect::<Date32Array>(),
                 ),
-                10 => Arc::new(
-                    rows.iter()
-                        .map(|r| Some(r.age_days(cutoff)))
-                        .collect::<Int64Array>(),
-                ),
-                11 => text(&|r, s| {
-                    s.push_str(age_bucket(r.age_days(cutoff)));
-                    true
-                }),
-                12 => text(&|r, s| {
+                10 => text(&|r, s| {
                     r.counterparts.write_to(s);
                     !r.counterparts.is_empty()
                 }),
-                13 => text(&|r, s| match &r.source_file {
+                11 => text(&|r, s| match &r.source_file {
                     Some(f) => {
                         s.push_str(f);
                         true
@@ -362,9 +357,9 @@ fn results_arrays(rows: &[ResultRow], cutoff: i64) -> Vec<arrow_array::ArrayRef>
         .collect()
 }
 
-/// Writes the results table to `path` (Parquet, ZSTD) atomically, with the arrow-rs writer: each
-/// row group's columns are built and encoded in parallel, and written in order.
-pub fn write_results_parquet(rec: &Reconciliation, path: &Path) -> Result<(), ReconcileError> {
+/// Writes some rows as one Parquet file at `path` (ZSTD), atomically, with the arrow-rs writer:
+/// each row group's columns are built and encoded in parallel, and written in order.
+fn write_rows_parquet(rows: &[&ResultRow], path: &Path) -> Result<(), ReconcileError> {
     use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
     use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
     use parquet::basic::{Compression, ZstdLevel};
@@ -383,13 +378,7 @@ pub fn write_results_parquet(rec: &Reconciliation, path: &Path) -> Result<(), Re
         ))
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_dictionary_enabled(false);
-    for low in [
-        "item_type",
-        "status",
-        "currency",
-        "age_bucket",
-        "source_file",
-    ] {
+    for low in ["item_type", "status", "currency", "source_file"] {
         props = props.set_column_dictionary_enabled(ColumnPath::from(low), true);
     }
     let mut props = props.build();
@@ -404,8 +393,8 @@ pub fn write_results_parquet(rec: &Reconciliation, path: &Path) -> Result<(), Re
             SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), props.clone())
                 .map_err(pq)?;
         let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
-        for (g, rows) in rec.rows.chunks(RESULT_ROW_GROUP).enumerate() {
-            let arrays = results_arrays(rows, rec.cutoff);
+        for (g, rows) in rows.chunks(RESULT_ROW_GROUP).enumerate() {
+            let arrays = results_arrays(rows);
             let writers = factory.create_column_writers(g).map_err(pq)?;
             let chunks = writers
                 .into_par_iter()
@@ -429,12 +418,18 @@ pub fn write_results_parquet(rec: &Reconciliation, path: &Path) -> Result<(), Re
     })
 }
 
-/// A digest of everything the results table is made of (the rows and the cut-off, which the
-/// ages depend on): equal digests, equal files. Hashed in parallel chunks, combined in order.
-pub fn results_digest(rec: &Reconciliation) -> String {
+/// The folder of the results table inside an output folder.
+pub const RESULTS_DIR: &str = "results";
+
+/// The digests of the results files, inside [`RESULTS_DIR`].
+pub const RESULTS_DIGESTS: &str = "_digests.json";
+
+/// A digest of rows (every field a file of them is made of): equal digests, equal files. Hashed
+/// in parallel chunks, combined in order.
+pub fn rows_digest(rows: &[&ResultRow]) -> String {
     use rayon::prelude::*;
     use xxhash_rust::xxh3::Xxh3;
-    let part = |rows: &[ResultRow]| -> u128 {
+    let part = |rows: &[&ResultRow]| -> u128 {
         let mut h = Xxh3::new();
         let mut counterparts = String::new();
         for r in rows {
@@ -465,37 +460,171 @@ pub fn results_digest(rec: &Reconciliation) -> String {
         }
         h.digest128()
     };
-    let parts: Vec<u128> = rec.rows.par_chunks(1 << 16).map(part).collect();
+    let parts: Vec<u128> = rows.par_chunks(1 << 16).map(part).collect();
     let mut h = Xxh3::new();
-    h.update(&rec.cutoff.to_le_bytes());
-    h.update(&(rec.rows.len() as u64).to_le_bytes());
+    h.update(&(rows.len() as u64).to_le_bytes());
     for p in parts {
         h.update(&p.to_le_bytes());
     }
     format!("{:032x}", h.digest128())
 }
 
-/// Writes the results table to `path` (Parquet) unless `force` is false and the file there was
-/// written from the same results: its digest is kept beside it (`NAME.xxh3`), written after the
-/// table, so a table without a matching digest is always rewritten. Returns whether it wrote.
-pub fn write_results_parquet_if_changed(
-    rec: &Reconciliation,
-    path: &Path,
-    force: bool,
-) -> Result<bool, ReconcileError> {
-    let digest = results_digest(rec);
-    let mut sidecar = path.as_os_str().to_owned();
-    sidecar.push(".xxh3");
-    let sidecar = std::path::PathBuf::from(sidecar);
-    if !force
-        && path.exists()
-        && std::fs::read_to_string(&sidecar).is_ok_and(|d| d.trim() == digest)
-    {
-        return Ok(false);
+/// The results file of a row, relative to [`RESULTS_DIR`]: one file per UTC day of the item's
+/// date and item type (`day=2026-10-31/order.parquet`). A night's new items land in the last
+/// few days' files; an older day's files change only when one of their items does (an order
+/// row names its refunds, so a refund rewrites its order's day file of orders, ~1/60 of them).
+fn partition_of(r: &ResultRow) -> (i32, super::ItemType) {
+    (date_of(r.item_ts), r.item_type)
+}
+
+fn partition_path((day, item_type): (i32, super::ItemType)) -> String {
+    format!(
+        "day={}/{}.parquet",
+        crate::model::time::from_epoch_days(day).format("%Y-%m-%d"),
+        item_type.as_str()
+    )
+}
+
+/// What [`write_results`] did, paths inside the output folder.
+#[derive(Debug, Default)]
+pub struct ResultsWrite {
+    pub written: Vec<std::path::PathBuf>,
+    pub unchanged: Vec<std::path::PathBuf>,
+    /// Files of partitions that no longer have rows, removed.
+    pub removed: usize,
+    /// The digests file ([`RESULTS_DIGESTS`]).
+    pub digests: std::path::PathBuf,
+}
+
+/// The `.parquet` files under `dir` (one level of partition folders), relative to `dir`.
+fn results_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if !part.path().is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(part.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".parquet") && !name.starts_with(TEMP_PREFIX) {
+                out.push(format!("{}/{name}", part.file_name().to_string_lossy()));
+            }
+        }
     }
-    write_results_parquet(rec, path)?;
-    write_atomic(&sidecar, format!("{digest}\n").as_bytes())?;
-    Ok(true)
+    out.sort();
+    out
+}
+
+/// Writes the results table into `out/results/`, a Parquet dataset partitioned by the item's
+/// day and type ([`partition_of`]), rewriting only the files whose rows changed: each file's
+/// digest ([`rows_digest`]) and size are kept in `results/_digests.json`, and a file whose rows
+/// have the same digest and whose size is the one recorded stays as it is (`force` rewrites
+/// every file). Files of partitions without rows any more are removed.
+///
+/// Crash-safe: every file is written atomically, and before any file is written or removed the
+/// digests file is rewritten without it, so a digest never vouches for a file that a killed run
+/// left half-way between two states; the complete digests file is written last.
+pub fn write_results(
+    rec: &Reconciliation,
+    out: &Path,
+    force: bool,
+) -> Result<ResultsWrite, ReconcileError> {
+    use rayon::prelude::*;
+    use std::collections::BTreeMap;
+    let dir = out.join(RESULTS_DIR);
+    let digests_path = dir.join(RESULTS_DIGESTS);
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| ReconcileError::Io { path, source: e }
+    };
+    // The single-file table of earlier versions: replaced by the folder.
+    for legacy in ["results.parquet", "results.parquet.xxh3"] {
+        let p = out.join(legacy);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(io(&p))?;
+        }
+    }
+    let mut groups: BTreeMap<(i32, super::ItemType), Vec<&ResultRow>> = BTreeMap::new();
+    for r in &rec.rows {
+        groups.entry(partition_of(r)).or_default().push(r);
+    }
+    let groups: Vec<(String, Vec<&ResultRow>)> = groups
+        .into_iter()
+        .map(|(k, rows)| (partition_path(k), rows))
+        .collect();
+    let digests: Vec<String> = groups
+        .par_iter()
+        .map(|(_, rows)| rows_digest(rows))
+        .collect();
+    let old: BTreeMap<String, String> = std::fs::read(&digests_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let size_of = |rel: &str| std::fs::metadata(dir.join(rel)).map(|m| m.len()).ok();
+    let entry = |digest: &str, size: u64| format!("{digest}:{size}");
+    let mut kept: BTreeMap<String, String> = BTreeMap::new();
+    let mut todo: Vec<usize> = Vec::new();
+    for (i, ((rel, _), digest)) in groups.iter().zip(&digests).enumerate() {
+        let same = !force
+            && size_of(rel)
+                .is_some_and(|size| old.get(rel).is_some_and(|e| *e == entry(digest, size)));
+        if same {
+            kept.insert(rel.clone(), old[rel].clone());
+        } else {
+            todo.push(i);
+        }
+    }
+    let wanted: std::collections::HashSet<&str> = groups.iter().map(|(r, _)| r.as_str()).collect();
+    let stale: Vec<String> = results_files(&dir)
+        .into_iter()
+        .filter(|f| !wanted.contains(f.as_str()))
+        .collect();
+    let mut done = ResultsWrite {
+        digests: Path::new(RESULTS_DIR).join(RESULTS_DIGESTS),
+        ..Default::default()
+    };
+    if !todo.is_empty() || !stale.is_empty() || !digests_path.exists() {
+        let json = |m: &BTreeMap<String, String>| {
+            serde_json::to_vec_pretty(m).expect("a map of strings serialises")
+        };
+        write_atomic(&digests_path, &json(&kept))?;
+        let sizes: Vec<(usize, u64)> = todo
+            .par_iter()
+            .map(|&i| {
+                let (rel, rows) = &groups[i];
+                let path = dir.join(rel);
+                write_rows_parquet(rows, &path)?;
+                let size = std::fs::metadata(&path).map_err(io(&path))?.len();
+                Ok((i, size))
+            })
+            .collect::<Result<_, ReconcileError>>()?;
+        for (i, size) in sizes {
+            kept.insert(groups[i].0.clone(), entry(&digests[i], size));
+        }
+        for rel in &stale {
+            let path = dir.join(rel);
+            std::fs::remove_file(&path).map_err(io(&path))?;
+            if let Some(parent) = path.parent() {
+                // Only succeeds once the partition folder is empty.
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
+        write_atomic(&digests_path, &json(&kept))?;
+    }
+    let todo: std::collections::HashSet<usize> = todo.into_iter().collect();
+    for (i, (rel, _)) in groups.iter().enumerate() {
+        let p = Path::new(RESULTS_DIR).join(rel);
+        if todo.contains(&i) {
+            done.written.push(p);
+        } else {
+            done.unchanged.push(p);
+        }
+    }
+    done.removed = stale.len();
+    Ok(done)
 }
 
 /// Writes the results table to `path` as CSV, a chunk of rows at a time, atomically.
@@ -504,14 +633,12 @@ pub fn write_results_csv(rec: &Reconciliation, path: &Path) -> Result<(), Reconc
         for (i, chunk) in rec.rows.chunks(RESULT_CHUNK).enumerate() {
             CsvWriter::new(&mut *w)
                 .include_header(i == 0)
-                .finish(&mut crate::export::neutralise_frame(&results_chunk(
-                    chunk, rec.cutoff,
-                )))
+                .finish(&mut crate::export::neutralise_frame(&results_chunk(chunk)))
                 .map_err(polars_err(path))?;
         }
         if rec.rows.is_empty() {
             CsvWriter::new(&mut *w)
-                .finish(&mut results_chunk(&[], rec.cutoff))
+                .finish(&mut results_chunk(&[]))
                 .map_err(polars_err(path))?;
         }
         Ok(())
@@ -551,22 +678,68 @@ mod tests {
     }
 
     #[test]
-    fn the_digest_follows_rows_and_cutoff() {
-        let rec = |status, cutoff| Reconciliation {
-            cutoff,
-            rows: vec![row("a", Status::Settled), row("b", status)],
-        };
-        let base = results_digest(&rec(Status::Settled, 5));
-        assert_eq!(base, results_digest(&rec(Status::Settled, 5)));
-        assert_ne!(base, results_digest(&rec(Status::InTransit, 5)));
-        assert_ne!(base, results_digest(&rec(Status::Settled, 6)));
+    fn the_digest_follows_the_rows() {
+        let a = row("a", Status::Settled);
+        let b = row("b", Status::Settled);
+        let base = rows_digest(&[&a, &b]);
+        assert_eq!(base, rows_digest(&[&a, &b]));
+        assert_ne!(base, rows_digest(&[&a, &row("b", Status::InTransit)]));
+        assert_ne!(base, rows_digest(&[&b, &a]));
         // Field boundaries count: ("ab", "") is not ("a", "b").
-        let mut x = rec(Status::Settled, 5);
-        x.rows[0].item_id = "ab".into();
-        x.rows[0].counterparts = Counterparts::None;
-        let mut y = rec(Status::Settled, 5);
-        y.rows[0].item_id = "a".into();
-        y.rows[0].counterparts = Counterparts::Id("b".into());
-        assert_ne!(results_digest(&x), results_digest(&y));
+        let mut x = row("ab", Status::Settled);
+        x.counterparts = Counterparts::None;
+        let mut y = row("a", Status::Settled);
+        y.counterparts = Counterparts::Id("b".into());
+        assert_ne!(rows_digest(&[&x]), rows_digest(&[&y]));
+    }
+
+    #[test]
+    fn the_results_rewrite_only_the_files_whose_rows_changed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path();
+        let day = 86_400_000_000;
+        let mut order = row("o1", Status::OrderMatched);
+        order.layer = 1;
+        order.item_type = ItemType::Order;
+        let mut charge = row("c1", Status::Settled);
+        charge.item_ts += day;
+        let rec = |rows: Vec<ResultRow>| Reconciliation { cutoff: 0, rows };
+        std::fs::write(out.join("results.parquet"), b"old layout").unwrap();
+
+        let first = write_results(&rec(vec![order.clone(), charge.clone()]), out, false).unwrap();
+        assert_eq!(first.written.len(), 2);
+        assert!(!out.join("results.parquet").exists());
+        let order_file = out.join("results/day=2023-11-14/order.parquet");
+        let charge_file = out.join("results/day=2023-11-15/charge.parquet");
+        let df = ParquetReader::new(std::fs::File::open(&charge_file).unwrap())
+            .finish()
+            .unwrap();
+        assert_eq!(df.height(), 1);
+        assert!(df.column("age_days").is_err());
+
+        let again = write_results(&rec(vec![order.clone(), charge.clone()]), out, false).unwrap();
+        assert_eq!((again.written.len(), again.unchanged.len()), (0, 2));
+
+        charge.status = Status::InTransit;
+        let changed = write_results(&rec(vec![order.clone(), charge.clone()]), out, false).unwrap();
+        assert_eq!(
+            changed.written,
+            vec![Path::new("results/day=2023-11-15/charge.parquet")]
+        );
+
+        // A file that is not what the digests say (here: cut short) is rewritten.
+        let bytes = std::fs::read(&order_file).unwrap();
+        std::fs::write(&order_file, &bytes[..bytes.len() - 1]).unwrap();
+        let repaired =
+            write_results(&rec(vec![order.clone(), charge.clone()]), out, false).unwrap();
+        assert_eq!(repaired.written.len(), 1);
+        assert_eq!(std::fs::read(&order_file).unwrap(), bytes);
+
+        // A partition without rows any more goes, folder and all.
+        let gone = write_results(&rec(vec![order.clone()]), out, false).unwrap();
+        assert_eq!(gone.removed, 1);
+        assert!(!charge_file.parent().unwrap().exists());
+        let forced = write_results(&rec(vec![order]), out, true).unwrap();
+        assert_eq!(forced.written.len(), 1);
     }
 }

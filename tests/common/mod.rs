@@ -77,6 +77,18 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// The modification time of every file under `dir`, to prove nothing was rewritten.
+#[allow(dead_code)]
+pub fn mtimes(dir: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
+    snapshot(dir)
+        .into_iter()
+        .map(|(p, _)| {
+            let t = std::fs::metadata(dir.join(&p)).unwrap().modified().unwrap();
+            (p, t)
+        })
+        .collect()
+}
+
 /// `payrecon generate ARGS --out in` then `payrecon ingest in` into `dir/lake`. Exit 1 from
 /// ingest (rejected rows, expected with `--messy`) is accepted.
 pub fn generated_lake(dir: &Path, generate_args: &[&str]) {
