@@ -315,42 +315,36 @@ struct Records {
 }
 
 /// Builds the facts from the lake.
+/// The columns of `orders` the facts read.
+pub const ORDER_COLUMNS: &[&str] = &[
+    "order_id",
+    "country",
+    "device",
+    "order_total",
+    "currency",
+    "charge_permission_id",
+];
+
+/// The columns of `charges` the facts read.
+pub const CHARGE_COLUMNS: &[&str] = &[
+    "charge_id",
+    "charge_permission_id",
+    "merchant_reference_id",
+    "creation_timestamp",
+    "state",
+    "reason_code",
+    "charge_amount",
+    "currency",
+];
+
 pub fn build(
     lake: &Lake,
     catalogue: &Catalogue,
     options: &FactOptions,
 ) -> Result<Facts, AnalyticsError> {
     let (orders, charges) = rayon::join(
-        || {
-            columns::read_table(
-                lake,
-                &ORDERS,
-                &[
-                    "order_id",
-                    "country",
-                    "device",
-                    "order_total",
-                    "currency",
-                    "charge_permission_id",
-                ],
-            )
-        },
-        || {
-            columns::read_table(
-                lake,
-                &CHARGES,
-                &[
-                    "charge_id",
-                    "charge_permission_id",
-                    "merchant_reference_id",
-                    "creation_timestamp",
-                    "state",
-                    "reason_code",
-                    "charge_amount",
-                    "currency",
-                ],
-            )
-        },
+        || columns::read_table(lake, &ORDERS, ORDER_COLUMNS),
+        || columns::read_table(lake, &CHARGES, CHARGE_COLUMNS),
     );
     let (orders, charges) = (orders?, charges?);
     build_from_batches(orders, charges, catalogue, options)
@@ -368,7 +362,8 @@ struct AttemptPhase {
     reason_classes: Vec<DeclineClass>,
 }
 
-/// Builds the facts from `orders` and `charges` batches (with the lake's column names).
+/// Builds the facts from `orders` and `charges` batches (with the lake's column names; at least
+/// [`ORDER_COLUMNS`] and [`CHARGE_COLUMNS`], others are ignored).
 ///
 /// The `orders` batches and the charges' non-key columns are dropped as soon as the attempt
 /// facts are built, before attempts are grouped into orders.

@@ -23,13 +23,7 @@ pub enum Report {
 pub fn load_facts(config: &Config) -> Result<Facts, CommandError> {
     let start = Instant::now();
     let lake = Lake::read_only(&config.lake)?;
-    let tz = config.tz().map_err(CommandError::Usage)?;
-    let options = FactOptions {
-        tz,
-        bands: config.value_bands.clone(),
-        retry_window_hours: config.analytics.retry_window_hours,
-    };
-    let facts = facts::build(&lake, Catalogue::embedded(), &options)?;
+    let facts = facts::build(&lake, Catalogue::embedded(), &fact_options(config)?)?;
     tracing::debug!(
         attempts = facts.attempts.len(),
         orders = facts.orders.len(),
@@ -37,6 +31,15 @@ pub fn load_facts(config: &Config) -> Result<Facts, CommandError> {
         "built attempt and order facts"
     );
     Ok(facts)
+}
+
+/// The facts' options from the configuration.
+pub fn fact_options(config: &Config) -> Result<FactOptions, CommandError> {
+    Ok(FactOptions {
+        tz: config.tz().map_err(CommandError::Usage)?,
+        bands: config.value_bands.clone(),
+        retry_window_hours: config.analytics.retry_window_hours,
+    })
 }
 
 pub fn run_report(

@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::{CommandError, Outcome, thousands};
+use crate::analytics::facts::{self, Facts};
 use crate::cli::{CloseArgs, ReconcileArgs};
 use crate::lake::Lake;
+use crate::model::catalogue::Catalogue;
 use crate::reconcile::close::{self, Month};
 use crate::reconcile::output::{
     amount_text, cutoff_text, exceptions_frame, write_atomic, write_csv, write_results,
@@ -35,6 +37,80 @@ fn options(config: &Config, cutoff: Option<&str>) -> Result<Options, CommandErro
         tolerance,
         cutoff,
     })
+}
+
+/// The attempt facts and the reconciliation of the lake named by the configuration, built side
+/// by side. Both read `orders` and `charges`: those are read once (the union of their columns)
+/// and shared.
+pub fn facts_and_reconciliation(
+    config: &Config,
+    cutoff: Option<&str>,
+) -> Result<(Facts, load::Inputs, Reconciliation), CommandError> {
+    use crate::lake::columns::read_table;
+    use crate::model::schema::{CHARGES, ORDERS};
+    let start = Instant::now();
+    let lake = Lake::read_only(&config.lake)?;
+    let union = |a: &[&'static str], b: &[&'static str]| -> Vec<&'static str> {
+        let mut v = a.to_vec();
+        v.extend(b.iter().filter(|c| !a.contains(c)));
+        v
+    };
+    let (orders, charges) = rayon::join(
+        || {
+            read_table(
+                &lake,
+                &ORDERS,
+                &union(facts::ORDER_COLUMNS, load::ORDER_COLUMNS),
+            )
+        },
+        || {
+            read_table(
+                &lake,
+                &CHARGES,
+                &union(facts::CHARGE_COLUMNS, load::CHARGE_COLUMNS),
+            )
+        },
+    );
+    let (orders, charges) = (orders?, charges?);
+    tracing::debug!(
+        elapsed_ms = start.elapsed().as_millis() as u64,
+        "read orders and charges"
+    );
+    let options = options(config, cutoff)?;
+    let fact_options = super::analytics::fact_options(config)?;
+    // The facts get their own handles on the same arrays (reference-counted, not copied).
+    let (fact_orders, fact_charges) = (orders.clone(), charges.clone());
+    let (built, reconciled) = rayon::join(
+        || -> Result<Facts, CommandError> {
+            let f = facts::build_from_batches(
+                fact_orders,
+                fact_charges,
+                Catalogue::embedded(),
+                &fact_options,
+            )?;
+            tracing::debug!(
+                attempts = f.attempts.len(),
+                orders = f.orders.len(),
+                elapsed_ms = start.elapsed().as_millis() as u64,
+                "built attempt and order facts"
+            );
+            Ok(f)
+        },
+        || -> Result<(load::Inputs, Reconciliation), CommandError> {
+            let inputs = load::load_with(&lake, orders, charges)?;
+            let loaded = start.elapsed();
+            let rec = reconcile::reconcile(&inputs, &options);
+            tracing::debug!(
+                load_ms = loaded.as_millis() as u64,
+                match_ms = (start.elapsed() - loaded).as_millis() as u64,
+                rows = rec.rows.len(),
+                "reconciled"
+            );
+            Ok((inputs, rec))
+        },
+    );
+    let (inputs, rec) = reconciled?;
+    Ok((built?, inputs, rec))
 }
 
 /// Loads the lake and reconciles it.

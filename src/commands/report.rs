@@ -4,8 +4,7 @@ use std::time::Instant;
 
 use chrono::Datelike;
 
-use super::analytics::load_facts;
-use super::reconcile::{outcome, reconcile_lake};
+use super::reconcile::{facts_and_reconciliation, outcome};
 use super::{CommandError, Outcome};
 use crate::cli::ReportCmdArgs;
 use crate::reconcile::close::Month;
@@ -15,13 +14,7 @@ use crate::settings::Config;
 pub fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandError> {
     let start = Instant::now();
     let tz = config.tz().map_err(CommandError::Usage)?;
-    // The facts and the reconciliation read the lake independently: build them side by side.
-    let (facts, reconciled) = rayon::join(
-        || load_facts(config),
-        || reconcile_lake(config, args.cutoff.as_deref()),
-    );
-    let facts = facts?;
-    let (inputs, rec) = reconciled?;
+    let (facts, inputs, rec) = facts_and_reconciliation(config, args.cutoff.as_deref())?;
     let label = match &args.month {
         Some(m) => m.clone(),
         None => report::newest_month(&facts).unwrap_or_else(|| {

@@ -16,9 +16,8 @@ use std::time::Instant;
 use chrono::Datelike;
 use rayon::prelude::*;
 
-use super::analytics::load_facts;
 use super::ingest::outcome as ingest_outcome;
-use super::reconcile::{outcome as reconcile_outcome, reconcile_lake};
+use super::reconcile::{facts_and_reconciliation, outcome as reconcile_outcome};
 use super::run_state::{RunState, Summary, inputs_key};
 use super::{CommandError, Outcome, thousands};
 use crate::cli::RunArgs;
@@ -528,12 +527,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         lake: p.lake.clone(),
         ..config.clone()
     };
-    let (facts, reconciled) = rayon::join(
-        || load_facts(&lake_config),
-        || reconcile_lake(&lake_config, args.cutoff.as_deref()),
-    );
-    let facts = facts?;
-    let (inputs, rec) = reconciled?;
+    let (facts, inputs, rec) = facts_and_reconciliation(&lake_config, args.cutoff.as_deref())?;
     crash_point("run-after-reconcile");
 
     // 3. The reconciliation's outputs, written while every month's reports are rendered (the
@@ -569,12 +563,14 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         },
         // 4. Every month's reports, rendered in parallel.
         || -> Result<Vec<Rendered>, CommandError> {
+            let ix = crate::reconcile::close::CloseIndex::new(&inputs, &rec);
             let rendered = months
                 .par_iter()
                 .map(|label| {
                     let month = Month::parse(label, tz).expect("a month label");
                     let settings = ReportSettings::new(month, config, None);
-                    let (files, ties) = report::render_month(&facts, &inputs, &rec, &settings)?;
+                    let (files, ties) =
+                        report::render_month_with(&facts, &inputs, &rec, &ix, &settings)?;
                     Ok((month, files, ties))
                 })
                 .collect::<Result<Vec<Rendered>, CommandError>>()?;

@@ -186,13 +186,88 @@ fn category(ttype: &str) -> u8 {
     }
 }
 
+/// The lookups every month's pack uses, built once (in parallel) for all the months of a run.
+pub struct CloseIndex<'a> {
+    /// Settlement end by settlement id.
+    ends: FxHashMap<&'a str, i64>,
+    /// Settlement start by settlement id.
+    starts: FxHashMap<&'a str, Option<i64>>,
+    /// Posting time of each line by (settlement, line).
+    line_posted: FxHashMap<(&'a str, i64), i64>,
+    /// Booking time of each deposit.
+    booking: FxHashMap<&'a str, i64>,
+    /// Bank reference of each deposit.
+    references: FxHashMap<&'a str, &'a Text>,
+    /// The layer-4 row of each settlement.
+    payout: FxHashMap<&'a str, &'a ResultRow>,
+}
+
+impl<'a> CloseIndex<'a> {
+    pub fn new(inputs: &'a Inputs, rec: &'a Reconciliation) -> Self {
+        let ((line_posted, payout), ((ends, starts), (booking, references))) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        inputs
+                            .lines
+                            .iter()
+                            .map(|l| ((&*l.settlement_id, l.source_line), l.posted))
+                            .collect()
+                    },
+                    || {
+                        let mut payout: FxHashMap<&str, &ResultRow> = FxHashMap::default();
+                        for r in &rec.rows {
+                            if (r.layer, r.item_type) == (4, ItemType::Settlement) {
+                                payout.entry(&*r.item_id).or_insert(r);
+                            }
+                        }
+                        payout
+                    },
+                )
+            },
+            || {
+                let s = &inputs.settlements;
+                let d = &inputs.deposits;
+                (
+                    (
+                        s.iter().filter_map(|s| Some((&*s.id, s.end?))).collect(),
+                        s.iter().map(|s| (&*s.id, s.start)).collect(),
+                    ),
+                    (
+                        d.iter()
+                            .map(|d| (&*d.id, d.booking as i64 * 86_400_000_000))
+                            .collect(),
+                        d.iter()
+                            .filter_map(|d| Some((&*d.id, d.reference.as_ref()?)))
+                            .collect(),
+                    ),
+                )
+            },
+        );
+        CloseIndex {
+            ends,
+            starts,
+            line_posted,
+            booking,
+            references,
+            payout,
+        }
+    }
+}
+
 /// Builds the pack for `month` from the inputs and their reconciliation.
 pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
-    let ends: FxHashMap<&str, i64> = inputs
-        .settlements
-        .iter()
-        .filter_map(|s| Some((&*s.id, s.end?)))
-        .collect();
+    close_with(&CloseIndex::new(inputs, rec), inputs, rec, month)
+}
+
+/// [`close`] with the lookups built once for several months.
+pub fn close_with(
+    ix: &CloseIndex,
+    inputs: &Inputs,
+    rec: &Reconciliation,
+    month: Month,
+) -> ClosePack {
+    let ends = &ix.ends;
     let effective = |l: &super::load::Line| {
         if &*l.ttype == "Transfer" {
             ends.get(&*l.settlement_id).copied().unwrap_or(l.posted)
@@ -248,12 +323,7 @@ pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
         }
     }
 
-    // Posting time of each line by (settlement, line), and booking of each deposit.
-    let line_posted: FxHashMap<(&str, i64), i64> = inputs
-        .lines
-        .iter()
-        .map(|l| ((&*l.settlement_id, l.source_line), l.posted))
-        .collect();
+    let line_posted = &ix.line_posted;
     let posted = |c: &Counterparts| -> Option<i64> {
         match c {
             Counterparts::Line(s, l) => line_posted.get(&(&**s, *l as i64)).copied(),
@@ -267,11 +337,7 @@ pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
             Counterparts::Id(_) | Counterparts::None => None,
         }
     };
-    let booking: FxHashMap<&str, i64> = inputs
-        .deposits
-        .iter()
-        .map(|d| (&*d.id, d.booking as i64 * 86_400_000_000))
-        .collect();
+    let booking = &ix.booking;
     let mut in_transit = Vec::new();
     for r in &rec.rows {
         match (r.layer, r.item_type) {
@@ -335,46 +401,40 @@ pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
         ledger,
         in_transit,
         exceptions,
-        settlements: settlements(inputs, rec, month),
-        payouts: payouts(inputs, rec, month),
+        settlements: settlements(ix, inputs, rec, month),
+        payouts: payouts(ix, rec, month),
     }
 }
 
-fn settlements(inputs: &Inputs, rec: &Reconciliation, month: Month) -> Vec<SettlementSummary> {
-    let starts: FxHashMap<&str, Option<i64>> = inputs
-        .settlements
-        .iter()
-        .map(|s| (&*s.id, s.start))
-        .collect();
-    let mut payout: FxHashMap<&str, &ResultRow> = FxHashMap::default();
+fn settlements(
+    ix: &CloseIndex,
+    inputs: &Inputs,
+    rec: &Reconciliation,
+    month: Month,
+) -> Vec<SettlementSummary> {
+    let (starts, payout) = (&ix.starts, &ix.payout);
     let mut out: Vec<SettlementSummary> = Vec::new();
     let mut index: FxHashMap<&str, usize> = FxHashMap::default();
     for r in &rec.rows {
-        match (r.layer, r.item_type) {
-            (3, ItemType::Settlement) if month.contains(r.item_ts) => {
-                index.insert(&*r.item_id, out.len());
-                out.push(SettlementSummary {
-                    id: r.item_id.clone(),
-                    stores: String::new(),
-                    currency: r.currency,
-                    start: starts.get(&*r.item_id).copied().flatten(),
-                    end: r.item_ts,
-                    lines: 0,
-                    captures: 0,
-                    refunds: 0,
-                    fees: 0,
-                    other: 0,
-                    paid_out: 0,
-                    net: r.actual.unwrap_or(0),
-                    balance_status: r.status,
-                    payout_status: None,
-                    deposit: r.counterparts.clone(),
-                });
-            }
-            (4, ItemType::Settlement) => {
-                payout.entry(&*r.item_id).or_insert(r);
-            }
-            _ => {}
+        if (r.layer, r.item_type) == (3, ItemType::Settlement) && month.contains(r.item_ts) {
+            index.insert(&*r.item_id, out.len());
+            out.push(SettlementSummary {
+                id: r.item_id.clone(),
+                stores: String::new(),
+                currency: r.currency,
+                start: starts.get(&*r.item_id).copied().flatten(),
+                end: r.item_ts,
+                lines: 0,
+                captures: 0,
+                refunds: 0,
+                fees: 0,
+                other: 0,
+                paid_out: 0,
+                net: r.actual.unwrap_or(0),
+                balance_status: r.status,
+                payout_status: None,
+                deposit: r.counterparts.clone(),
+            });
         }
     }
     let mut stores: Vec<std::collections::BTreeSet<&str>> = vec![Default::default(); out.len()];
@@ -409,12 +469,8 @@ fn settlements(inputs: &Inputs, rec: &Reconciliation, month: Month) -> Vec<Settl
     out
 }
 
-fn payouts(inputs: &Inputs, rec: &Reconciliation, month: Month) -> Vec<(ResultRow, Option<Text>)> {
-    let references: FxHashMap<&str, &Text> = inputs
-        .deposits
-        .iter()
-        .filter_map(|d| Some((&*d.id, d.reference.as_ref()?)))
-        .collect();
+fn payouts(ix: &CloseIndex, rec: &Reconciliation, month: Month) -> Vec<(ResultRow, Option<Text>)> {
+    let references = &ix.references;
     let mut out: Vec<(ResultRow, Option<Text>)> = rec
         .rows
         .iter()

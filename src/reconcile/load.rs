@@ -211,9 +211,22 @@ fn convert<'b, P: Sync + Send, T: Send>(
 
 /// Reads the six tables (each table's Parquet batches are freed once its records are built).
 pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
+    let orders = columns::read_table(lake, &ORDERS, ORDER_COLUMNS)?;
+    let charges = columns::read_table(lake, &CHARGES, CHARGE_COLUMNS)?;
+    load_with(lake, orders, charges)
+}
+
+/// [`load`], with the `orders` and `charges` batches already read (at least [`ORDER_COLUMNS`]
+/// and [`CHARGE_COLUMNS`]; others are ignored), as the nightly run does to read them once for
+/// the facts and the reconciliation.
+pub fn load_with(
+    lake: &Lake,
+    orders: Vec<Batch>,
+    charges: Vec<Batch>,
+) -> Result<Inputs, ReconcileError> {
     Ok(Inputs {
-        orders: load_orders(lake)?,
-        charges: load_charges(lake)?,
+        orders: load_orders(orders)?,
+        charges: load_charges(charges)?,
         refunds: load_refunds(lake)?,
         lines: load_lines(lake)?,
         settlements: load_settlements(lake)?,
@@ -221,19 +234,30 @@ pub fn load(lake: &Lake) -> Result<Inputs, ReconcileError> {
     })
 }
 
-fn load_orders(lake: &Lake) -> Result<Vec<Order>, ReconcileError> {
-    let batches = columns::read_table(
-        lake,
-        &ORDERS,
-        &[
-            "order_id",
-            "created_at",
-            "order_total",
-            "currency",
-            "status",
-            "charge_permission_id",
-        ],
-    )?;
+/// The columns of `orders` the reconciliation reads.
+pub const ORDER_COLUMNS: &[&str] = &[
+    "order_id",
+    "created_at",
+    "order_total",
+    "currency",
+    "status",
+    "charge_permission_id",
+];
+
+/// The columns of `charges` the reconciliation reads.
+pub const CHARGE_COLUMNS: &[&str] = &[
+    "charge_id",
+    "charge_permission_id",
+    "merchant_reference_id",
+    "seller_reference_id",
+    "state",
+    "capture_amount",
+    "currency",
+    "creation_timestamp",
+    "last_updated_timestamp",
+];
+
+fn load_orders(batches: Vec<Batch>) -> Result<Vec<Order>, ReconcileError> {
     convert(
         &batches,
         |p, b| {
@@ -257,22 +281,7 @@ fn load_orders(lake: &Lake) -> Result<Vec<Order>, ReconcileError> {
     )
 }
 
-fn load_charges(lake: &Lake) -> Result<Vec<Charge>, ReconcileError> {
-    let batches = columns::read_table(
-        lake,
-        &CHARGES,
-        &[
-            "charge_id",
-            "charge_permission_id",
-            "merchant_reference_id",
-            "seller_reference_id",
-            "state",
-            "capture_amount",
-            "currency",
-            "creation_timestamp",
-            "last_updated_timestamp",
-        ],
-    )?;
+fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
     convert(
         &batches,
         |p, b| {
