@@ -569,8 +569,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                 .map(|label| {
                     let month = Month::parse(label, tz).expect("a month label");
                     let settings = ReportSettings::new(month, config, None);
-                    let (files, ties) =
-                        report::render_month_with(&facts, &inputs, &rec, &ix, &settings)?;
+                    let (files, ties) = report::render_month_with(&facts, &inputs, &ix, &settings)?;
                     Ok((month, files, ties))
                 })
                 .collect::<Result<Vec<Rendered>, CommandError>>()?;

@@ -200,11 +200,18 @@ pub struct CloseIndex<'a> {
     references: FxHashMap<&'a str, &'a Text>,
     /// The layer-4 row of each settlement.
     payout: FxHashMap<&'a str, &'a ResultRow>,
+    /// The rows a pack reads, so that a month does not scan every row: layer-2 charges (sorted
+    /// by date), layer-3 settlements, layer 4, exceptions (each in the results' order).
+    charges: Vec<&'a ResultRow>,
+    settlement_rows: Vec<&'a ResultRow>,
+    layer4: Vec<&'a ResultRow>,
+    exceptions: Vec<&'a ResultRow>,
 }
 
 impl<'a> CloseIndex<'a> {
     pub fn new(inputs: &'a Inputs, rec: &'a Reconciliation) -> Self {
-        let ((line_posted, payout), ((ends, starts), (booking, references))) = rayon::join(
+        use rayon::prelude::*;
+        let ((line_posted, (payout, rows)), ((ends, starts), (booking, references))) = rayon::join(
             || {
                 rayon::join(
                     || {
@@ -216,12 +223,25 @@ impl<'a> CloseIndex<'a> {
                     },
                     || {
                         let mut payout: FxHashMap<&str, &ResultRow> = FxHashMap::default();
+                        let mut rows = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                         for r in &rec.rows {
-                            if (r.layer, r.item_type) == (4, ItemType::Settlement) {
-                                payout.entry(&*r.item_id).or_insert(r);
+                            match (r.layer, r.item_type) {
+                                (2, ItemType::Charge) => rows.0.push(r),
+                                (3, ItemType::Settlement) => rows.1.push(r),
+                                (4, t) => {
+                                    if t == ItemType::Settlement {
+                                        payout.entry(&*r.item_id).or_insert(r);
+                                    }
+                                    rows.2.push(r);
+                                }
+                                _ => {}
+                            }
+                            if r.status.is_exception() {
+                                rows.3.push(r);
                             }
                         }
-                        payout
+                        rows.0.par_sort_by_key(|r| r.item_ts);
+                        (payout, rows)
                     },
                 )
             },
@@ -251,22 +271,22 @@ impl<'a> CloseIndex<'a> {
             booking,
             references,
             payout,
+            charges: rows.0,
+            settlement_rows: rows.1,
+            layer4: rows.2,
+            exceptions: rows.3,
         }
     }
 }
 
 /// Builds the pack for `month` from the inputs and their reconciliation.
 pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
-    close_with(&CloseIndex::new(inputs, rec), inputs, rec, month)
+    close_with(&CloseIndex::new(inputs, rec), inputs, month)
 }
 
-/// [`close`] with the lookups built once for several months.
-pub fn close_with(
-    ix: &CloseIndex,
-    inputs: &Inputs,
-    rec: &Reconciliation,
-    month: Month,
-) -> ClosePack {
+/// [`close`] with the lookups (and the rows of the reconciliation it reads) built once for
+/// several months.
+pub fn close_with(ix: &CloseIndex, inputs: &Inputs, month: Month) -> ClosePack {
     let ends = &ix.ends;
     let effective = |l: &super::load::Line| {
         if &*l.ttype == "Transfer" {
@@ -339,24 +359,27 @@ pub fn close_with(
     };
     let booking = &ix.booking;
     let mut in_transit = Vec::new();
-    for r in &rec.rows {
-        match (r.layer, r.item_type) {
-            (2, ItemType::Charge) if month.contains(r.item_ts) => {
-                let arrived = posted(&r.counterparts);
-                let settled = matches!(r.status, Status::Settled | Status::SettledByReference);
-                if !settled || arrived.is_none_or(|t| t >= month.end) {
-                    in_transit.push(InTransit {
-                        kind: "capture",
-                        currency: r.currency,
-                        item_id: r.item_id.clone(),
-                        amount: r.actual.unwrap_or(0),
-                        date: r.item_ts,
-                        arrived: arrived.filter(|_| settled),
-                        counterpart: r.counterparts.clone(),
-                    });
-                }
-            }
-            (4, ItemType::Settlement) if month.contains(r.item_ts) => {
+    // The month's charges: a slice of the charges sorted by date.
+    let from = ix.charges.partition_point(|r| r.item_ts < month.start);
+    let to = ix.charges.partition_point(|r| r.item_ts < month.end);
+    for r in ix.charges[from..to.max(from)].iter().copied() {
+        let arrived = posted(&r.counterparts);
+        let settled = matches!(r.status, Status::Settled | Status::SettledByReference);
+        if !settled || arrived.is_none_or(|t| t >= month.end) {
+            in_transit.push(InTransit {
+                kind: "capture",
+                currency: r.currency,
+                item_id: r.item_id.clone(),
+                amount: r.actual.unwrap_or(0),
+                date: r.item_ts,
+                arrived: arrived.filter(|_| settled),
+                counterpart: r.counterparts.clone(),
+            });
+        }
+    }
+    for r in ix.layer4.iter().copied() {
+        match r.item_type {
+            ItemType::Settlement if month.contains(r.item_ts) => {
                 if matches!(r.status, Status::NoPayout) {
                     continue;
                 }
@@ -374,9 +397,7 @@ pub fn close_with(
                     counterpart: r.counterparts.clone(),
                 });
             }
-            (4, ItemType::Deposit)
-                if r.status == Status::Deposited && month.contains(r.item_ts) =>
-            {
+            ItemType::Deposit if r.status == Status::Deposited && month.contains(r.item_ts) => {
                 ledger.entry(r.currency.code()).or_default().deposited += r.actual.unwrap_or(0);
             }
             _ => {}
@@ -390,10 +411,11 @@ pub fn close_with(
             &b.item_id,
         ))
     });
-    let exceptions: Vec<ResultRow> = rec
-        .exceptions()
+    let exceptions: Vec<ResultRow> = ix
+        .exceptions
+        .iter()
         .filter(|r| r.item_ts < month.end)
-        .cloned()
+        .map(|r| (*r).clone())
         .collect();
     ClosePack {
         month,
@@ -401,22 +423,17 @@ pub fn close_with(
         ledger,
         in_transit,
         exceptions,
-        settlements: settlements(ix, inputs, rec, month),
-        payouts: payouts(ix, rec, month),
+        settlements: settlements(ix, inputs, month),
+        payouts: payouts(ix, month),
     }
 }
 
-fn settlements(
-    ix: &CloseIndex,
-    inputs: &Inputs,
-    rec: &Reconciliation,
-    month: Month,
-) -> Vec<SettlementSummary> {
+fn settlements(ix: &CloseIndex, inputs: &Inputs, month: Month) -> Vec<SettlementSummary> {
     let (starts, payout) = (&ix.starts, &ix.payout);
     let mut out: Vec<SettlementSummary> = Vec::new();
     let mut index: FxHashMap<&str, usize> = FxHashMap::default();
-    for r in &rec.rows {
-        if (r.layer, r.item_type) == (3, ItemType::Settlement) && month.contains(r.item_ts) {
+    for r in ix.settlement_rows.iter().copied() {
+        if month.contains(r.item_ts) {
             index.insert(&*r.item_id, out.len());
             out.push(SettlementSummary {
                 id: r.item_id.clone(),
@@ -469,12 +486,13 @@ fn settlements(
     out
 }
 
-fn payouts(ix: &CloseIndex, rec: &Reconciliation, month: Month) -> Vec<(ResultRow, Option<Text>)> {
+fn payouts(ix: &CloseIndex, month: Month) -> Vec<(ResultRow, Option<Text>)> {
     let references = &ix.references;
-    let mut out: Vec<(ResultRow, Option<Text>)> = rec
-        .rows
+    let mut out: Vec<(ResultRow, Option<Text>)> = ix
+        .layer4
         .iter()
-        .filter(|r| r.layer == 4 && month.contains(r.item_ts) && r.status != Status::NotAmazonPay)
+        .copied()
+        .filter(|r| month.contains(r.item_ts) && r.status != Status::NotAmazonPay)
         .map(|r| {
             let counterparts = r.counterparts.text();
             let deposit = match r.item_type {

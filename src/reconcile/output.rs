@@ -359,6 +359,7 @@ fn results_arrays(rows: &[&ResultRow]) -> Vec<arrow_array::ArrayRef> {
 
 /// Writes some rows as one Parquet file at `path` (ZSTD), atomically, with the arrow-rs writer:
 /// each row group's columns are built and encoded in parallel, and written in order.
+/// [`WRITER`] names its settings: keep the two in step.
 fn write_rows_parquet(rows: &[&ResultRow], path: &Path) -> Result<(), ReconcileError> {
     use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
     use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
@@ -424,44 +425,105 @@ pub const RESULTS_DIR: &str = "results";
 /// The digests of the results files, inside [`RESULTS_DIR`].
 pub const RESULTS_DIGESTS: &str = "_digests.json";
 
-/// A digest of rows (every field a file of them is made of): equal digests, equal files. Hashed
-/// in parallel chunks, combined in order.
+/// How [`write_rows_parquet`] encodes a file, part of every file's digest: change it whenever
+/// the writer's settings change, so that files written the old way are rewritten.
+const WRITER: &str = "zstd(1), row groups of 2^18, dictionaries: item_type status currency source_file, chunk statistics";
+
+/// What a results file's bytes depend on besides its rows (the schema, the text of every status
+/// and item type, the writer's settings, the version), hashed into every digest: a version that
+/// would write other bytes for the same rows rewrites every file.
+fn format_seed() -> u128 {
+    use super::{ItemType, Status};
+    static SEED: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    *SEED.get_or_init(|| {
+        let types = [
+            ItemType::Order,
+            ItemType::Charge,
+            ItemType::Refund,
+            ItemType::SettlementLine,
+            ItemType::Settlement,
+            ItemType::Deposit,
+        ];
+        let text = format!(
+            "{:?}|{:?}|{:?}|{WRITER}|{}",
+            results_schema(),
+            Status::ALL.map(|s| (s as u8, s.as_str())),
+            types.map(|t| (t as u8, t.as_str())),
+            env!("CARGO_PKG_VERSION"),
+        );
+        xxhash_rust::xxh3::xxh3_128(text.as_bytes())
+    })
+}
+
+/// Appends an unambiguous encoding of every field of `r` to `b` (lengths before texts, a tag
+/// before optional values and counterparts).
+fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
+    use super::Counterparts;
+    fn text(b: &mut Vec<u8>, s: &str) {
+        b.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        b.extend_from_slice(s.as_bytes());
+    }
+    fn num(b: &mut Vec<u8>, v: Option<i64>) {
+        match v {
+            Some(v) => {
+                b.push(1);
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            None => b.push(0),
+        }
+    }
+    b.push(r.layer);
+    b.push(r.item_type as u8);
+    text(b, &r.item_id);
+    b.push(r.status as u8);
+    text(b, r.currency.code());
+    num(b, r.expected);
+    num(b, r.actual);
+    b.extend_from_slice(&r.item_ts.to_le_bytes());
+    match &r.counterparts {
+        Counterparts::None => b.push(0),
+        Counterparts::Id(t) => {
+            b.push(1);
+            text(b, t);
+        }
+        Counterparts::Line(s, l) => {
+            b.push(2);
+            text(b, s);
+            b.extend_from_slice(&l.to_le_bytes());
+        }
+        Counterparts::Many(t) => {
+            b.push(3);
+            text(b, t);
+        }
+    }
+    match &r.source_file {
+        Some(f) => {
+            b.push(1);
+            text(b, f);
+        }
+        None => b.push(0),
+    }
+    num(b, r.source_line);
+}
+
+/// A digest of rows (every field a file of them is made of, and [`format_seed`]): equal
+/// digests, equal files. Rows are encoded into a buffer a chunk at a time and each chunk hashed
+/// whole, in parallel; the chunks' hashes are combined in order.
 pub fn rows_digest(rows: &[&ResultRow]) -> String {
     use rayon::prelude::*;
-    use xxhash_rust::xxh3::Xxh3;
-    let part = |rows: &[&ResultRow]| -> u128 {
-        let mut h = Xxh3::new();
-        let mut counterparts = String::new();
-        for r in rows {
-            let text = |h: &mut Xxh3, s: &str| {
-                h.update(&(s.len() as u64).to_le_bytes());
-                h.update(s.as_bytes());
-            };
-            let num = |h: &mut Xxh3, v: Option<i64>| match v {
-                Some(v) => {
-                    h.update(&[1]);
-                    h.update(&v.to_le_bytes());
-                }
-                None => h.update(&[0]),
-            };
-            h.update(&[r.layer]);
-            text(&mut h, r.item_type.as_str());
-            text(&mut h, &r.item_id);
-            text(&mut h, r.status.as_str());
-            text(&mut h, r.currency.code());
-            num(&mut h, r.expected);
-            num(&mut h, r.actual);
-            num(&mut h, Some(r.item_ts));
-            counterparts.clear();
-            r.counterparts.write_to(&mut counterparts);
-            text(&mut h, &counterparts);
-            text(&mut h, r.source_file.as_deref().unwrap_or("\0"));
-            num(&mut h, r.source_line);
-        }
-        h.digest128()
-    };
-    let parts: Vec<u128> = rows.par_chunks(1 << 16).map(part).collect();
+    use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+    let parts: Vec<u128> = rows
+        .par_chunks(1 << 14)
+        .map(|chunk| {
+            let mut b = Vec::with_capacity(chunk.len() * 96);
+            for r in chunk {
+                encode_row(r, &mut b);
+            }
+            xxh3_128(&b)
+        })
+        .collect();
     let mut h = Xxh3::new();
+    h.update(&format_seed().to_le_bytes());
     h.update(&(rows.len() as u64).to_le_bytes());
     for p in parts {
         h.update(&p.to_le_bytes());
