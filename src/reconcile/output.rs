@@ -804,4 +804,65 @@ mod tests {
         let forced = write_results(&rec(vec![order]), out, true).unwrap();
         assert_eq!(forced.written.len(), 1);
     }
+
+    /// Every file under `dir`, relative, with its bytes.
+    fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                    out.push((rel, std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Writing the results night after night (each night only the files whose rows changed)
+        /// leaves exactly the files that one fresh write of the last night's results gives.
+        #[test]
+        fn incremental_writes_equal_a_fresh_write(
+            nights in proptest::collection::vec(
+                proptest::collection::vec((0u8..6, 0i64..4, 0u8..3, 0u8..3), 0..24),
+                1..4,
+            )
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            let rec = |rows: &[(u8, i64, u8, u8)]| {
+                let mut rows: Vec<ResultRow> = rows
+                    .iter()
+                    .map(|&(id, day, kind, status)| {
+                        let mut r = row(
+                            &format!("i{id}"),
+                            [Status::Settled, Status::InTransit, Status::AmountMismatch]
+                                [status as usize],
+                        );
+                        r.item_type = [ItemType::Charge, ItemType::Refund, ItemType::Order][kind as usize];
+                        r.item_ts += day * 86_400_000_000;
+                        r
+                    })
+                    .collect();
+                rows.sort_by(|a, b| {
+                    (a.item_type, &a.item_id, a.status, a.item_ts)
+                        .cmp(&(b.item_type, &b.item_id, b.status, b.item_ts))
+                });
+                Reconciliation { cutoff: 0, rows }
+            };
+            let nightly = tmp.path().join("nightly");
+            for night in &nights {
+                write_results(&rec(night), &nightly, false).unwrap();
+            }
+            let fresh = tmp.path().join("fresh");
+            write_results(&rec(nights.last().unwrap()), &fresh, true).unwrap();
+            proptest::prop_assert_eq!(files(&nightly), files(&fresh));
+        }
+    }
 }
