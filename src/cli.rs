@@ -61,7 +61,8 @@ pub enum Command {
     Codes(CodesArgs),
     /// Print the lake's table schemas.
     Schema(SchemaArgs),
-    /// Run SQL over the lake's tables (a query, or the path of a .sql file).
+    /// Run SQL over the lake's tables (a query, or the path of a .sql file); `reason_codes` is the
+    /// catalogue, and `results` the reconciliation's results in the reports folder, once written.
     Query(QueryArgs),
     /// Approval rates by segment: attempt, amount-weighted, first-attempt and eventual, with
     /// 95 % Wilson intervals.

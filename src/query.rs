@@ -87,14 +87,44 @@ pub fn scan_table(lake: &Lake, table: &TableDef) -> Result<LazyFrame, QueryError
         .map_err(polars_err(format!("scanning {}", dir.display())))
 }
 
-/// A SQL context with every lake table registered by name, and the reason-code catalogue as
-/// table `reason_codes` (the columns of `payrecon codes --format csv`).
-pub fn context(lake: &Lake) -> Result<SQLContext, QueryError> {
+/// A lazy scan of the reconciliation's results table in `dir` (a `results/` folder of
+/// `payrecon reconcile` or `payrecon run`: one file per item day and type), or `None` when
+/// there are no results there yet.
+pub fn scan_results(dir: &Path) -> Result<Option<LazyFrame>, QueryError> {
+    let any = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.path().is_dir());
+    if !any {
+        return Ok(None);
+    }
+    // The files carry `item_date`; the `day=` folders add nothing.
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions {
+            enabled: Some(false),
+            ..HiveOptions::new_enabled()
+        },
+        ..Default::default()
+    };
+    let pattern = format!("{}/day=*/*.parquet", dir.display());
+    LazyFrame::scan_parquet(PlRefPath::new(pattern.as_str()), args)
+        .map(Some)
+        .map_err(polars_err(format!("scanning {}", dir.display())))
+}
+
+/// A SQL context with every lake table registered by name, the reason-code catalogue as table
+/// `reason_codes` (the columns of `payrecon codes --format csv`), and the reconciliation's
+/// results as table `results` when `results` (a `results/` folder) holds any.
+pub fn context(lake: &Lake, results: Option<&Path>) -> Result<SQLContext, QueryError> {
     let ctx = SQLContext::new();
     for t in TABLES {
         ctx.register(t.name, scan_table(lake, t)?);
     }
     ctx.register("reason_codes", reason_codes_frame()?.lazy());
+    if let Some(scan) = results.map(scan_results).transpose()?.flatten() {
+        ctx.register("results", scan);
+    }
     Ok(ctx)
 }
 
@@ -305,9 +335,9 @@ pub fn to_text_table(df: &DataFrame) -> String {
     out
 }
 
-/// Runs SQL over the lake.
-pub fn run(lake: &Lake, sql: &str) -> Result<DataFrame, QueryError> {
-    let mut ctx = context(lake)?;
+/// Runs SQL over the lake (and the results in `results`, see [`context`]).
+pub fn run(lake: &Lake, results: Option<&Path>, sql: &str) -> Result<DataFrame, QueryError> {
+    let mut ctx = context(lake, results)?;
     ctx.execute(sql)
         .and_then(|lf| lf.collect())
         .map_err(polars_err("query"))

@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
 /// `payrecon query --lake lake --format FORMAT SQL` in `dir`.
@@ -118,4 +119,40 @@ fn json_and_markdown_keep_money_exact_and_columns_in_order() {
     query(tmp.path(), "json", "SELECT * FROM charges WHERE 1 = 0")
         .success()
         .stdout("[]\n");
+}
+
+#[test]
+fn the_reconciliation_results_are_a_table_once_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    generated_lake(
+        tmp.path(),
+        &["--orders", "40", "--seed", "3", "--month", "2026-10"],
+    );
+    // Before any reconciliation there is no such table.
+    query(tmp.path(), "csv", "SELECT COUNT(*) AS n FROM results")
+        .code(2)
+        .stderr(contains("results"));
+    let code = payrecon(tmp.path())
+        .args(["reconcile", "--lake", "lake"])
+        .output()
+        .unwrap()
+        .status
+        .code();
+    assert!(matches!(code, Some(0 | 1)));
+    let out = query(
+        tmp.path(),
+        "csv",
+        "SELECT item_type, COUNT(*) AS n FROM results WHERE layer = 1 GROUP BY item_type ORDER BY item_type",
+    )
+    .success()
+    .get_output()
+    .stdout
+    .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("item_type,n\n"), "{text}");
+    assert!(text.contains("order,40\n"), "{text}");
+    // Every row once: the files' rows, not the day folders', and no `day` column added.
+    query(tmp.path(), "csv", "SELECT * FROM results LIMIT 1")
+        .success()
+        .stdout(contains("layer,item_type,item_id,status,exception").and(contains(",day").not()));
 }

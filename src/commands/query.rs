@@ -10,7 +10,12 @@ use crate::settings::Config;
 pub fn run(config: &Config, args: &QueryArgs) -> Result<Outcome, CommandError> {
     let lake = Lake::read_only(&config.lake)?;
     let sql = sql_text(&args.query)?;
-    let df = run_sql(&lake, &sql)?;
+    // The results of `payrecon run` (and of `payrecon reconcile` with its default --out).
+    let results = config
+        .reports
+        .join("reconcile")
+        .join(crate::reconcile::output::RESULTS_DIR);
+    let df = run_sql(&lake, Some(&results), &sql)?;
     write_frame(df, &args.output)?;
     Ok(Outcome::Clean)
 }
