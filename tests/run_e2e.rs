@@ -426,6 +426,16 @@ fn a_run_with_nothing_new_leaves_the_last_outputs_and_recomputes_when_they_chang
     let mut edited = std::fs::read(&exceptions).unwrap();
     edited.extend_from_slice(b"tampered\n");
     std::fs::write(&exceptions, edited).unwrap();
+    // A results file with one byte changed (same size, same rows on record).
+    let (results_file, _) = mtimes(&results)
+        .into_iter()
+        .find(|(p, _)| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    let results_file = results.join(results_file);
+    let mut flipped = std::fs::read(&results_file).unwrap();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 1;
+    std::fs::write(&results_file, flipped).unwrap();
     let out = run(dir, &[]);
     ok(&out);
     let text = String::from_utf8_lossy(&out.stdout);

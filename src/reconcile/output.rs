@@ -582,9 +582,9 @@ fn results_files(dir: &Path) -> Vec<String> {
 
 /// Writes the results table into `out/results/`, a Parquet dataset partitioned by the item's
 /// day and type ([`partition_of`]), rewriting only the files whose rows changed: each file's
-/// digest ([`rows_digest`]) and size are kept in `results/_digests.json`, and a file whose rows
-/// have the same digest and whose size is the one recorded stays as it is (`force` rewrites
-/// every file). Files of partitions without rows any more are removed.
+/// row digest ([`rows_digest`]) and the hash of its bytes are kept in `results/_digests.json`,
+/// and a file whose rows have the same digest and whose bytes are still the ones written stays
+/// as it is (`force` rewrites every file). Files of partitions without rows any more are removed.
 ///
 /// Crash-safe: every file is written atomically, and before any file is written or removed the
 /// digests file is rewritten without it, so a digest never vouches for a file that a killed run
@@ -625,15 +625,29 @@ pub fn write_results(
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
-    let size_of = |rel: &str| std::fs::metadata(dir.join(rel)).map(|m| m.len()).ok();
-    let entry = |digest: &str, size: u64| format!("{digest}:{size}");
+    // A file's entry: the digest of its rows, then the hash of its bytes (read back), so an
+    // edited or damaged file is rewritten even when its rows did not change.
+    let bytes_hash = |rel: &str| {
+        std::fs::read(dir.join(rel))
+            .ok()
+            .map(|b| format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&b)))
+    };
+    let entry = |digest: &str, hash: &str| format!("{digest}:{hash}");
+    let same: Vec<bool> = groups
+        .par_iter()
+        .zip(&digests)
+        .map(|((rel, _), digest)| {
+            !force
+                && old.get(rel).is_some_and(|e| {
+                    e.starts_with(digest.as_str())
+                        && bytes_hash(rel).is_some_and(|h| *e == entry(digest, &h))
+                })
+        })
+        .collect();
     let mut kept: BTreeMap<String, String> = BTreeMap::new();
     let mut todo: Vec<usize> = Vec::new();
-    for (i, ((rel, _), digest)) in groups.iter().zip(&digests).enumerate() {
-        let same = !force
-            && size_of(rel)
-                .is_some_and(|size| old.get(rel).is_some_and(|e| *e == entry(digest, size)));
-        if same {
+    for (i, (rel, _)) in groups.iter().enumerate() {
+        if same[i] {
             kept.insert(rel.clone(), old[rel].clone());
         } else {
             todo.push(i);
@@ -653,18 +667,18 @@ pub fn write_results(
             serde_json::to_vec_pretty(m).expect("a map of strings serialises")
         };
         write_atomic(&digests_path, &json(&kept))?;
-        let sizes: Vec<(usize, u64)> = todo
+        let hashes: Vec<(usize, String)> = todo
             .par_iter()
             .map(|&i| {
                 let (rel, rows) = &groups[i];
                 let path = dir.join(rel);
                 write_rows_parquet(rows, &path)?;
-                let size = std::fs::metadata(&path).map_err(io(&path))?.len();
-                Ok((i, size))
+                let bytes = std::fs::read(&path).map_err(io(&path))?;
+                Ok((i, format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes))))
             })
             .collect::<Result<_, ReconcileError>>()?;
-        for (i, size) in sizes {
-            kept.insert(groups[i].0.clone(), entry(&digests[i], size));
+        for (i, hash) in hashes {
+            kept.insert(groups[i].0.clone(), entry(&digests[i], &hash));
         }
         for rel in &stale {
             let path = dir.join(rel);
@@ -789,13 +803,18 @@ mod tests {
             vec![Path::new("results/day=2023-11-15/charge.parquet")]
         );
 
-        // A file that is not what the digests say (here: cut short) is rewritten.
+        // A file that is not what the digests say (cut short, or one byte changed) is rewritten.
         let bytes = std::fs::read(&order_file).unwrap();
-        std::fs::write(&order_file, &bytes[..bytes.len() - 1]).unwrap();
-        let repaired =
-            write_results(&rec(vec![order.clone(), charge.clone()]), out, false).unwrap();
-        assert_eq!(repaired.written.len(), 1);
-        assert_eq!(std::fs::read(&order_file).unwrap(), bytes);
+        let mut flipped = bytes.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 1;
+        for damaged in [bytes[..bytes.len() - 1].to_vec(), flipped] {
+            std::fs::write(&order_file, &damaged).unwrap();
+            let repaired =
+                write_results(&rec(vec![order.clone(), charge.clone()]), out, false).unwrap();
+            assert_eq!(repaired.written.len(), 1);
+            assert_eq!(std::fs::read(&order_file).unwrap(), bytes);
+        }
 
         // A partition without rows any more goes, folder and all.
         let gone = write_results(&rec(vec![order.clone()]), out, false).unwrap();
