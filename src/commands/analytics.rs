@@ -24,13 +24,18 @@ pub fn load_facts(config: &Config) -> Result<Facts, CommandError> {
     let start = Instant::now();
     let lake = Lake::read_only(&config.lake)?;
     let facts = facts::build(&lake, Catalogue::embedded(), &fact_options(config)?)?;
+    log_facts(&facts, start);
+    Ok(facts)
+}
+
+/// Logs what the facts hold and how long they took since `start`.
+pub fn log_facts(facts: &Facts, start: Instant) {
     tracing::debug!(
         attempts = facts.attempts.len(),
         orders = facts.orders.len(),
         elapsed_ms = start.elapsed().as_millis() as u64,
         "built attempt and order facts"
     );
-    Ok(facts)
 }
 
 /// The facts' options from the configuration.

@@ -88,25 +88,12 @@ pub fn facts_and_reconciliation(
                 Catalogue::embedded(),
                 &fact_options,
             )?;
-            tracing::debug!(
-                attempts = f.attempts.len(),
-                orders = f.orders.len(),
-                elapsed_ms = start.elapsed().as_millis() as u64,
-                "built attempt and order facts"
-            );
+            super::analytics::log_facts(&f, start);
             Ok(f)
         },
         || -> Result<(load::Inputs, Reconciliation), CommandError> {
             let inputs = load::load_with(&lake, orders, charges)?;
-            let loaded = start.elapsed();
-            let rec = reconcile::reconcile(&inputs, &options);
-            tracing::debug!(
-                load_ms = loaded.as_millis() as u64,
-                match_ms = (start.elapsed() - loaded).as_millis() as u64,
-                rows = rec.rows.len(),
-                "reconciled"
-            );
-            Ok((inputs, rec))
+            Ok(reconciled(inputs, &options, start))
         },
     );
     let (inputs, rec) = reconciled?;
@@ -120,16 +107,25 @@ pub fn reconcile_lake(
 ) -> Result<(load::Inputs, Reconciliation), CommandError> {
     let start = Instant::now();
     let lake = Lake::read_only(&config.lake)?;
-    let inputs = load::load(&lake)?;
+    let options = options(config, cutoff)?;
+    Ok(reconciled(load::load(&lake)?, &options, start))
+}
+
+/// Reconciles loaded inputs; logs the loading time (since `start`) and the matching time.
+fn reconciled(
+    inputs: load::Inputs,
+    options: &Options,
+    start: Instant,
+) -> (load::Inputs, Reconciliation) {
     let loaded = start.elapsed();
-    let rec = reconcile::reconcile(&inputs, &options(config, cutoff)?);
+    let rec = reconcile::reconcile(&inputs, options);
     tracing::debug!(
         load_ms = loaded.as_millis() as u64,
         match_ms = (start.elapsed() - loaded).as_millis() as u64,
         rows = rec.rows.len(),
         "reconciled"
     );
-    Ok((inputs, rec))
+    (inputs, rec)
 }
 
 /// Counts per status and amounts at stake per currency, for the terminal.
