@@ -11,6 +11,7 @@
 //! [`close`] builds the month-close pack from the results.
 
 pub mod close;
+pub mod components;
 pub mod load;
 pub mod output;
 
@@ -645,7 +646,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
 /// of small keys (the group and the id's first 16 bytes; whole rows are compared only on equal
 /// keys), then each row is moved into place once: sorting the wide rows themselves would move
 /// each of them dozens of times.
-fn sort_rows(rows: &mut [ResultRow]) {
+pub(crate) fn sort_rows(rows: &mut [ResultRow]) {
     /// The group in the top byte, then the id's first 15 bytes (zero-padded, so shorter sorts
     /// first), as two integers that compare like the bytes.
     fn key(group: u8, id: &str) -> (u64, u64) {

@@ -1,0 +1,457 @@
+//! The reconciliation's components, for incremental runs: two rows are in one component when a
+//! chain of shared link keys joins them, and layers 1 and 2 (and layer 3's line checks) never
+//! look outside an item's component. So when a night changes a few rows, only the components
+//! those rows touch need reconciling again; every other item keeps its rows.
+//!
+//! Link keys are hashes of every value the layers match on, in four namespaces:
+//!
+//! | key | rows that carry it |
+//! |---|---|
+//! | order id | an order's id, a charge's `merchantReferenceId`, a line's `SellerOrderId` |
+//! | permission | an order's and a charge's `chargePermissionId` |
+//! | item id | a charge's id, a refund's id and its charge's id, a line's item id (`AmazonTransactionId`, else `SettlementId:line`) |
+//! | reference | a charge's and a line's `SellerReferenceId` |
+//!
+//! Layer 1 joins charges to orders by order id or permission and refunds to charges by item id;
+//! layer 2 joins items to lines by item id, and its reference fallback by reference or order id
+//! (within a type, currency and amount: a superset is linked, never a subset). Settlement ids
+//! are never linked (a settlement would join everything); layer 3's settlement balances and
+//! layer 4 are recomputed over all settlements instead. A hash collision only merges two
+//! components, so the partition stays valid (coarser, never wrong).
+//!
+//! A changed row touches its component only when a value the reconciliation reads changed (its
+//! *relevance digest*): an order moving from `placed` to `shipped` touches nothing.
+
+use petgraph::unionfind::UnionFind;
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use super::ItemType;
+use super::load::{Charge, Inputs, Line, Order, Refund};
+
+/// A component's label.
+pub type Component = u32;
+
+/// Key namespaces (hash seeds).
+const ORDER_ID: u64 = 1;
+const PERMISSION: u64 = 2;
+const ITEM_ID: u64 = 3;
+const REFERENCE: u64 = 4;
+/// Row identities (hash seeds) of the keyed tables.
+const ORDER_ROW: u64 = 11;
+const CHARGE_ROW: u64 = 12;
+const REFUND_ROW: u64 = 13;
+
+fn key(namespace: u64, text: &str) -> u64 {
+    xxh3_64_with_seed(text.as_bytes(), namespace)
+}
+
+/// Up to four link keys of a row; the first is the row's own (the key its results are found by).
+type Keys = ([u64; 4], usize);
+
+/// A row's keys, starting with its own.
+fn own(namespace: u64, id: &str) -> Keys {
+    ([key(namespace, id), 0, 0, 0], 1)
+}
+
+/// Adds a link key (never for an empty value: empty values link nothing).
+fn push(keys: &mut Keys, namespace: u64, text: Option<&str>) {
+    if let Some(t) = text.filter(|t| !t.is_empty()) {
+        keys.0[keys.1] = key(namespace, t);
+        keys.1 += 1;
+    }
+}
+
+fn order_keys(o: &Order) -> Keys {
+    let mut k = own(ORDER_ID, &o.id);
+    push(&mut k, PERMISSION, o.permission.as_deref());
+    k
+}
+
+fn charge_keys(c: &Charge) -> Keys {
+    let mut k = own(ITEM_ID, &c.id);
+    push(&mut k, ORDER_ID, c.merchant_ref.as_deref());
+    push(&mut k, PERMISSION, Some(&c.permission));
+    push(&mut k, REFERENCE, c.seller_ref.as_deref());
+    k
+}
+
+fn refund_keys(r: &Refund) -> Keys {
+    let mut k = own(ITEM_ID, &r.id);
+    push(&mut k, ITEM_ID, Some(&r.charge_id));
+    k
+}
+
+fn line_keys(l: &Line) -> Keys {
+    let mut k = own(ITEM_ID, &l.item_id());
+    push(&mut k, REFERENCE, l.seller_ref.as_deref());
+    push(&mut k, ORDER_ID, l.seller_order.as_deref());
+    k
+}
+
+/// The own key of a result row's item (layers 1 and 2, and layer 3's lines).
+pub fn item_key(item_type: ItemType, item_id: &str) -> Option<u64> {
+    match item_type {
+        ItemType::Order => Some(key(ORDER_ID, item_id)),
+        ItemType::Charge | ItemType::Refund | ItemType::SettlementLine => {
+            Some(key(ITEM_ID, item_id))
+        }
+        ItemType::Settlement | ItemType::Deposit => None,
+    }
+}
+
+/// Hashes of the values the reconciliation reads, in order.
+struct Digest(xxhash_rust::xxh3::Xxh3);
+
+impl Digest {
+    fn new(seed: u64) -> Self {
+        Self(xxhash_rust::xxh3::Xxh3::with_seed(seed))
+    }
+    fn text(mut self, t: Option<&str>) -> Self {
+        match t {
+            Some(t) => {
+                self.0.update(&[1]);
+                self.0.update(&(t.len() as u64).to_le_bytes());
+                self.0.update(t.as_bytes());
+            }
+            None => self.0.update(&[0]),
+        }
+        self
+    }
+    fn int(mut self, v: Option<i64>) -> Self {
+        match v {
+            Some(v) => {
+                self.0.update(&[1]);
+                self.0.update(&v.to_le_bytes());
+            }
+            None => self.0.update(&[0]),
+        }
+        self
+    }
+    fn finish(self) -> u64 {
+        self.0.digest()
+    }
+}
+
+/// (identity, relevance digest) of a keyed row.
+fn order_row(o: &Order) -> (u64, u64) {
+    let d = Digest::new(ORDER_ROW)
+        .int(Some(o.created))
+        .int(Some(o.total))
+        .text(Some(o.currency.code()))
+        .int(Some(o.cancelled as i64))
+        .text(o.permission.as_deref())
+        .finish();
+    (key(ORDER_ROW, &o.id), d)
+}
+
+fn charge_row(c: &Charge) -> (u64, u64) {
+    // The state only through what the layers ask of it.
+    let state = if c.captured() {
+        0
+    } else if c.capturable() {
+        1
+    } else {
+        2
+    };
+    let d = Digest::new(CHARGE_ROW)
+        .text(Some(&c.permission))
+        .text(c.merchant_ref.as_deref())
+        .text(c.seller_ref.as_deref())
+        .int(Some(state))
+        .int(c.capture_amount)
+        .text(Some(c.currency.code()))
+        .int(Some(c.created))
+        .int(Some(c.updated))
+        .finish();
+    (key(CHARGE_ROW, &c.id), d)
+}
+
+fn refund_row(r: &Refund) -> (u64, u64) {
+    let d = Digest::new(REFUND_ROW)
+        .text(Some(&r.charge_id))
+        .int(Some((&*r.state == "Refunded") as i64))
+        .int(Some(r.amount))
+        .text(Some(r.currency.code()))
+        .int(Some(r.updated))
+        .finish();
+    (key(REFUND_ROW, &r.id), d)
+}
+
+/// Every row's link keys, in [`Inputs`] order: orders, charges, refunds, lines.
+fn all_keys(inputs: &Inputs) -> Vec<Keys> {
+    let mut out = Vec::new();
+    out.par_extend(inputs.orders.par_iter().map(order_keys));
+    out.par_extend(inputs.charges.par_iter().map(charge_keys));
+    out.par_extend(inputs.refunds.par_iter().map(refund_keys));
+    out.par_extend(inputs.lines.par_iter().map(line_keys));
+    out
+}
+
+/// The component of every link key seen, and the relevance digest of every keyed row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Components {
+    /// (key, component), sorted by key, each key once.
+    keys: Vec<(u64, Component)>,
+    /// (row identity, relevance digest), sorted, each identity once.
+    rows: Vec<(u64, u64)>,
+    /// The next unused label.
+    next: Component,
+}
+
+/// What changed rows touched: the components to reconcile again (labels after the update).
+pub type Touched = FxHashSet<Component>;
+
+impl Components {
+    /// The components of `inputs`, from scratch.
+    pub fn build(inputs: &Inputs) -> Self {
+        let keys = all_keys(inputs);
+        // (key, row) pairs sorted by key: rows sharing a key are neighbours.
+        let mut pairs: Vec<(u64, u32)> = keys
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, k)| k.0[..k.1].iter().map(move |&h| (h, i as u32)))
+            .collect();
+        pairs.par_sort_unstable();
+        let mut uf: UnionFind<u32> = UnionFind::new(keys.len());
+        for w in pairs.windows(2) {
+            if w[0].0 == w[1].0 {
+                uf.union(w[0].1, w[1].1);
+            }
+        }
+        let label = uf.into_labeling();
+        let mut out: Vec<(u64, Component)> = Vec::with_capacity(pairs.len());
+        for (h, row) in pairs {
+            if out.last().is_none_or(|l| l.0 != h) {
+                out.push((h, label[row as usize]));
+            }
+        }
+        let mut rows: Vec<(u64, u64)> = Vec::new();
+        rows.par_extend(inputs.orders.par_iter().map(order_row));
+        rows.par_extend(inputs.charges.par_iter().map(charge_row));
+        rows.par_extend(inputs.refunds.par_iter().map(refund_row));
+        rows.par_sort_unstable();
+        Components {
+            keys: out,
+            rows,
+            next: keys.len() as Component,
+        }
+    }
+
+    /// Number of link keys known.
+    pub fn keys(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The component of a key.
+    pub fn of_key(&self, key: u64) -> Option<Component> {
+        self.keys
+            .binary_search_by_key(&key, |e| e.0)
+            .ok()
+            .map(|i| self.keys[i].1)
+    }
+
+    /// The component of a result row's item (`None` for settlements and deposits, or an item
+    /// never seen).
+    pub fn of_item(&self, item_type: ItemType, item_id: &str) -> Option<Component> {
+        self.of_key(item_key(item_type, item_id)?)
+    }
+
+    fn relevance(&self, identity: u64) -> Option<u64> {
+        self.rows
+            .binary_search_by_key(&identity, |e| e.0)
+            .ok()
+            .map(|i| self.rows[i].1)
+    }
+
+    /// Takes in `changed`: the new or changed rows (their current versions; lines are only
+    /// ever new). Rows whose relevance digest is unchanged are skipped. Returns the components
+    /// the others are in now (merged where the rows' keys joined components).
+    pub fn update(&mut self, changed: &Inputs) -> Touched {
+        // The changed rows that matter, each with its keys.
+        let mut moved: Vec<Keys> = Vec::new();
+        let mut digests: Vec<(u64, u64)> = Vec::new();
+        let mut take = |row: (u64, u64), keys: Keys| {
+            if self.relevance(row.0) != Some(row.1) {
+                digests.push(row);
+                moved.push(keys);
+            }
+        };
+        for o in &changed.orders {
+            take(order_row(o), order_keys(o));
+        }
+        for c in &changed.charges {
+            take(charge_row(c), charge_keys(c));
+        }
+        for r in &changed.refunds {
+            take(refund_row(r), refund_keys(r));
+        }
+        moved.extend(changed.lines.iter().map(line_keys));
+
+        // Union over the changed rows and the components their keys already belong to.
+        let mut local: FxHashMap<Component, u32> = FxHashMap::default();
+        let mut new_keys: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut uf: UnionFind<u32> = UnionFind::new(moved.len());
+        for (i, k) in moved.iter().enumerate() {
+            for &h in &k.0[..k.1] {
+                let other = match self.of_key(h) {
+                    Some(c) => *local.entry(c).or_insert_with(|| uf.new_set()),
+                    None => *new_keys.entry(h).or_insert(i as u32),
+                };
+                uf.union(i as u32, other);
+            }
+        }
+        // Each group's label: the smallest existing component in it, else a new one.
+        let mut group_label: FxHashMap<u32, Component> = FxHashMap::default();
+        for (&c, &e) in &local {
+            let g = uf.find(e);
+            group_label
+                .entry(g)
+                .and_modify(|l| *l = (*l).min(c))
+                .or_insert(c);
+        }
+        let mut touched = Touched::default();
+        let mut label_of = |uf: &UnionFind<u32>, e: u32, next: &mut Component| -> Component {
+            let g = uf.find(e);
+            let l = *group_label.entry(g).or_insert_with(|| {
+                *next += 1;
+                *next - 1
+            });
+            touched.insert(l);
+            l
+        };
+        let mut next = self.next;
+        let remap: FxHashMap<Component, Component> = local
+            .iter()
+            .map(|(&c, &e)| (c, label_of(&uf, e, &mut next)))
+            .filter(|(c, l)| c != l)
+            .collect();
+        let mut added: Vec<(u64, Component)> = new_keys
+            .iter()
+            .map(|(&h, &i)| (h, label_of(&uf, i, &mut next)))
+            .collect();
+        for i in 0..moved.len() {
+            label_of(&uf, i as u32, &mut next);
+        }
+        self.next = next;
+
+        if !remap.is_empty() {
+            self.keys.par_iter_mut().for_each(|e| {
+                if let Some(&l) = remap.get(&e.1) {
+                    e.1 = l;
+                }
+            });
+        }
+        if !added.is_empty() {
+            added.sort_unstable();
+            self.keys = merge_sorted(std::mem::take(&mut self.keys), added);
+        }
+        if !digests.is_empty() {
+            digests.sort_unstable();
+            digests.dedup_by_key(|d| d.0);
+            let mut old = std::mem::take(&mut self.rows);
+            // Replace the old digests of changed rows.
+            let mut j = 0;
+            old.retain(|e| {
+                while j < digests.len() && digests[j].0 < e.0 {
+                    j += 1;
+                }
+                !(j < digests.len() && digests[j].0 == e.0)
+            });
+            self.rows = merge_sorted(old, digests);
+        }
+        touched
+    }
+
+    /// Adds the components of these result items (for example those `in_transit`, when the
+    /// cut-off moved) to `touched`.
+    pub fn touch_items<'a>(
+        &self,
+        items: impl Iterator<Item = (ItemType, &'a str)>,
+        touched: &mut Touched,
+    ) {
+        touched.extend(items.filter_map(|(t, id)| self.of_item(t, id)));
+    }
+
+    /// The rows of `inputs` in the `touched` components, in their order.
+    pub fn subset(&self, inputs: &Inputs, touched: &Touched) -> Inputs {
+        let keep = |k: Keys| self.of_key(k.0[0]).is_some_and(|c| touched.contains(&c));
+        Inputs {
+            orders: pick(&inputs.orders, |o| keep(order_keys(o))),
+            charges: pick(&inputs.charges, |c| keep(charge_keys(c))),
+            refunds: pick(&inputs.refunds, |r| keep(refund_keys(r))),
+            lines: pick(&inputs.lines, |l| keep(line_keys(l))),
+            settlements: inputs.settlements.clone(),
+            deposits: inputs.deposits.clone(),
+        }
+    }
+}
+
+fn pick<T: Clone + Sync + Send>(rows: &[T], keep: impl Fn(&T) -> bool + Sync) -> Vec<T> {
+    rows.par_iter().filter(|r| keep(r)).cloned().collect()
+}
+
+/// Two sorted runs into one (no key is in both).
+fn merge_sorted<T: Ord + Copy>(a: Vec<T>, b: Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// Whether a result row belongs to its item's component (layers 1 and 2, layer 3's lines)
+/// rather than to the settlement-wide layers (layer 3's settlements, layer 4).
+pub fn is_item_row(r: &super::ResultRow) -> bool {
+    r.layer <= 2 || (r.layer == 3 && r.item_type == ItemType::SettlementLine)
+}
+
+/// The reconciliation after a change, from the previous one: the previous rows of items in
+/// untouched components, `recomputed` (the reconciliation of the touched components' rows)
+/// for the touched ones, and the settlement-wide rows of `settlement_wide`. Sorted as
+/// [`super::reconcile`] sorts.
+pub fn merge(
+    previous: Vec<super::ResultRow>,
+    components: &Components,
+    touched: &Touched,
+    recomputed: Vec<super::ResultRow>,
+    settlement_wide: Vec<super::ResultRow>,
+) -> Vec<super::ResultRow> {
+    let mut rows: Vec<super::ResultRow> = previous
+        .into_par_iter()
+        .filter(|r| {
+            is_item_row(r)
+                && !components
+                    .of_item(r.item_type, &r.item_id)
+                    .is_some_and(|c| touched.contains(&c))
+        })
+        .collect();
+    rows.extend(recomputed.into_iter().filter(is_item_row));
+    rows.extend(settlement_wide.into_iter().filter(|r| !is_item_row(r)));
+    super::sort_rows(&mut rows);
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_runs_merge() {
+        assert_eq!(
+            merge_sorted(vec![1, 4, 9], vec![2, 3, 10]),
+            [1, 2, 3, 4, 9, 10]
+        );
+        assert_eq!(merge_sorted(Vec::<u8>::new(), vec![1]), [1]);
+    }
+}
