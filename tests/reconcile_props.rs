@@ -391,6 +391,7 @@ fn plant(inputs: &mut Inputs, what: Plant, pick: usize) -> BTreeSet<(Status, Ite
                 state: "Refunded".into(),
                 amount,
                 currency: charge.currency,
+                created: charge.updated + 3_600_000_000,
                 updated: charge.updated + 3_600_000_000,
             });
             let mut refund_line = line.clone();
@@ -596,7 +597,7 @@ proptest! {
         seed in any::<u64>(),
         share in 1u32..30,
     ) {
-        use payrecon::reconcile::components::{Components, merge};
+        use payrecon::reconcile::components::{Components, is_item_row, merge};
         use payrecon::reconcile::newest_timestamp;
         let last = with_fallback_lines(generated().clone(), seed);
         let (middle, night2) = night_before(&last, seed, share);
@@ -616,10 +617,35 @@ proptest! {
                     &mut touched,
                 );
             }
-            let subset = components.subset(state, &touched);
-            prop_assert!(subset.orders.len() <= state.orders.len());
+            // What the lake would give for the plan's partitions, then the members among them.
+            let plan = components.plan(&touched);
+            let day = |ts: i64| ts.div_euclid(86_400_000_000) as i32;
+            let on = |t: usize, d: i32| plan.days[t].binary_search(&d).is_ok();
+            let read = Inputs {
+                orders: state.orders.iter().filter(|o| on(0, day(o.created))).cloned().collect(),
+                charges: state.charges.iter().filter(|c| on(1, day(c.created))).cloned().collect(),
+                refunds: state.refunds.iter().filter(|r| on(2, day(r.created))).cloned().collect(),
+                lines: state.lines.iter().filter(|l| on(3, day(l.posted))).cloned().collect(),
+                settlements: state.settlements.clone(),
+                deposits: state.deposits.clone(),
+            };
+            let subset = plan.select(read);
+            let want_subset = components.subset(state, &touched);
+            prop_assert_eq!(subset.orders.len(), want_subset.orders.len());
+            prop_assert_eq!(subset.charges.len(), want_subset.charges.len());
+            prop_assert_eq!(subset.refunds.len(), want_subset.refunds.len());
+            prop_assert_eq!(subset.lines.len(), want_subset.lines.len());
+            let recomputed = full(&subset, cutoff).rows;
+            // Every results file holding a touched item's rows, before or after, is planned.
+            let in_touched = |r: &&payrecon::reconcile::ResultRow| {
+                is_item_row(r)
+                    && components.of_item(r.item_type, &r.item_id).is_some_and(|c| touched.contains(&c))
+            };
+            for r in rows.iter().filter(in_touched).chain(recomputed.iter().filter(in_touched)) {
+                prop_assert!(plan.results.contains(&(day(r.item_ts), r.item_type)), "{:?}", r);
+            }
             let want = full(state, cutoff);
-            rows = merge(rows, &components, &touched, full(&subset, cutoff).rows, want.rows.clone());
+            rows = merge(rows, &components, &touched, recomputed, want.rows.clone());
             prop_assert_eq!(rows.len(), want.rows.len());
             for (got, want) in rows.iter().zip(&want.rows) {
                 prop_assert_eq!(got, want);

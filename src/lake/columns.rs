@@ -114,3 +114,62 @@ pub fn currency(path: &Path, code: &str) -> Result<Currency, LakeError> {
     code.parse()
         .map_err(|_| LakeError::corrupt(path, format!("unknown currency {code:?}")))
 }
+
+/// The rows of `table` loaded after `mark` (their `file_seq` is greater), with the named columns
+/// and `file_seq`: only the files whose statistics say they hold such rows are read. Also
+/// returns the greatest `file_seq` of the table (at least `mark`).
+pub fn read_table_since(
+    lake: &Lake,
+    table: &TableDef,
+    columns: &[&str],
+    mark: i64,
+) -> Result<(Vec<Batch>, i64), LakeError> {
+    let files = lake.table_files(table)?;
+    let maxima: Vec<Option<i64>> = files
+        .par_iter()
+        .map(|p| super::parquet_io::int_column_max(p, "file_seq"))
+        .collect::<Result<_, _>>()?;
+    let newest = maxima.iter().flatten().copied().fold(mark, i64::max);
+    let changed: Vec<PathBuf> = files
+        .into_iter()
+        .zip(&maxima)
+        .filter(|(_, m)| m.is_none_or(|m| m > mark))
+        .map(|(p, _)| p)
+        .collect();
+    let mut wanted: Vec<&str> = columns.to_vec();
+    if !wanted.contains(&"file_seq") {
+        wanted.push("file_seq");
+    }
+    let batches = read_files(&changed, &wanted)?;
+    let mut out = Vec::with_capacity(batches.len());
+    let mut newest = newest;
+    for (p, b) in batches {
+        let seq = int(&p, &b, "file_seq")?;
+        newest = seq.iter().flatten().fold(newest, i64::max);
+        let mask: arrow_array::BooleanArray =
+            seq.iter().map(|s| Some(s.unwrap_or(0) > mark)).collect();
+        if mask.true_count() == 0 {
+            continue;
+        }
+        let b = arrow_select::filter::filter_record_batch(&b, &mask)
+            .map_err(|e| LakeError::corrupt(&p, e.to_string()))?;
+        out.push((p, b));
+    }
+    Ok((out, newest))
+}
+
+/// The named columns of the partitions `days` of `table` (days without a file are skipped), in
+/// day order.
+pub fn read_days(
+    lake: &Lake,
+    table: &TableDef,
+    columns: &[&str],
+    days: &[i32],
+) -> Result<Vec<Batch>, LakeError> {
+    let files: Vec<PathBuf> = days
+        .iter()
+        .map(|&d| lake.root().join(Lake::partition_file(table, d)))
+        .filter(|p| p.exists())
+        .collect();
+    read_files(&files, columns)
+}

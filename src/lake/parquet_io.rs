@@ -124,3 +124,27 @@ pub fn read_batches(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordB
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| LakeError::corrupt(path, e.to_string()))
 }
+
+/// The largest value of an integer column in a file, from its row groups' statistics (`None`
+/// when a row group has none: the caller must then read the file).
+pub fn int_column_max(path: &Path, column: &str) -> Result<Option<i64>, LakeError> {
+    let file = File::open(path).map_err(|e| LakeError::io(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| LakeError::parquet(path, e))?;
+    let meta = builder.metadata();
+    let Some(index) = builder.schema().index_of(column).ok() else {
+        return Err(LakeError::corrupt(path, format!("has no column {column}")));
+    };
+    let mut max: Option<i64> = None;
+    for rg in meta.row_groups() {
+        match rg.column(index).statistics() {
+            Some(parquet::file::statistics::Statistics::Int64(s)) => match s.max_opt() {
+                Some(&m) => max = Some(max.map_or(m, |x| x.max(m))),
+                None if rg.num_rows() == 0 => {}
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        }
+    }
+    Ok(max.or(Some(i64::MIN)))
+}

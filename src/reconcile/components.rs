@@ -189,15 +189,127 @@ fn all_keys(inputs: &Inputs) -> Vec<Keys> {
     out
 }
 
-/// The component of every link key seen, and the relevance digest of every keyed row.
+/// The four item tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Table {
+    Orders = 0,
+    Charges = 1,
+    Refunds = 2,
+    Lines = 3,
+}
+
+impl Table {
+    pub const ALL: [Table; 4] = [Table::Orders, Table::Charges, Table::Refunds, Table::Lines];
+
+    /// The item type of its result rows.
+    pub fn item_type(self) -> ItemType {
+        match self {
+            Table::Orders => ItemType::Order,
+            Table::Charges => ItemType::Charge,
+            Table::Refunds => ItemType::Refund,
+            Table::Lines => ItemType::SettlementLine,
+        }
+    }
+}
+
+/// Where a row is: its component, its lake partition, the day of its result rows (the results
+/// file they are in) and its own key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Member {
+    pub component: Component,
+    pub table: Table,
+    pub lake_day: i32,
+    pub result_day: i32,
+    pub key: u64,
+}
+
+fn day(ts: i64) -> i32 {
+    ts.div_euclid(super::DAY_US) as i32
+}
+
+fn order_member(o: &Order) -> (Table, i32, i32) {
+    (Table::Orders, day(o.created), day(o.created))
+}
+
+fn charge_member(c: &Charge) -> (Table, i32, i32) {
+    (Table::Charges, day(c.created), day(c.updated))
+}
+
+fn refund_member(r: &Refund) -> (Table, i32, i32) {
+    (Table::Refunds, day(r.created), day(r.updated))
+}
+
+fn line_member(l: &Line) -> (Table, i32, i32) {
+    (Table::Lines, day(l.posted), day(l.posted))
+}
+
+/// Every row's place (without its component), in [`Inputs`] order.
+fn all_places(inputs: &Inputs) -> Vec<(Table, i32, i32)> {
+    let mut out = Vec::new();
+    out.par_extend(inputs.orders.par_iter().map(order_member));
+    out.par_extend(inputs.charges.par_iter().map(charge_member));
+    out.par_extend(inputs.refunds.par_iter().map(refund_member));
+    out.par_extend(inputs.lines.par_iter().map(line_member));
+    out
+}
+
+/// The component of every link key seen, the relevance digest of every keyed row, and every
+/// row's place by component.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Components {
     /// (key, component), sorted by key, each key once.
     keys: Vec<(u64, Component)>,
     /// (row identity, relevance digest), sorted, each identity once.
     rows: Vec<(u64, u64)>,
+    /// Sorted by component. A row that changed keeps its earlier place too (the results file of
+    /// its earlier rows is rewritten with its component's).
+    members: Vec<Member>,
     /// The next unused label.
     next: Component,
+}
+
+/// What a reconciliation of some components reads and rewrites.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Lake partitions to read, per table (sorted).
+    pub days: [Vec<i32>; 4],
+    /// Own keys of the rows to keep, per table.
+    pub keys: [FxHashSet<u64>; 4],
+    /// Results files (day, item type) holding rows of these components, earlier or now.
+    pub results: std::collections::BTreeSet<(i32, ItemType)>,
+}
+
+impl Plan {
+    /// Keeps the rows of `inputs` that are members (lake order kept).
+    pub fn select(&self, inputs: Inputs) -> Inputs {
+        let [o, c, r, l] = &self.keys;
+        let keep = |set: &FxHashSet<u64>, k: Keys| set.contains(&k.0[0]);
+        Inputs {
+            orders: inputs
+                .orders
+                .into_iter()
+                .filter(|x| keep(o, order_keys(x)))
+                .collect(),
+            charges: inputs
+                .charges
+                .into_iter()
+                .filter(|x| keep(c, charge_keys(x)))
+                .collect(),
+            refunds: inputs
+                .refunds
+                .into_iter()
+                .filter(|x| keep(r, refund_keys(x)))
+                .collect(),
+            lines: inputs
+                .lines
+                .into_iter()
+                .filter(|x| keep(l, line_keys(x)))
+                .collect(),
+            settlements: inputs.settlements,
+            deposits: inputs.deposits,
+        }
+    }
 }
 
 /// What changed rows touched: the components to reconcile again (labels after the update).
@@ -232,11 +344,53 @@ impl Components {
         rows.par_extend(inputs.charges.par_iter().map(charge_row));
         rows.par_extend(inputs.refunds.par_iter().map(refund_row));
         rows.par_sort_unstable();
+        let mut members: Vec<Member> = all_places(inputs)
+            .into_par_iter()
+            .zip(keys.par_iter())
+            .enumerate()
+            .map(|(i, ((table, lake_day, result_day), k))| Member {
+                component: label[i],
+                table,
+                lake_day,
+                result_day,
+                key: k.0[0],
+            })
+            .collect();
+        members.par_sort_unstable();
+        members.dedup();
         Components {
             keys: out,
             rows,
+            members,
             next: keys.len() as Component,
         }
+    }
+
+    /// Number of rows placed (a row that changed counts once per place it had).
+    pub fn members(&self) -> usize {
+        self.members.len()
+    }
+
+    /// What reconciling the `touched` components reads and rewrites.
+    pub fn plan(&self, touched: &Touched) -> Plan {
+        let mut plan = Plan::default();
+        let mut list: Vec<Component> = touched.iter().copied().collect();
+        list.sort_unstable();
+        let mut days: [FxHashSet<i32>; 4] = Default::default();
+        for c in list {
+            let from = self.members.partition_point(|m| m.component < c);
+            for m in self.members[from..].iter().take_while(|m| m.component == c) {
+                let t = m.table as usize;
+                days[t].insert(m.lake_day);
+                plan.keys[t].insert(m.key);
+                plan.results.insert((m.result_day, m.table.item_type()));
+            }
+        }
+        for (t, d) in days.into_iter().enumerate() {
+            plan.days[t] = d.into_iter().collect();
+            plan.days[t].sort_unstable();
+        }
+        plan
     }
 
     /// Number of link keys known.
@@ -272,22 +426,25 @@ impl Components {
         // The changed rows that matter, each with its keys.
         let mut moved: Vec<Keys> = Vec::new();
         let mut digests: Vec<(u64, u64)> = Vec::new();
-        let mut take = |row: (u64, u64), keys: Keys| {
+        let mut places: Vec<(Table, i32, i32)> = Vec::new();
+        let mut take = |row: (u64, u64), keys: Keys, place: (Table, i32, i32)| {
             if self.relevance(row.0) != Some(row.1) {
                 digests.push(row);
                 moved.push(keys);
+                places.push(place);
             }
         };
         for o in &changed.orders {
-            take(order_row(o), order_keys(o));
+            take(order_row(o), order_keys(o), order_member(o));
         }
         for c in &changed.charges {
-            take(charge_row(c), charge_keys(c));
+            take(charge_row(c), charge_keys(c), charge_member(c));
         }
         for r in &changed.refunds {
-            take(refund_row(r), refund_keys(r));
+            take(refund_row(r), refund_keys(r), refund_member(r));
         }
         moved.extend(changed.lines.iter().map(line_keys));
+        places.extend(changed.lines.iter().map(line_member));
 
         // Union over the changed rows and the components their keys already belong to.
         let mut local: FxHashMap<Component, u32> = FxHashMap::default();
@@ -331,9 +488,18 @@ impl Components {
             .iter()
             .map(|(&h, &i)| (h, label_of(&uf, i, &mut next)))
             .collect();
-        for i in 0..moved.len() {
-            label_of(&uf, i as u32, &mut next);
-        }
+        let mut placed: Vec<Member> = (0..moved.len())
+            .map(|i| {
+                let (table, lake_day, result_day) = places[i];
+                Member {
+                    component: label_of(&uf, i as u32, &mut next),
+                    table,
+                    lake_day,
+                    result_day,
+                    key: moved[i].0[0],
+                }
+            })
+            .collect();
         self.next = next;
 
         if !remap.is_empty() {
@@ -342,6 +508,18 @@ impl Components {
                     e.1 = l;
                 }
             });
+            self.members.par_iter_mut().for_each(|m| {
+                if let Some(&l) = remap.get(&m.component) {
+                    m.component = l;
+                }
+            });
+            self.members.par_sort_unstable();
+        }
+        if !placed.is_empty() {
+            placed.sort_unstable();
+            let mut all = merge_sorted(std::mem::take(&mut self.members), placed);
+            all.dedup();
+            self.members = all;
         }
         if !added.is_empty() {
             added.sort_unstable();
@@ -392,7 +570,7 @@ fn pick<T: Clone + Sync + Send>(rows: &[T], keep: impl Fn(&T) -> bool + Sync) ->
     rows.par_iter().filter(|r| keep(r)).cloned().collect()
 }
 
-/// Two sorted runs into one (no key is in both).
+/// Two sorted runs into one.
 fn merge_sorted<T: Ord + Copy>(a: Vec<T>, b: Vec<T>) -> Vec<T> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);

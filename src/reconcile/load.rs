@@ -64,6 +64,8 @@ pub struct Refund {
     pub state: Text,
     pub amount: i64,
     pub currency: Currency,
+    /// Creation time (µs): the refund's lake partition.
+    pub created: i64,
     pub updated: i64,
 }
 
@@ -227,8 +229,8 @@ pub fn load_with(
     Ok(Inputs {
         orders: load_orders(orders)?,
         charges: load_charges(charges)?,
-        refunds: load_refunds(lake)?,
-        lines: load_lines(lake)?,
+        refunds: load_refunds(columns::read_table(lake, &REFUNDS, REFUND_COLUMNS)?)?,
+        lines: load_lines(columns::read_table(lake, &SETTLEMENT_LINES, LINE_COLUMNS)?)?,
         settlements: load_settlements(lake)?,
         deposits: load_deposits(lake)?,
     })
@@ -313,19 +315,18 @@ fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
     )
 }
 
-fn load_refunds(lake: &Lake) -> Result<Vec<Refund>, ReconcileError> {
-    let batches = columns::read_table(
-        lake,
-        &REFUNDS,
-        &[
-            "refund_id",
-            "charge_id",
-            "state",
-            "refund_amount",
-            "currency",
-            "last_updated_timestamp",
-        ],
-    )?;
+/// The columns of `refunds` the reconciliation reads.
+pub const REFUND_COLUMNS: &[&str] = &[
+    "refund_id",
+    "charge_id",
+    "state",
+    "refund_amount",
+    "currency",
+    "creation_timestamp",
+    "last_updated_timestamp",
+];
+
+fn load_refunds(batches: Vec<Batch>) -> Result<Vec<Refund>, ReconcileError> {
     convert(
         &batches,
         |p, b| {
@@ -335,42 +336,42 @@ fn load_refunds(lake: &Lake) -> Result<Vec<Refund>, ReconcileError> {
                 Shared::new(p, b, "state")?,
                 columns::money(p, b, "refund_amount")?,
                 currencies(p, b, "currency")?,
+                columns::timestamp(p, b, "creation_timestamp")?,
                 columns::timestamp(p, b, "last_updated_timestamp")?,
             ))
         },
-        |(id, charge, state, amount, cur, updated), i| Refund {
+        |(id, charge, state, amount, cur, created, updated), i| Refund {
             id: id.get(i),
             charge_id: charge.get(i),
             state: state.get(i),
             amount: amount.value(i) as i64,
             currency: cur[i],
+            created: created.value(i),
             updated: updated.value(i),
         },
     )
 }
 
-fn load_lines(lake: &Lake) -> Result<Vec<Line>, ReconcileError> {
-    let batches = columns::read_table(
-        lake,
-        &SETTLEMENT_LINES,
-        &[
-            "settlement_id",
-            "transaction_posted_date",
-            "amazon_transaction_id",
-            "seller_reference_id",
-            "transaction_type",
-            "seller_order_id",
-            "store_name",
-            "currency",
-            "transaction_amount",
-            "transaction_percentage_fee",
-            "transaction_fixed_fee",
-            "total_transaction_fee",
-            "net_transaction_amount",
-            "source_file",
-            "source_line",
-        ],
-    )?;
+/// The columns of `settlement_lines` the reconciliation reads.
+pub const LINE_COLUMNS: &[&str] = &[
+    "settlement_id",
+    "transaction_posted_date",
+    "amazon_transaction_id",
+    "seller_reference_id",
+    "transaction_type",
+    "seller_order_id",
+    "store_name",
+    "currency",
+    "transaction_amount",
+    "transaction_percentage_fee",
+    "transaction_fixed_fee",
+    "total_transaction_fee",
+    "net_transaction_amount",
+    "source_file",
+    "source_line",
+];
+
+fn load_lines(batches: Vec<Batch>) -> Result<Vec<Line>, ReconcileError> {
     convert(
         &batches,
         |p, b| {
@@ -421,6 +422,73 @@ fn load_lines(lake: &Lake) -> Result<Vec<Line>, ReconcileError> {
             source_line: line.value(i),
         },
     )
+}
+
+/// The rows of the four item tables loaded after `mark` (`file_seq` greater), and the greatest
+/// `file_seq` in those tables. Settlements and deposits are left empty.
+pub fn load_changed(lake: &Lake, mark: i64) -> Result<(Inputs, i64), ReconcileError> {
+    let (orders, a) = columns::read_table_since(lake, &ORDERS, ORDER_COLUMNS, mark)?;
+    let (charges, b) = columns::read_table_since(lake, &CHARGES, CHARGE_COLUMNS, mark)?;
+    let (refunds, c) = columns::read_table_since(lake, &REFUNDS, REFUND_COLUMNS, mark)?;
+    let (lines, d) = columns::read_table_since(lake, &SETTLEMENT_LINES, LINE_COLUMNS, mark)?;
+    let inputs = Inputs {
+        orders: load_orders(orders)?,
+        charges: load_charges(charges)?,
+        refunds: load_refunds(refunds)?,
+        lines: load_lines(lines)?,
+        settlements: vec![],
+        deposits: vec![],
+    };
+    Ok((inputs, a.max(b).max(c).max(d)))
+}
+
+/// Partition days to read, per item table.
+#[derive(Debug, Clone, Default)]
+pub struct Days {
+    pub orders: Vec<i32>,
+    pub charges: Vec<i32>,
+    pub refunds: Vec<i32>,
+    pub lines: Vec<i32>,
+}
+
+/// Every row of the four item tables in the partitions `days` (settlements and deposits left
+/// empty), in lake order.
+pub fn load_days(lake: &Lake, days: &Days) -> Result<Inputs, ReconcileError> {
+    Ok(Inputs {
+        orders: load_orders(columns::read_days(
+            lake,
+            &ORDERS,
+            ORDER_COLUMNS,
+            &days.orders,
+        )?)?,
+        charges: load_charges(columns::read_days(
+            lake,
+            &CHARGES,
+            CHARGE_COLUMNS,
+            &days.charges,
+        )?)?,
+        refunds: load_refunds(columns::read_days(
+            lake,
+            &REFUNDS,
+            REFUND_COLUMNS,
+            &days.refunds,
+        )?)?,
+        lines: load_lines(columns::read_days(
+            lake,
+            &SETTLEMENT_LINES,
+            LINE_COLUMNS,
+            &days.lines,
+        )?)?,
+        settlements: vec![],
+        deposits: vec![],
+    })
+}
+
+/// The settlements and deposits (both small), read whole.
+pub fn load_settlements_and_deposits(
+    lake: &Lake,
+) -> Result<(Vec<Settlement>, Vec<Deposit>), ReconcileError> {
+    Ok((load_settlements(lake)?, load_deposits(lake)?))
 }
 
 fn load_settlements(lake: &Lake) -> Result<Vec<Settlement>, ReconcileError> {
