@@ -16,7 +16,7 @@ use crate::reconcile::output::{
 use crate::reconcile::{self, Options, Reconciliation, Status, load};
 use crate::settings::Config;
 
-fn options(config: &Config, cutoff: Option<&str>) -> Result<Options, CommandError> {
+pub(crate) fn options(config: &Config, cutoff: Option<&str>) -> Result<Options, CommandError> {
     let r = &config.reconcile;
     let tolerance = (r.amount_tolerance * rust_decimal::Decimal::from(100))
         .trunc()
@@ -181,7 +181,11 @@ fn summary(rec: &Reconciliation) -> String {
 }
 
 pub fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
-    let n = rec.exceptions().count() as u64;
+    exceptions_outcome(config, rec.exceptions().count() as u64)
+}
+
+/// [`outcome`] from the number of exceptions.
+pub fn exceptions_outcome(config: &Config, n: u64) -> Outcome {
     if n > config.thresholds.max_exceptions {
         tracing::warn!(
             exceptions = n,

@@ -17,13 +17,15 @@ use chrono::Datelike;
 use rayon::prelude::*;
 
 use super::ingest::outcome as ingest_outcome;
-use super::reconcile::{facts_and_reconciliation, outcome as reconcile_outcome};
+use super::reconcile::{exceptions_outcome, facts_and_reconciliation};
 use super::run_state::{RunState, Summary, inputs_key};
 use super::{CommandError, Outcome, thousands};
 use crate::cli::RunArgs;
 use crate::ingest::{FileStatus, IngestOptions, IngestReport, Planned, crash_point, ingest};
 use crate::lake::{Lake, LockMode};
+use crate::model::catalogue::Catalogue;
 use crate::reconcile::close::Month;
+use crate::reconcile::incremental;
 use crate::reconcile::output::{
     csv_bytes, exceptions_frame, remove_stale_temp_files, write_results,
 };
@@ -360,10 +362,11 @@ fn dry_run(
     Ok(Outcome::Clean)
 }
 
-/// The months from the first to the last with data (attempts or reconciliation items), local.
+/// The months from the first to the last with data (attempts, or reconciliation items by the
+/// UTC days of their results files), local.
 fn months_with_data(
     facts: &crate::analytics::facts::Facts,
-    rec: &crate::reconcile::Reconciliation,
+    result_days: &[i32],
     tz: chrono_tz::Tz,
 ) -> Vec<String> {
     let local = |ts: i64| {
@@ -389,11 +392,11 @@ fn months_with_data(
             see((d.year(), d.month()));
         }
     }
-    if let Some((min, max)) = rec.rows.iter().map(|r| r.item_ts).fold(None, |acc, t| {
-        Some(acc.map_or((t, t), |(a, b): (i64, i64)| (a.min(t), b.max(t))))
-    }) {
-        see(local(min));
-        see(local(max));
+    if let (Some(&first), Some(&last)) = (result_days.iter().min(), result_days.iter().max()) {
+        // The local months of the first day's start and the last day's end.
+        const DAY_US: i64 = 86_400_000_000;
+        see(local(first as i64 * DAY_US));
+        see(local(last as i64 * DAY_US + DAY_US - 1));
     }
     let (Some(mut m), Some(end)) = (lo, hi) else {
         return vec![];
@@ -522,36 +525,78 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         ));
     }
 
-    // 2. Facts and reconciliation, side by side.
+    // 2. Facts and reconciliation, side by side: the reconciliation of the components the
+    // new rows touch when the last run's state fits (same settings and build, its outputs
+    // untouched), else of the whole lake.
     let lake_config = Config {
         lake: p.lake.clone(),
         ..config.clone()
     };
-    let (facts, inputs, rec) = facts_and_reconciliation(&lake_config, args.cutoff.as_deref())?;
-    crash_point("run-after-reconcile");
-
-    // 3. The reconciliation's outputs, written while every month's reports are rendered (the
-    // results writer is mostly one core's work).
-    let rec_dir = p.reports.join("reconcile");
     let tz = config.tz().map_err(CommandError::Usage)?;
-    let months = months_with_data(&facts, &rec, tz);
-    type Rendered = (Month, Vec<report::ReportFile>, bool);
+    let rec_dir = p.reports.join("reconcile");
+    let options = super::reconcile::options(config, args.cutoff.as_deref())?;
+    let settings = incremental::settings_digest(&options, &config.timezone);
+    let prior = if args.full {
+        None
+    } else {
+        incremental::State::load(&p.reports).filter(|s| {
+            s.settings == settings
+                && RunState::load(&p.reports).is_some_and(|r| {
+                    r.holds_under(&p.reports, "reconcile/")
+                        && r.holds_under(&p.reports, incremental::STATE_FILE)
+                })
+        })
+    };
     let step = Instant::now();
     let mut outputs_rec: Vec<PathBuf> = Vec::new();
-    let (written_rec, rendered) = rayon::join(
-        || -> Result<(), CommandError> {
-            let exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
-            let ex_path = rec_dir.join("exceptions.csv");
-            report::write_files(
-                &rec_dir,
-                &[("exceptions.csv".into(), csv_bytes(&exceptions, &ex_path)?)],
-                !args.full,
-            )?;
-            let wrote = write_results(&rec, &rec_dir, args.full)?;
-            let rel = |p: &Path| rec_dir.join(p);
-            outputs_rec.push(ex_path);
-            outputs_rec.push(rel(&wrote.digests));
-            outputs_rec.extend(wrote.written.iter().chain(&wrote.unchanged).map(|p| rel(p)));
+    let rel = |q: &Path| rec_dir.join(q);
+    let night = match prior {
+        Some(state) => {
+            let (facts, night) = rayon::join(
+                || -> Result<_, CommandError> {
+                    let opts = super::analytics::fact_options(config)?;
+                    let f = crate::analytics::facts::build(&lake, Catalogue::embedded(), &opts)?;
+                    super::analytics::log_facts(&f, step);
+                    Ok(f)
+                },
+                || incremental::night(&lake, &rec_dir, state, &options, tz),
+            );
+            match night? {
+                Some((view, state, stats)) => {
+                    tracing::debug!(
+                        elapsed_ms = step.elapsed().as_millis() as u64,
+                        changed_rows = stats.changed_rows,
+                        touched_components = stats.touched_components,
+                        reconciled_rows = stats.reconciled_rows,
+                        written = stats.results.written.len(),
+                        unchanged = stats.results.unchanged.len(),
+                        removed = stats.results.removed,
+                        "incremental reconciliation"
+                    );
+                    let w = &stats.results;
+                    outputs_rec.push(rel(&w.digests));
+                    outputs_rec.extend(w.written.iter().chain(&w.unchanged).map(|q| rel(q)));
+                    Some((facts?, view, state))
+                }
+                None => {
+                    tracing::info!("the cut-off went back: reconciling the whole lake");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let (facts, view, state) = match night {
+        Some(n) => n,
+        None => {
+            let (facts, inputs, rec) =
+                facts_and_reconciliation(&lake_config, args.cutoff.as_deref())?;
+            let mark = incremental::lake_mark(&lake)?;
+            let (wrote, after) = rayon::join(
+                || write_results(&rec, &rec_dir, args.full),
+                || incremental::after_full(inputs, &rec.rows, rec.cutoff, mark, settings, tz),
+            );
+            let wrote = wrote?;
             tracing::debug!(
                 elapsed_ms = step.elapsed().as_millis() as u64,
                 written = wrote.written.len(),
@@ -559,17 +604,41 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                 removed = wrote.removed,
                 "reconciliation results"
             );
+            outputs_rec.push(rel(&wrote.digests));
+            outputs_rec.extend(wrote.written.iter().chain(&wrote.unchanged).map(|q| rel(q)));
+            (facts, after.0, after.1)
+        }
+    };
+    crash_point("run-after-reconcile");
+
+    // 3. The exceptions and the state of the next night (after the results it vouches for),
+    // written while every month's reports are rendered.
+    let days = crate::reconcile::output::results_days(&rec_dir);
+    let months = months_with_data(&facts, &days, tz);
+    type Rendered = (Month, Vec<report::ReportFile>, bool);
+    let (written_rec, rendered) = rayon::join(
+        || -> Result<(), CommandError> {
+            let exceptions = exceptions_frame(view.exceptions(), view.cutoff);
+            let ex_path = rec_dir.join("exceptions.csv");
+            report::write_files(
+                &rec_dir,
+                &[("exceptions.csv".into(), csv_bytes(&exceptions, &ex_path)?)],
+                !args.full,
+            )?;
+            outputs_rec.push(ex_path);
+            state.save(&p.reports)?;
+            outputs_rec.push(p.reports.join(incremental::STATE_FILE));
             Ok(())
         },
         // 4. Every month's reports, rendered in parallel.
         || -> Result<Vec<Rendered>, CommandError> {
-            let ix = crate::reconcile::close::CloseIndex::new(&inputs, &rec);
+            let ix = view.close_index();
             let rendered = months
                 .par_iter()
                 .map(|label| {
                     let month = Month::parse(label, tz).expect("a month label");
                     let settings = ReportSettings::new(month, config, None);
-                    let (files, ties) = report::render_month_with(&facts, &inputs, &ix, &settings)?;
+                    let (files, ties) = report::render_month_with(&facts, &ix, &settings)?;
                     Ok((month, files, ties))
                 })
                 .collect::<Result<Vec<Rendered>, CommandError>>()?;
@@ -616,7 +685,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
 
     // 5. The state that vouches for these outputs (written last), then the summary.
     let mut by_severity: BTreeMap<&str, u64> = BTreeMap::new();
-    for r in rec.exceptions() {
+    for r in view.exceptions() {
         *by_severity.entry(severity(r.status)).or_default() += 1;
     }
     let sev = |s: &str| by_severity.get(s).copied().unwrap_or(0);
@@ -625,7 +694,8 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         exceptions_high: sev("high"),
         exceptions_medium: sev("medium"),
         exceptions_low: sev("low"),
-        findings: reconcile_outcome(config, &rec) == Outcome::Findings || !ties,
+        findings: exceptions_outcome(config, view.exceptions().count() as u64) == Outcome::Findings
+            || !ties,
         months: rendered.iter().map(|r| r.0.label()).collect(),
     };
     outputs.sort();

@@ -143,6 +143,20 @@ impl RunState {
     }
 
     /// Are these inputs the state's, and every output still the bytes the state names?
+    /// Whether every output it recorded below `prefix` (a folder of the reports, `reconcile/`)
+    /// still has its recorded bytes, and it recorded some.
+    pub fn holds_under(&self, reports: &Path, prefix: &str) -> bool {
+        let mut any = false;
+        self.outputs
+            .iter()
+            .filter(|(rel, _)| rel.starts_with(prefix))
+            .all(|(rel, digest)| {
+                any = true;
+                file_digest(&reports.join(rel)).as_deref() == Some(digest)
+            })
+            && any
+    }
+
     pub fn still_holds(&self, reports: &Path, inputs: &str) -> bool {
         self.inputs == inputs
             && !self.outputs.is_empty()

@@ -198,6 +198,8 @@ pub struct CloseIndex<'a> {
     booking: FxHashMap<&'a str, i64>,
     /// Bank reference of each deposit.
     references: FxHashMap<&'a str, &'a Text>,
+    /// The settlement lines (whole or heads).
+    lines: &'a [super::load::Line],
     /// The layer-4 row of each settlement.
     payout: FxHashMap<&'a str, &'a ResultRow>,
     /// The rows a pack reads, so that a month does not scan every row: layer-2 charges (sorted
@@ -210,13 +212,29 @@ pub struct CloseIndex<'a> {
 
 impl<'a> CloseIndex<'a> {
     pub fn new(inputs: &'a Inputs, rec: &'a Reconciliation) -> Self {
+        Self::from_parts(
+            &inputs.lines,
+            &inputs.settlements,
+            &inputs.deposits,
+            rec.rows.iter(),
+        )
+    }
+
+    /// The lookups from the lines (whole, or only their heads: see
+    /// [`super::load::load_line_heads`]), settlements, deposits and the reconciliation's rows,
+    /// of which only [`pack_row`]'s are read: any superset of them gives the same packs.
+    pub fn from_parts(
+        lines: &'a [super::load::Line],
+        settlements: &'a [super::load::Settlement],
+        deposits: &'a [super::load::Deposit],
+        rec_rows: impl Iterator<Item = &'a ResultRow> + Send,
+    ) -> Self {
         use rayon::prelude::*;
         let ((line_posted, (payout, rows)), ((ends, starts), (booking, references))) = rayon::join(
             || {
                 rayon::join(
                     || {
-                        inputs
-                            .lines
+                        lines
                             .iter()
                             .map(|l| ((&*l.settlement_id, l.source_line), l.posted))
                             .collect()
@@ -224,7 +242,7 @@ impl<'a> CloseIndex<'a> {
                     || {
                         let mut payout: FxHashMap<&str, &ResultRow> = FxHashMap::default();
                         let mut rows = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-                        for r in &rec.rows {
+                        for r in rec_rows {
                             match (r.layer, r.item_type) {
                                 (2, ItemType::Charge) => rows.0.push(r),
                                 (3, ItemType::Settlement) => rows.1.push(r),
@@ -246,8 +264,8 @@ impl<'a> CloseIndex<'a> {
                 )
             },
             || {
-                let s = &inputs.settlements;
-                let d = &inputs.deposits;
+                let s = settlements;
+                let d = deposits;
                 (
                     (
                         s.iter().filter_map(|s| Some((&*s.id, s.end?))).collect(),
@@ -265,6 +283,7 @@ impl<'a> CloseIndex<'a> {
             },
         );
         CloseIndex {
+            lines,
             ends,
             starts,
             line_posted,
@@ -279,14 +298,88 @@ impl<'a> CloseIndex<'a> {
     }
 }
 
+impl CloseIndex<'_> {
+    /// When the matched line(s) of a row's counterparts were posted (the earliest).
+    fn arrived(&self, c: &Counterparts) -> Option<i64> {
+        let line_posted = &self.line_posted;
+        match c {
+            Counterparts::Line(s, l) => line_posted.get(&(&**s, *l as i64)).copied(),
+            Counterparts::Many(t) => t
+                .split(';')
+                .filter_map(|r| {
+                    let (s, l) = r.rsplit_once(':')?;
+                    line_posted.get(&(s, l.parse().ok()?)).copied()
+                })
+                .min(),
+            Counterparts::Id(_) | Counterparts::None => None,
+        }
+    }
+
+    /// Whether a pack reads this item row (of layers 1 to 3): an exception, or a layer-2
+    /// charge still in transit at the end of its local month (`month_end`: the first instant
+    /// of the next month). A pack reads no other item row, so these (with every layer-3
+    /// settlement and layer-4 row) stand for the whole reconciliation in [`Self::from_parts`].
+    pub fn reads_item_row(&self, r: &ResultRow, month_end: impl Fn(i64) -> i64) -> bool {
+        r.status.is_exception()
+            || (r.layer == 2 && r.item_type == ItemType::Charge && {
+                let settled = matches!(r.status, Status::Settled | Status::SettledByReference);
+                !settled
+                    || self
+                        .arrived(&r.counterparts)
+                        .is_none_or(|t| t >= month_end(r.item_ts))
+            })
+    }
+}
+
+/// The first instant of the next local month, for any instant: month starts precomputed over
+/// a range, then a binary search.
+pub struct MonthEnds {
+    starts: Vec<i64>,
+    tz: chrono_tz::Tz,
+}
+
+impl MonthEnds {
+    /// For instants from `from` to `to` (others are computed one by one).
+    pub fn new(tz: chrono_tz::Tz, from: i64, to: i64) -> Self {
+        let mut starts = Vec::new();
+        if from <= to {
+            let d = crate::model::time::from_micros(from).with_timezone(&tz);
+            let (mut y, mut m) = (d.year(), d.month());
+            loop {
+                let Some(month) = Month::parse(&format!("{y}-{m:02}"), tz) else {
+                    break;
+                };
+                if starts.is_empty() {
+                    starts.push(month.start);
+                }
+                starts.push(month.end);
+                if month.end > to {
+                    break;
+                }
+                (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+            }
+        }
+        MonthEnds { starts, tz }
+    }
+
+    pub fn end_of(&self, ts: i64) -> i64 {
+        let i = self.starts.partition_point(|&s| s <= ts);
+        if i > 0 && i < self.starts.len() {
+            return self.starts[i];
+        }
+        let d = crate::model::time::from_micros(ts).with_timezone(&self.tz);
+        Month::parse(&format!("{}-{:02}", d.year(), d.month()), self.tz).map_or(i64::MAX, |m| m.end)
+    }
+}
+
 /// Builds the pack for `month` from the inputs and their reconciliation.
 pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
-    close_with(&CloseIndex::new(inputs, rec), inputs, month)
+    close_with(&CloseIndex::new(inputs, rec), month)
 }
 
 /// [`close`] with the lookups (and the rows of the reconciliation it reads) built once for
 /// several months.
-pub fn close_with(ix: &CloseIndex, inputs: &Inputs, month: Month) -> ClosePack {
+pub fn close_with(ix: &CloseIndex, month: Month) -> ClosePack {
     let ends = &ix.ends;
     let effective = |l: &super::load::Line| {
         if &*l.ttype == "Transfer" {
@@ -297,7 +390,7 @@ pub fn close_with(ix: &CloseIndex, inputs: &Inputs, month: Month) -> ClosePack {
     };
     let mut rf: BTreeMap<&'static str, RollForward> = BTreeMap::new();
     let mut ledger: BTreeMap<&'static str, Ledger> = BTreeMap::new();
-    for l in &inputs.lines {
+    for l in ix.lines {
         let t = effective(l);
         if t >= month.end {
             continue;
@@ -343,20 +436,7 @@ pub fn close_with(ix: &CloseIndex, inputs: &Inputs, month: Month) -> ClosePack {
         }
     }
 
-    let line_posted = &ix.line_posted;
-    let posted = |c: &Counterparts| -> Option<i64> {
-        match c {
-            Counterparts::Line(s, l) => line_posted.get(&(&**s, *l as i64)).copied(),
-            Counterparts::Many(t) => t
-                .split(';')
-                .filter_map(|r| {
-                    let (s, l) = r.rsplit_once(':')?;
-                    line_posted.get(&(s, l.parse().ok()?)).copied()
-                })
-                .min(),
-            Counterparts::Id(_) | Counterparts::None => None,
-        }
-    };
+    let posted = |c: &Counterparts| ix.arrived(c);
     let booking = &ix.booking;
     let mut in_transit = Vec::new();
     // The month's charges: a slice of the charges sorted by date.
@@ -423,12 +503,12 @@ pub fn close_with(ix: &CloseIndex, inputs: &Inputs, month: Month) -> ClosePack {
         ledger,
         in_transit,
         exceptions,
-        settlements: settlements(ix, inputs, month),
+        settlements: settlements(ix, month),
         payouts: payouts(ix, month),
     }
 }
 
-fn settlements(ix: &CloseIndex, inputs: &Inputs, month: Month) -> Vec<SettlementSummary> {
+fn settlements(ix: &CloseIndex, month: Month) -> Vec<SettlementSummary> {
     let (starts, payout) = (&ix.starts, &ix.payout);
     let mut out: Vec<SettlementSummary> = Vec::new();
     let mut index: FxHashMap<&str, usize> = FxHashMap::default();
@@ -455,7 +535,7 @@ fn settlements(ix: &CloseIndex, inputs: &Inputs, month: Month) -> Vec<Settlement
         }
     }
     let mut stores: Vec<std::collections::BTreeSet<&str>> = vec![Default::default(); out.len()];
-    for l in &inputs.lines {
+    for l in ix.lines {
         let Some(&i) = index.get(&*l.settlement_id) else {
             continue;
         };

@@ -366,6 +366,82 @@ impl Components {
         }
     }
 
+    /// The bytes of [`Self::decode`]: little-endian counts and fields.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(12 * self.keys.len() + 16 * self.rows.len() + 21 * self.members.len() + 32);
+        out.extend_from_slice(&self.next.to_le_bytes());
+        out.extend_from_slice(&(self.keys.len() as u64).to_le_bytes());
+        for (k, c) in &self.keys {
+            out.extend_from_slice(&k.to_le_bytes());
+            out.extend_from_slice(&c.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.rows.len() as u64).to_le_bytes());
+        for (k, d) in &self.rows {
+            out.extend_from_slice(&k.to_le_bytes());
+            out.extend_from_slice(&d.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.members.len() as u64).to_le_bytes());
+        for m in &self.members {
+            out.extend_from_slice(&m.component.to_le_bytes());
+            out.push(m.table as u8);
+            out.extend_from_slice(&m.lake_day.to_le_bytes());
+            out.extend_from_slice(&m.result_day.to_le_bytes());
+            out.extend_from_slice(&m.key.to_le_bytes());
+        }
+    }
+
+    /// Reads what [`Self::encode`] wrote from the front of `b`, which it advances; `None` when
+    /// the bytes are not such an encoding.
+    pub fn decode(b: &mut &[u8]) -> Option<Self> {
+        fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+            if b.len() < n {
+                return None;
+            }
+            let (head, tail) = b.split_at(n);
+            *b = tail;
+            Some(head)
+        }
+        fn u64_(b: &mut &[u8]) -> Option<u64> {
+            Some(u64::from_le_bytes(take(b, 8)?.try_into().ok()?))
+        }
+        fn u32_(b: &mut &[u8]) -> Option<u32> {
+            Some(u32::from_le_bytes(take(b, 4)?.try_into().ok()?))
+        }
+        let next = u32_(b)?;
+        let n = usize::try_from(u64_(b)?).ok()?;
+        let mut keys = Vec::with_capacity(n.min(b.len() / 12));
+        for _ in 0..n {
+            keys.push((u64_(b)?, u32_(b)?));
+        }
+        let n = usize::try_from(u64_(b)?).ok()?;
+        let mut rows = Vec::with_capacity(n.min(b.len() / 16));
+        for _ in 0..n {
+            rows.push((u64_(b)?, u64_(b)?));
+        }
+        let n = usize::try_from(u64_(b)?).ok()?;
+        let mut members = Vec::with_capacity(n.min(b.len() / 21));
+        for _ in 0..n {
+            let component = u32_(b)?;
+            let table = *Table::ALL.get(take(b, 1)?[0] as usize)?;
+            let lake_day = u32_(b)? as i32;
+            let result_day = u32_(b)? as i32;
+            let key = u64_(b)?;
+            members.push(Member {
+                component,
+                table,
+                lake_day,
+                result_day,
+                key,
+            });
+        }
+        Some(Components {
+            keys,
+            rows,
+            members,
+            next,
+        })
+    }
+
     /// Number of rows placed (a row that changed counts once per place it had).
     pub fn members(&self) -> usize {
         self.members.len()

@@ -424,6 +424,65 @@ fn load_lines(batches: Vec<Batch>) -> Result<Vec<Line>, ReconcileError> {
     )
 }
 
+/// The columns of `settlement_lines` that the settlement-wide layers and the month-close pack
+/// read (see [`load_line_heads`]).
+pub const LINE_HEAD_COLUMNS: &[&str] = &[
+    "settlement_id",
+    "transaction_posted_date",
+    "transaction_type",
+    "store_name",
+    "currency",
+    "transaction_amount",
+    "total_transaction_fee",
+    "net_transaction_amount",
+    "source_line",
+];
+
+/// Every settlement line with only what the settlement-wide layers (balances, payouts) and the
+/// month-close pack read: the ids, references, fee parts and source file are left empty, which
+/// saves most of the work of [`load`]'s lines. Lake order, as [`load`].
+pub fn load_line_heads(lake: &Lake) -> Result<Vec<Line>, ReconcileError> {
+    let batches = columns::read_table(lake, &SETTLEMENT_LINES, LINE_HEAD_COLUMNS)?;
+    let empty = Text::default();
+    convert(
+        &batches,
+        |p, b| {
+            Ok((
+                (
+                    Shared::new(p, b, "settlement_id")?,
+                    Shared::new(p, b, "transaction_type")?,
+                    Shared::new(p, b, "store_name")?,
+                ),
+                (
+                    columns::money(p, b, "transaction_amount")?,
+                    columns::money(p, b, "total_transaction_fee")?,
+                    columns::money(p, b, "net_transaction_amount")?,
+                ),
+                columns::timestamp(p, b, "transaction_posted_date")?,
+                currencies(p, b, "currency")?,
+                columns::int(p, b, "source_line")?,
+            ))
+        },
+        |((sid, ttype, store), (amount, total, net), posted, cur, line), i| Line {
+            settlement_id: sid.get(i),
+            posted: posted.value(i),
+            txn_id: None,
+            seller_ref: None,
+            ttype: ttype.get(i),
+            seller_order: None,
+            store: store.opt(i),
+            currency: cur[i],
+            amount: amount.value(i) as i64,
+            pct_fee: 0,
+            fixed_fee: 0,
+            total_fee: total.value(i) as i64,
+            net: net.value(i) as i64,
+            source_file: empty.clone(),
+            source_line: line.value(i),
+        },
+    )
+}
+
 /// The rows of the four item tables loaded after `mark` (`file_seq` greater), and the greatest
 /// `file_seq` in those tables. Settlements and deposits are left empty.
 pub fn load_changed(lake: &Lake, mark: i64) -> Result<(Inputs, i64), ReconcileError> {

@@ -12,6 +12,7 @@
 
 pub mod close;
 pub mod components;
+pub mod incremental;
 pub mod load;
 pub mod output;
 
@@ -47,6 +48,10 @@ pub enum ReconcileError {
     },
     #[error("{0}")]
     Usage(String),
+    /// The incremental state does not fit the lake or the outputs (the run falls back to a
+    /// full reconciliation).
+    #[error("incremental reconciliation: {0}")]
+    Incremental(String),
 }
 
 const DAY_US: i64 = 86_400_000_000;
@@ -575,41 +580,7 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
 
     lap("layer 2", rows.len());
     // ----------------------------------------------------------- (3) settlement ↔ payout
-    let mut by_settlement: FxHashMap<&str, (Text, i64, Currency, i64)> = FxHashMap::default();
-    for l in &inputs.lines {
-        let e = by_settlement.entry(&*l.settlement_id).or_insert((
-            l.settlement_id.clone(),
-            0,
-            l.currency,
-            i64::MIN,
-        ));
-        e.1 += l.net;
-        e.3 = e.3.max(l.posted);
-    }
-    let ends: FxHashMap<&str, i64> = inputs
-        .settlements
-        .iter()
-        .filter_map(|s| Some((&*s.id, s.end?)))
-        .collect();
-    for (sid, (id, net, currency, last_posted)) in &by_settlement {
-        rows.push(ResultRow {
-            layer: 3,
-            item_type: ItemType::Settlement,
-            item_id: id.clone(),
-            status: if eq(*net, 0) {
-                Status::SettlementBalanced
-            } else {
-                Status::SettlementImbalance
-            },
-            currency: *currency,
-            expected: Some(0),
-            actual: Some(*net),
-            item_ts: ends.get(sid).copied().unwrap_or(*last_posted),
-            counterparts: Counterparts::None,
-            source_file: None,
-            source_line: None,
-        });
-    }
+    // Each line's arithmetic here; each settlement's balance with layer 4 below.
     rows.par_extend(inputs.lines.par_iter().map(|l| {
         let fee_ok = l.total_fee == l.pct_fee + l.fixed_fee;
         let net_ok = l.net == l.amount + l.total_fee;
@@ -634,12 +605,68 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
 
     lap("layer 3", rows.len());
     // ------------------------------------------------------------ (4) payout ↔ bank deposit
-    layer4(inputs, options, cutoff, &ends, &mut rows);
+    settlement_wide(
+        &inputs.lines,
+        &inputs.settlements,
+        &inputs.deposits,
+        options,
+        cutoff,
+        &mut rows,
+    );
     lap("layer 4", rows.len());
 
     sort_rows(&mut rows);
     lap("sorted", rows.len());
     Reconciliation { cutoff, rows }
+}
+
+/// The settlement-wide rows: each settlement's balance (layer 3) and its payout against the bank
+/// (layer 4). They read of the lines only the settlement, posting time, type, currency and net
+/// amount, so [`load::load_line_heads`] serves them as well as whole lines.
+pub fn settlement_wide(
+    lines: &[Line],
+    settlements: &[load::Settlement],
+    deposits: &[load::Deposit],
+    options: &Options,
+    cutoff: i64,
+    rows: &mut Vec<ResultRow>,
+) {
+    let eq = |a: i64, b: i64| (a - b).abs() <= options.tolerance;
+    let mut by_settlement: FxHashMap<&str, (Text, i64, Currency, i64)> = FxHashMap::default();
+    for l in lines {
+        let e = by_settlement.entry(&*l.settlement_id).or_insert((
+            l.settlement_id.clone(),
+            0,
+            l.currency,
+            i64::MIN,
+        ));
+        e.1 += l.net;
+        e.3 = e.3.max(l.posted);
+    }
+    let ends: FxHashMap<&str, i64> = settlements
+        .iter()
+        .filter_map(|s| Some((&*s.id, s.end?)))
+        .collect();
+    for (sid, (id, net, currency, last_posted)) in &by_settlement {
+        rows.push(ResultRow {
+            layer: 3,
+            item_type: ItemType::Settlement,
+            item_id: id.clone(),
+            status: if eq(*net, 0) {
+                Status::SettlementBalanced
+            } else {
+                Status::SettlementImbalance
+            },
+            currency: *currency,
+            expected: Some(0),
+            actual: Some(*net),
+            item_ts: ends.get(sid).copied().unwrap_or(*last_posted),
+            counterparts: Counterparts::None,
+            source_file: None,
+            source_line: None,
+        });
+    }
+    layer4(lines, deposits, options, cutoff, &ends, rows);
 }
 
 /// Sorts rows by (layer, item type, item id, status, counterparts, source line). A parallel sort
@@ -1011,7 +1038,8 @@ fn names_amazon_pay(reference: &str) -> bool {
 }
 
 fn layer4(
-    inputs: &Inputs,
+    lines: &[Line],
+    deposits: &[load::Deposit],
     options: &Options,
     cutoff: i64,
     ends: &FxHashMap<&str, i64>,
@@ -1022,7 +1050,7 @@ fn layer4(
     // Deposits by (currency, amount), and by reference token.
     let mut by_amount: FxHashMap<(Currency, i64), Vec<usize>> = FxHashMap::default();
     let mut by_token: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
-    for (di, d) in inputs.deposits.iter().enumerate() {
+    for (di, d) in deposits.iter().enumerate() {
         by_amount
             .entry((d.currency, d.amount))
             .or_default()
@@ -1033,21 +1061,20 @@ fn layer4(
             }
         }
     }
-    let mut transfers: Vec<(&Line, i64)> = inputs
-        .lines
+    let mut transfers: Vec<(&Line, i64)> = lines
         .iter()
         .filter(|l| &*l.ttype == "Transfer")
         .map(|l| (l, ends.get(&*l.settlement_id).copied().unwrap_or(l.posted)))
         .collect();
     transfers.sort_by(|a, b| (a.1, &a.0.settlement_id).cmp(&(b.1, &b.0.settlement_id)));
-    let mut used: Vec<Option<(Status, Text)>> = vec![None; inputs.deposits.len()];
+    let mut used: Vec<Option<(Status, Text)>> = vec![None; deposits.len()];
     let mut with_transfer: rustc_hash::FxHashSet<&str> = Default::default();
     for (l, end) in transfers {
         with_transfer.insert(&*l.settlement_id);
         let amount = -l.net;
         let end_day = end.div_euclid(DAY_US) as i32;
         let refers = |di: usize| {
-            inputs.deposits[di]
+            deposits[di]
                 .reference
                 .as_deref()
                 .is_some_and(|r| tokens(r).any(|t| t == &*l.settlement_id))
@@ -1058,11 +1085,11 @@ fn layer4(
             .flatten()
             .copied()
             .filter(|&di| {
-                let b = inputs.deposits[di].booking;
+                let b = deposits[di].booking;
                 used[di].is_none() && b >= end_day && b <= end_day + lag_days
             })
             .min_by_key(|&di| {
-                let d = &inputs.deposits[di];
+                let d = &deposits[di];
                 (!refers(di), d.booking, &*d.id)
             });
         let (status, deposit) = match found {
@@ -1074,10 +1101,10 @@ fn layer4(
                     .flatten()
                     .copied()
                     .filter(|&di| {
-                        let d = &inputs.deposits[di];
+                        let d = &deposits[di];
                         used[di].is_none() && d.currency == l.currency && d.amount != amount
                     })
-                    .min_by_key(|&di| (inputs.deposits[di].booking, &inputs.deposits[di].id));
+                    .min_by_key(|&di| (deposits[di].booking, &deposits[di].id));
                 match mismatch {
                     Some(di) => (Status::DepositAmountMismatch, Some(di)),
                     None if end_day + lag_days >= cutoff_day => (Status::DepositInTransit, None),
@@ -1095,16 +1122,16 @@ fn layer4(
             status,
             currency: l.currency,
             expected: Some(amount),
-            actual: deposit.map(|di| inputs.deposits[di].amount),
+            actual: deposit.map(|di| deposits[di].amount),
             item_ts: end,
-            counterparts: Counterparts::ids(deposit.map(|di| inputs.deposits[di].id.clone())),
+            counterparts: Counterparts::ids(deposit.map(|di| deposits[di].id.clone())),
             source_file: None,
             source_line: None,
         });
     }
     // Settlements without a Transfer line (their balance went the other way): no deposit due.
     let mut seen: rustc_hash::FxHashSet<&str> = Default::default();
-    for l in &inputs.lines {
+    for l in lines {
         let sid = &*l.settlement_id;
         if !with_transfer.contains(sid) && seen.insert(sid) {
             rows.push(ResultRow {
@@ -1122,7 +1149,7 @@ fn layer4(
             });
         }
     }
-    for (di, d) in inputs.deposits.iter().enumerate() {
+    for (di, d) in deposits.iter().enumerate() {
         let (status, counterpart) = match used[di].take() {
             Some((s, sid)) => (s, Counterparts::Id(sid)),
             None if d.reference.as_deref().is_some_and(names_amazon_pay) => {

@@ -1,5 +1,6 @@
 //! Result tables of the reconciliation (polars frames, exact decimals) and atomic file writes.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -445,7 +446,7 @@ fn format_seed() -> u128 {
             ItemType::Deposit,
         ];
         let text = format!(
-            "{:?}|{:?}|{:?}|{WRITER}|{}",
+            "{:?}|{:?}|{:?}|{WRITER}|rows as files hold them|{}",
             results_schema(),
             Status::ALL.map(|s| (s as u8, s.as_str())),
             types.map(|t| (t as u8, t.as_str())),
@@ -455,8 +456,9 @@ fn format_seed() -> u128 {
     })
 }
 
-/// Appends an unambiguous encoding of every field of `r` to `b` (lengths before texts, a tag
-/// before optional values and counterparts).
+/// Appends an unambiguous encoding of what a results file holds of `r` to `b` (lengths before
+/// texts, a tag before optional values and counterparts): rows read back from a file
+/// ([`read_results_file`]) encode as the rows it was written from.
 fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
     use super::Counterparts;
     fn text(b: &mut Vec<u8>, s: &str) {
@@ -479,21 +481,13 @@ fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
     text(b, r.currency.code());
     num(b, r.expected);
     num(b, r.actual);
-    b.extend_from_slice(&r.item_ts.to_le_bytes());
+    // What the file holds: the item's UTC date, the counterparts' text.
+    b.extend_from_slice(&date_of(r.item_ts).to_le_bytes());
     match &r.counterparts {
         Counterparts::None => b.push(0),
-        Counterparts::Id(t) => {
+        c => {
             b.push(1);
-            text(b, t);
-        }
-        Counterparts::Line(s, l) => {
-            b.push(2);
-            text(b, s);
-            b.extend_from_slice(&l.to_le_bytes());
-        }
-        Counterparts::Many(t) => {
-            b.push(3);
-            text(b, t);
+            text(b, &c.text());
         }
     }
     match &r.source_file {
@@ -594,8 +588,88 @@ pub fn write_results(
     out: &Path,
     force: bool,
 ) -> Result<ResultsWrite, ReconcileError> {
+    let mut groups: BTreeMap<(i32, super::ItemType), Vec<&ResultRow>> = BTreeMap::new();
+    for r in &rec.rows {
+        groups.entry(partition_of(r)).or_default().push(r);
+    }
+    write_groups(out, groups, &|_| true, force)
+}
+
+/// The results files of a night: `planned` files (UTC day, item type) get their rows in
+/// untouched components (`keep`) from the file as it is, plus `recomputed` (the touched
+/// components' item rows); the settlement and deposit files get `settlement_wide`. Every other
+/// file is left as it is. The rows of a file are sorted as [`super::reconcile`] sorts them.
+pub fn write_results_night(
+    out: &Path,
+    planned: &std::collections::BTreeSet<(i32, super::ItemType)>,
+    keep: &(dyn Fn(&ResultRow) -> bool + Sync),
+    recomputed: &[ResultRow],
+    settlement_wide: &[ResultRow],
+) -> Result<ResultsWrite, ReconcileError> {
+    use super::ItemType;
     use rayon::prelude::*;
-    use std::collections::BTreeMap;
+    let dir = out.join(RESULTS_DIR);
+    let planned: Vec<(i32, ItemType)> = planned
+        .iter()
+        .copied()
+        .filter(|(_, t)| !matches!(t, ItemType::Settlement | ItemType::Deposit))
+        .collect();
+    let old: Vec<Vec<ResultRow>> = planned
+        .par_iter()
+        .map(|&part| {
+            let path = dir.join(partition_path(part));
+            if !path.exists() {
+                return Ok(vec![]);
+            }
+            Ok(read_results_file(&path)?
+                .into_iter()
+                .filter(|r| keep(r))
+                .collect())
+        })
+        .collect::<Result<_, ReconcileError>>()?;
+    let mut owned: BTreeMap<(i32, ItemType), Vec<ResultRow>> =
+        planned.iter().copied().zip(old).collect();
+    for r in recomputed {
+        if let Some(rows) = owned.get_mut(&partition_of(r)) {
+            rows.push(r.clone());
+        } else {
+            return Err(ReconcileError::Incremental(format!(
+                "a recomputed {} row of {} is in no planned results file",
+                r.item_type.as_str(),
+                r.item_id
+            )));
+        }
+    }
+    owned
+        .par_iter_mut()
+        .for_each(|(_, rows)| super::sort_rows(rows));
+    let mut groups: BTreeMap<(i32, ItemType), Vec<&ResultRow>> = owned
+        .iter()
+        .filter(|(_, rows)| !rows.is_empty())
+        .map(|(k, rows)| (*k, rows.iter().collect()))
+        .collect();
+    for r in settlement_wide {
+        groups.entry(partition_of(r)).or_default().push(r);
+    }
+    let planned_paths: std::collections::HashSet<String> =
+        planned.iter().map(|&p| partition_path(p)).collect();
+    let own = |rel: &str| {
+        planned_paths.contains(rel)
+            || rel.ends_with(&format!("/{}.parquet", ItemType::Settlement.as_str()))
+            || rel.ends_with(&format!("/{}.parquet", ItemType::Deposit.as_str()))
+    };
+    write_groups(out, groups, &own, false)
+}
+
+/// Writes each group's file where its digest changed (or `force`), removes the files that
+/// `owned` claims and no group has, and keeps `_digests.json` in step.
+fn write_groups(
+    out: &Path,
+    groups: BTreeMap<(i32, super::ItemType), Vec<&ResultRow>>,
+    owned: &dyn Fn(&str) -> bool,
+    force: bool,
+) -> Result<ResultsWrite, ReconcileError> {
+    use rayon::prelude::*;
     let dir = out.join(RESULTS_DIR);
     let digests_path = dir.join(RESULTS_DIGESTS);
     let io = |path: &Path| {
@@ -608,10 +682,6 @@ pub fn write_results(
         if p.exists() {
             std::fs::remove_file(&p).map_err(io(&p))?;
         }
-    }
-    let mut groups: BTreeMap<(i32, super::ItemType), Vec<&ResultRow>> = BTreeMap::new();
-    for r in &rec.rows {
-        groups.entry(partition_of(r)).or_default().push(r);
     }
     let groups: Vec<(String, Vec<&ResultRow>)> = groups
         .into_iter()
@@ -644,19 +714,25 @@ pub fn write_results(
                 })
         })
         .collect();
-    let mut kept: BTreeMap<String, String> = BTreeMap::new();
+    // Files this write does not own keep their entries.
+    let mut kept: BTreeMap<String, String> = old
+        .iter()
+        .filter(|(rel, _)| !owned(rel))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut todo: Vec<usize> = Vec::new();
     for (i, (rel, _)) in groups.iter().enumerate() {
         if same[i] {
             kept.insert(rel.clone(), old[rel].clone());
         } else {
+            kept.remove(rel);
             todo.push(i);
         }
     }
     let wanted: std::collections::HashSet<&str> = groups.iter().map(|(r, _)| r.as_str()).collect();
     let stale: Vec<String> = results_files(&dir)
         .into_iter()
-        .filter(|f| !wanted.contains(f.as_str()))
+        .filter(|f| owned(f) && !wanted.contains(f.as_str()))
         .collect();
     let mut done = ResultsWrite {
         digests: Path::new(RESULTS_DIR).join(RESULTS_DIGESTS),
@@ -666,6 +742,9 @@ pub fn write_results(
         let json = |m: &BTreeMap<String, String>| {
             serde_json::to_vec_pretty(m).expect("a map of strings serialises")
         };
+        for rel in &stale {
+            kept.remove(rel);
+        }
         write_atomic(&digests_path, &json(&kept))?;
         let hashes: Vec<(usize, String)> = todo
             .par_iter()
@@ -699,8 +778,112 @@ pub fn write_results(
             done.unchanged.push(p);
         }
     }
+    // The files this write left alone, still outputs.
+    for rel in kept.keys().filter(|rel| !wanted.contains(rel.as_str())) {
+        done.unchanged.push(Path::new(RESULTS_DIR).join(rel));
+    }
     done.removed = stale.len();
     Ok(done)
+}
+
+/// The UTC days of the results files on disk (from `_digests.json`).
+pub fn results_days(out: &Path) -> Vec<i32> {
+    let path = out.join(RESULTS_DIR).join(RESULTS_DIGESTS);
+    let map: BTreeMap<String, String> = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let mut days: Vec<i32> = map
+        .keys()
+        .filter_map(|rel| {
+            let d = rel.strip_prefix("day=")?.split('/').next()?;
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .ok()
+                .map(crate::model::time::to_epoch_days)
+        })
+        .collect();
+    days.dedup();
+    days
+}
+
+/// The rows of one results file, as the file holds them: the item's time is its UTC date's
+/// midnight and a line counterpart is its text, so they encode (and write) as the rows the file
+/// was written from.
+pub fn read_results_file(path: &Path) -> Result<Vec<ResultRow>, ReconcileError> {
+    use super::load::Text;
+    use super::{Counterparts, ItemType, Status};
+    use crate::lake::columns;
+    use arrow_array::Array;
+    let corrupt = |m: String| ReconcileError::Lake(crate::lake::LakeError::corrupt(path, m));
+    let batches = crate::lake::parquet_io::read_batches(path, None)?;
+    let types = [
+        ItemType::Order,
+        ItemType::Charge,
+        ItemType::Refund,
+        ItemType::SettlementLine,
+        ItemType::Settlement,
+        ItemType::Deposit,
+    ];
+    let mut out = Vec::new();
+    for b in &batches {
+        let layer = b
+            .column_by_name("layer")
+            .and_then(|c| c.as_any().downcast_ref::<arrow_array::UInt32Array>())
+            .ok_or_else(|| corrupt("no layer column".into()))?;
+        let item_type = columns::text(path, b, "item_type")?;
+        let item_id = columns::text(path, b, "item_id")?;
+        let status = columns::text(path, b, "status")?;
+        let currency = columns::text(path, b, "currency")?;
+        let expected = columns::money(path, b, "expected_amount")?;
+        let actual = columns::money(path, b, "actual_amount")?;
+        let date = b
+            .column_by_name("item_date")
+            .and_then(|c| c.as_any().downcast_ref::<arrow_array::Date32Array>())
+            .ok_or_else(|| corrupt("no item_date column".into()))?;
+        let counterparts = columns::text(path, b, "counterpart_ids")?;
+        let source_file = columns::text(path, b, "source_file")?;
+        let source_line = columns::int(path, b, "source_line")?;
+        let opt_money =
+            |a: &arrow_array::Decimal128Array, i: usize| a.is_valid(i).then(|| a.value(i) as i64);
+        for i in 0..b.num_rows() {
+            let t = item_type.value(i);
+            let st = status.value(i);
+            let cur = currency.value(i);
+            out.push(ResultRow {
+                layer: layer.value(i) as u8,
+                item_type: *types
+                    .iter()
+                    .find(|x| x.as_str() == t)
+                    .ok_or_else(|| corrupt(format!("unknown item type {t:?}")))?,
+                item_id: Text::from(item_id.value(i)),
+                status: *Status::ALL
+                    .iter()
+                    .find(|x| x.as_str() == st)
+                    .ok_or_else(|| corrupt(format!("unknown status {st:?}")))?,
+                currency: cur
+                    .parse()
+                    .map_err(|_| corrupt(format!("unknown currency {cur:?}")))?,
+                expected: opt_money(expected, i),
+                actual: opt_money(actual, i),
+                item_ts: date.value(i) as i64 * 86_400_000_000,
+                counterparts: if counterparts.is_valid(i) {
+                    let c = counterparts.value(i);
+                    if c.contains(';') {
+                        Counterparts::Many(Text::from(c))
+                    } else {
+                        Counterparts::Id(Text::from(c))
+                    }
+                } else {
+                    Counterparts::None
+                },
+                source_file: source_file
+                    .is_valid(i)
+                    .then(|| Text::from(source_file.value(i))),
+                source_line: source_line.is_valid(i).then(|| source_line.value(i)),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Writes the results table to `path` as CSV, a chunk of rows at a time, atomically.

@@ -218,18 +218,17 @@ pub fn render_month(
     settings: &ReportSettings,
 ) -> Result<(Vec<ReportFile>, bool), ReportError> {
     let ix = close::CloseIndex::new(inputs, rec);
-    render_month_with(facts, inputs, &ix, settings)
+    render_month_with(facts, &ix, settings)
 }
 
 /// [`render_month`] with the close pack's lookups (which hold the reconciliation's rows) built
 /// once for several months.
 pub fn render_month_with(
     facts: &Facts,
-    inputs: &crate::reconcile::load::Inputs,
     ix: &close::CloseIndex,
     settings: &ReportSettings,
 ) -> Result<(Vec<ReportFile>, bool), ReportError> {
-    let pack = close::close_with(ix, inputs, settings.month);
+    let pack = close::close_with(ix, settings.month);
     let tables = tables(facts, Catalogue::embedded(), settings)?;
     let ties = pack.roll_forward.values().all(|r| r.ties());
     if !ties {

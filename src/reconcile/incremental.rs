@@ -1,0 +1,542 @@
+//! The nightly reconciliation, incremental: only the components ([`super::components`]) that
+//! the rows loaded since the last run touch are reconciled again; every other item keeps its
+//! rows. The state that makes this possible lives beside the results (`_state.bin` in the
+//! reconciliation's output folder) and is written after them, so a killed run leaves a state
+//! no newer than the results, and the next run applies the same rows again (which changes
+//! nothing twice).
+//!
+//! A night reads: the rows loaded after the state's mark (`file_seq`), the lake partitions of
+//! the touched components' rows, the heads of every settlement line (for the settlement-wide
+//! layers and the month-close packs), settlements and deposits. It rewrites the results files
+//! that hold the touched components' rows, before or after, and the settlement and deposit
+//! files. The state keeps, besides the components, the item rows that the packs and the
+//! exceptions read ([`super::close::CloseIndex::reads_item_row`]) and every in-transit row (a
+//! later cut-off may turn it into a break), so that no later step needs the whole
+//! reconciliation.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+use xxhash_rust::xxh3::Xxh3;
+
+use super::close::{CloseIndex, MonthEnds};
+use super::components::{Components, is_item_row};
+use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
+use super::output::{ResultsWrite, write_atomic, write_results_night};
+use super::{Counterparts, ItemType, Options, ReconcileError, ResultRow, Status};
+use crate::lake::Lake;
+use crate::model::schema::{CHARGES, REFUNDS};
+
+/// The state file, inside the reports folder (beside the run state).
+pub const STATE_FILE: &str = ".payrecon-reconcile-state.bin";
+const MAGIC: &[u8; 8] = b"PRCINC01";
+
+/// What an incremental night starts from.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// [`settings_digest`] of the run that wrote it.
+    pub settings: u128,
+    /// The greatest `file_seq` in the lake when it was written: rows above it are new.
+    pub mark: i64,
+    /// The cut-off its statuses were decided at.
+    pub cutoff: i64,
+    pub components: Components,
+    /// The item rows (layers 1 to 3) the packs and the exceptions read, and every in-transit
+    /// row; sorted as the reconciliation sorts.
+    pub item_rows: Vec<ResultRow>,
+}
+
+/// What the exceptions, the month-close packs and the summary read of a reconciliation: a
+/// subset of its rows (every one they read) and the lines (heads suffice), settlements and
+/// deposits.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub cutoff: i64,
+    /// Sorted as the reconciliation sorts.
+    pub rows: Vec<ResultRow>,
+    pub lines: Vec<Line>,
+    pub settlements: Vec<Settlement>,
+    pub deposits: Vec<Deposit>,
+}
+
+impl View {
+    pub fn exceptions(&self) -> impl Iterator<Item = &ResultRow> {
+        self.rows.iter().filter(|r| r.status.is_exception())
+    }
+
+    pub fn close_index(&self) -> CloseIndex<'_> {
+        CloseIndex::from_parts(
+            &self.lines,
+            &self.settlements,
+            &self.deposits,
+            self.rows.iter(),
+        )
+    }
+}
+
+/// What the state depends on besides the lake: this build, the reconciliation's options (the
+/// cut-off as given: an explicit instant, or none for the lake's newest) and the time zone
+/// (the packs' months). Another digest: a full reconciliation.
+pub fn settings_digest(options: &Options, timezone: &str) -> u128 {
+    let mut h = Xxh3::new();
+    h.update(MAGIC);
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    if let Some(meta) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| std::fs::metadata(exe).ok())
+    {
+        h.update(&meta.len().to_le_bytes());
+        if let Ok(Ok(t)) = meta
+            .modified()
+            .map(|m| m.duration_since(std::time::UNIX_EPOCH))
+        {
+            h.update(&t.as_nanos().to_le_bytes());
+        }
+    }
+    h.update(
+        format!(
+            "{}|{}|{}|{}|{:?}|{timezone}",
+            options.settlement_lag_days,
+            options.deposit_lag_days,
+            options.fallback_window_days,
+            options.tolerance,
+            options.cutoff
+        )
+        .as_bytes(),
+    );
+    h.digest128()
+}
+
+/// The rows of a reconciliation that the state keeps (see [`State::item_rows`]).
+fn kept_item_rows<'a>(
+    rows: impl ParallelIterator<Item = &'a ResultRow>,
+    arrivals: &CloseIndex<'_>,
+    tz: chrono_tz::Tz,
+    span: (i64, i64),
+) -> Vec<ResultRow> {
+    let ends = MonthEnds::new(tz, span.0, span.1);
+    rows.filter(|r| {
+        is_item_row(r)
+            && (r.status == Status::InTransit || arrivals.reads_item_row(r, |t| ends.end_of(t)))
+    })
+    .cloned()
+    .collect()
+}
+
+fn span(rows: &[ResultRow]) -> (i64, i64) {
+    rows.par_iter()
+        .map(|r| (r.item_ts, r.item_ts))
+        .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)))
+}
+
+/// The greatest `file_seq` of any file the lake knows.
+pub fn lake_mark(lake: &Lake) -> Result<i64, ReconcileError> {
+    Ok(lake.known_files()?.iter().map(|f| f.1).max().unwrap_or(0))
+}
+
+/// After a full reconciliation of `inputs`: its view and the state a next night starts from.
+pub fn after_full(
+    inputs: Inputs,
+    rows: &[ResultRow],
+    cutoff: i64,
+    mark: i64,
+    settings: u128,
+    tz: chrono_tz::Tz,
+) -> (View, State) {
+    let (components, item_rows) = rayon::join(
+        || Components::build(&inputs),
+        || {
+            let arrivals = CloseIndex::from_parts(&inputs.lines, &[], &[], std::iter::empty());
+            kept_item_rows(rows.par_iter(), &arrivals, tz, span(rows))
+        },
+    );
+    let mut view_rows: Vec<ResultRow> = item_rows.clone();
+    view_rows.extend(rows.iter().filter(|r| !is_item_row(r)).cloned());
+    super::sort_rows(&mut view_rows);
+    let view = View {
+        cutoff,
+        rows: view_rows,
+        lines: inputs.lines,
+        settlements: inputs.settlements,
+        deposits: inputs.deposits,
+    };
+    let state = State {
+        settings,
+        mark,
+        cutoff,
+        components,
+        item_rows,
+    };
+    (view, state)
+}
+
+/// The newest timestamp of the lake, as [`super::newest_timestamp`] of its inputs: charges and
+/// refunds from their files' statistics, lines and deposits from what is loaded. `None` when a
+/// file has no statistics.
+fn newest_timestamp(
+    lake: &Lake,
+    lines: &[Line],
+    deposits: &[Deposit],
+) -> Result<Option<i64>, ReconcileError> {
+    use crate::lake::parquet_io::int_column_max;
+    let mut newest = i64::MIN;
+    for (table, columns) in [
+        (
+            &CHARGES,
+            &["creation_timestamp", "last_updated_timestamp"][..],
+        ),
+        (&REFUNDS, &["last_updated_timestamp"][..]),
+    ] {
+        for path in lake.table_files(table)? {
+            for c in columns {
+                match int_column_max(&path, c)? {
+                    Some(m) => newest = newest.max(m),
+                    None => return Ok(None),
+                }
+            }
+        }
+    }
+    let l = lines.par_iter().map(|l| l.posted).max();
+    let d = deposits
+        .iter()
+        .map(|d| d.booking as i64 * super::DAY_US + super::DAY_US - 1)
+        .max();
+    let all = [Some(newest), l, d].into_iter().flatten().max();
+    Ok(all.filter(|&t| t != i64::MIN).or(Some(0)))
+}
+
+/// What a night did, for the logs.
+#[derive(Debug, Default)]
+pub struct NightStats {
+    pub changed_rows: usize,
+    pub touched_components: usize,
+    pub reconciled_rows: usize,
+    pub results: ResultsWrite,
+}
+
+/// One incremental night: reconciles the touched components, rewrites their results files
+/// (in `out`, the reconciliation's output folder) and returns the view and the next state.
+/// `Ok(None)`: this night cannot be incremental (the cut-off went back, or a lake file has no
+/// statistics), reconcile in full.
+pub fn night(
+    lake: &Lake,
+    out: &Path,
+    mut state: State,
+    options: &Options,
+    tz: chrono_tz::Tz,
+) -> Result<Option<(View, State, NightStats)>, ReconcileError> {
+    let mut clock = std::time::Instant::now();
+    let mut lap = |what: &'static str| {
+        tracing::debug!(
+            elapsed_ms = clock.elapsed().as_millis() as u64,
+            "incremental reconcile: {what}"
+        );
+        clock = std::time::Instant::now();
+    };
+    let (changed, (lines, found)) = rayon::join(
+        || load::load_changed(lake, state.mark),
+        || {
+            rayon::join(
+                || load::load_line_heads(lake),
+                || load::load_settlements_and_deposits(lake),
+            )
+        },
+    );
+    let (changed, newest_seq) = changed?;
+    let lines = lines?;
+    let (settlements, deposits) = found?;
+    let changed_rows =
+        changed.orders.len() + changed.charges.len() + changed.refunds.len() + changed.lines.len();
+    lap("changed rows, line heads, settlements and deposits");
+    let cutoff = match options.cutoff {
+        Some(c) => c,
+        None => match newest_timestamp(lake, &lines, &deposits)? {
+            Some(c) => c,
+            None => return Ok(None),
+        },
+    };
+    if cutoff < state.cutoff {
+        return Ok(None);
+    }
+    let mut touched = state.components.update(&changed);
+    drop(changed);
+    if cutoff != state.cutoff {
+        // An item in transit may be a break at the later cut-off.
+        state.components.touch_items(
+            state
+                .item_rows
+                .iter()
+                .filter(|r| r.status == Status::InTransit)
+                .map(|r| (r.item_type, &*r.item_id)),
+            &mut touched,
+        );
+    }
+    let plan = state.components.plan(&touched);
+    let days = load::Days {
+        orders: plan.days[0].clone(),
+        charges: plan.days[1].clone(),
+        refunds: plan.days[2].clone(),
+        lines: plan.days[3].clone(),
+    };
+    let mut subset = plan.select(load::load_days(lake, &days)?);
+    subset.settlements = settlements.clone();
+    subset.deposits = deposits.clone();
+    lap("components updated, their rows read");
+    let opts = Options {
+        cutoff: Some(cutoff),
+        ..options.clone()
+    };
+    let (recomputed, mut settlement_wide) = rayon::join(
+        || {
+            let rec = super::reconcile(&subset, &opts);
+            rec.rows
+                .into_iter()
+                .filter(is_item_row)
+                .collect::<Vec<ResultRow>>()
+        },
+        || {
+            let mut rows = Vec::new();
+            super::settlement_wide(&lines, &settlements, &deposits, &opts, cutoff, &mut rows);
+            rows
+        },
+    );
+    super::sort_rows(&mut settlement_wide);
+    let reconciled_rows = recomputed.len();
+    lap("touched components reconciled");
+    let components = &state.components;
+    let keep = |r: &ResultRow| {
+        is_item_row(r)
+            && !components
+                .of_item(r.item_type, &r.item_id)
+                .is_some_and(|c| touched.contains(&c))
+    };
+    let (results, item_rows) = rayon::join(
+        || write_results_night(out, &plan.results, &keep, &recomputed, &settlement_wide),
+        || {
+            let arrivals = CloseIndex::from_parts(&lines, &[], &[], std::iter::empty());
+            let mut rows: Vec<ResultRow> = std::mem::take(&mut state.item_rows)
+                .into_par_iter()
+                .filter(|r| keep(r))
+                .collect();
+            rows.extend(kept_item_rows(
+                recomputed.par_iter(),
+                &arrivals,
+                tz,
+                span(&recomputed),
+            ));
+            super::sort_rows(&mut rows);
+            rows
+        },
+    );
+    let results = results?;
+    lap("results files written");
+    let mut view_rows = item_rows.clone();
+    view_rows.extend(settlement_wide);
+    super::sort_rows(&mut view_rows);
+    let stats = NightStats {
+        changed_rows,
+        touched_components: touched.len(),
+        reconciled_rows,
+        results,
+    };
+    let state = State {
+        settings: state.settings,
+        mark: newest_seq.max(state.mark),
+        cutoff,
+        components: state.components,
+        item_rows,
+    };
+    let view = View {
+        cutoff,
+        rows: view_rows,
+        lines,
+        settlements,
+        deposits,
+    };
+    Ok(Some((view, state, stats)))
+}
+
+// ------------------------------------------------------------------------------ persistence
+
+fn put_text(b: &mut Vec<u8>, s: &str) {
+    b.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    b.extend_from_slice(s.as_bytes());
+}
+
+fn put_opt(b: &mut Vec<u8>, v: Option<i64>) {
+    match v {
+        Some(v) => {
+            b.push(1);
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        None => b.push(0),
+    }
+}
+
+/// Every field of a row, losslessly.
+fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
+    b.push(r.layer);
+    b.push(r.item_type as u8);
+    put_text(b, &r.item_id);
+    b.push(r.status as u8);
+    put_text(b, r.currency.code());
+    put_opt(b, r.expected);
+    put_opt(b, r.actual);
+    b.extend_from_slice(&r.item_ts.to_le_bytes());
+    match &r.counterparts {
+        Counterparts::None => b.push(0),
+        Counterparts::Id(t) => {
+            b.push(1);
+            put_text(b, t);
+        }
+        Counterparts::Line(s, l) => {
+            b.push(2);
+            put_text(b, s);
+            b.extend_from_slice(&l.to_le_bytes());
+        }
+        Counterparts::Many(t) => {
+            b.push(3);
+            put_text(b, t);
+        }
+    }
+    match &r.source_file {
+        Some(f) => {
+            b.push(1);
+            put_text(b, f);
+        }
+        None => b.push(0),
+    }
+    put_opt(b, r.source_line);
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (h, t) = self.0.split_at(n);
+        self.0 = t;
+        Some(h)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn text(&mut self) -> Option<&'a str> {
+        let n = self.u32()? as usize;
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+    fn opt(&mut self) -> Option<Option<i64>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.i64()?)),
+            _ => None,
+        }
+    }
+}
+
+const ITEM_TYPES: [ItemType; 6] = [
+    ItemType::Order,
+    ItemType::Charge,
+    ItemType::Refund,
+    ItemType::SettlementLine,
+    ItemType::Settlement,
+    ItemType::Deposit,
+];
+
+fn decode_row(r: &mut Reader) -> Option<ResultRow> {
+    let layer = r.u8()?;
+    let item_type = *ITEM_TYPES.get(r.u8()? as usize)?;
+    let item_id = Text::from(r.text()?);
+    let status = *Status::ALL.get(r.u8()? as usize)?;
+    let currency = r.text()?.parse().ok()?;
+    let expected = r.opt()?;
+    let actual = r.opt()?;
+    let item_ts = r.i64()?;
+    let counterparts = match r.u8()? {
+        0 => Counterparts::None,
+        1 => Counterparts::Id(Text::from(r.text()?)),
+        2 => {
+            let s = Text::from(r.text()?);
+            Counterparts::Line(s, r.u32()?)
+        }
+        3 => Counterparts::Many(Text::from(r.text()?)),
+        _ => return None,
+    };
+    let source_file = match r.u8()? {
+        0 => None,
+        1 => Some(Text::from(r.text()?)),
+        _ => return None,
+    };
+    let source_line = r.opt()?;
+    Some(ResultRow {
+        layer,
+        item_type,
+        item_id,
+        status,
+        currency,
+        expected,
+        actual,
+        item_ts,
+        counterparts,
+        source_file,
+        source_line,
+    })
+}
+
+impl State {
+    /// Writes the state into `out` (atomically), with a hash of its bytes.
+    pub fn save(&self, out: &Path) -> Result<(), ReconcileError> {
+        let mut b = Vec::new();
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&self.settings.to_le_bytes());
+        b.extend_from_slice(&self.mark.to_le_bytes());
+        b.extend_from_slice(&self.cutoff.to_le_bytes());
+        self.components.encode(&mut b);
+        b.extend_from_slice(&(self.item_rows.len() as u64).to_le_bytes());
+        for r in &self.item_rows {
+            encode_row(r, &mut b);
+        }
+        let hash = xxhash_rust::xxh3::xxh3_128(&b);
+        b.extend_from_slice(&hash.to_le_bytes());
+        write_atomic(&out.join(STATE_FILE), &b)
+    }
+
+    /// The state in `out`, when there is a whole one.
+    pub fn load(out: &Path) -> Option<State> {
+        let b = std::fs::read(out.join(STATE_FILE)).ok()?;
+        let (body, hash) = b.split_at_checked(b.len().checked_sub(16)?)?;
+        if xxhash_rust::xxh3::xxh3_128(body).to_le_bytes() != hash {
+            return None;
+        }
+        let mut r = Reader(body);
+        if r.take(8)? != MAGIC {
+            return None;
+        }
+        let settings = u128::from_le_bytes(r.take(16)?.try_into().ok()?);
+        let mark = r.i64()?;
+        let cutoff = r.i64()?;
+        let mut rest = r.0;
+        let components = Components::decode(&mut rest)?;
+        let mut r = Reader(rest);
+        let n = r.i64()? as usize;
+        let mut item_rows = Vec::with_capacity(n.min(r.0.len() / 16));
+        for _ in 0..n {
+            item_rows.push(decode_row(&mut r)?);
+        }
+        r.0.is_empty().then_some(State {
+            settings,
+            mark,
+            cutoff,
+            components,
+            item_rows,
+        })
+    }
+}
