@@ -115,10 +115,10 @@ pub fn currency(path: &Path, code: &str) -> Result<Currency, LakeError> {
         .map_err(|_| LakeError::corrupt(path, format!("unknown currency {code:?}")))
 }
 
-/// The rows of `table` loaded after `mark` (their `file_seq` is greater), with the named columns
-/// and `file_seq`: only the files whose statistics say they hold such rows are read. Also
-/// returns the greatest `file_seq` of the table (at least `mark`).
-pub fn read_table_since(
+/// The files of `table` that hold rows loaded after `mark` (their `file_seq` statistics say
+/// so), read whole with the named columns and `file_seq`. Also returns the greatest `file_seq`
+/// of the table (at least `mark`).
+pub fn read_changed_files(
     lake: &Lake,
     table: &TableDef,
     columns: &[&str],
@@ -129,7 +129,7 @@ pub fn read_table_since(
         .par_iter()
         .map(|p| super::parquet_io::int_column_max(p, "file_seq"))
         .collect::<Result<_, _>>()?;
-    let newest = maxima.iter().flatten().copied().fold(mark, i64::max);
+    let mut newest = maxima.iter().flatten().copied().fold(mark, i64::max);
     let changed: Vec<PathBuf> = files
         .into_iter()
         .zip(&maxima)
@@ -141,21 +141,30 @@ pub fn read_table_since(
         wanted.push("file_seq");
     }
     let batches = read_files(&changed, &wanted)?;
+    for (p, b) in &batches {
+        newest = int(p, b, "file_seq")?
+            .iter()
+            .flatten()
+            .fold(newest, i64::max);
+    }
+    Ok((batches, newest))
+}
+
+/// The rows of `batches` loaded after `mark` (their `file_seq` is greater).
+pub fn rows_since(batches: &[Batch], mark: i64) -> Result<Vec<Batch>, LakeError> {
     let mut out = Vec::with_capacity(batches.len());
-    let mut newest = newest;
     for (p, b) in batches {
-        let seq = int(&p, &b, "file_seq")?;
-        newest = seq.iter().flatten().fold(newest, i64::max);
+        let seq = int(p, b, "file_seq")?;
         let mask: arrow_array::BooleanArray =
             seq.iter().map(|s| Some(s.unwrap_or(0) > mark)).collect();
         if mask.true_count() == 0 {
             continue;
         }
-        let b = arrow_select::filter::filter_record_batch(&b, &mask)
-            .map_err(|e| LakeError::corrupt(&p, e.to_string()))?;
-        out.push((p, b));
+        let b = arrow_select::filter::filter_record_batch(b, &mask)
+            .map_err(|e| LakeError::corrupt(p, e.to_string()))?;
+        out.push((p.clone(), b));
     }
-    Ok((out, newest))
+    Ok(out)
 }
 
 /// The named columns of the partitions `days` of `table` (days without a file are skipped), in

@@ -90,6 +90,40 @@ fn line_keys(l: &Line) -> Keys {
     k
 }
 
+/// The own key of every row of a lake batch of item table `table` (0 orders, 1 charges, 2
+/// refunds, 3 settlement lines), as the loaded records' keys: without building them.
+pub fn own_keys(
+    table: usize,
+    path: &std::path::Path,
+    b: &arrow_array::RecordBatch,
+) -> Result<Vec<u64>, crate::lake::LakeError> {
+    use crate::lake::columns::{int, text};
+    use arrow_array::Array;
+    let ids = |name: &str, ns: u64| -> Result<Vec<u64>, crate::lake::LakeError> {
+        let a = text(path, b, name)?;
+        Ok((0..a.len()).map(|i| key(ns, a.value(i))).collect())
+    };
+    match table {
+        0 => ids("order_id", ORDER_ID),
+        1 => ids("charge_id", ITEM_ID),
+        2 => ids("refund_id", ITEM_ID),
+        _ => {
+            let txn = text(path, b, "amazon_transaction_id")?;
+            let sid = text(path, b, "settlement_id")?;
+            let line = int(path, b, "source_line")?;
+            Ok((0..b.num_rows())
+                .map(|i| {
+                    if txn.is_valid(i) && !txn.value(i).is_empty() {
+                        key(ITEM_ID, txn.value(i))
+                    } else {
+                        key(ITEM_ID, &format!("{}:{}", sid.value(i), line.value(i)))
+                    }
+                })
+                .collect())
+        }
+    }
+}
+
 /// The own key of a result row's item (layers 1 and 2, and layer 3's lines).
 pub fn item_key(item_type: ItemType, item_id: &str) -> Option<u64> {
     match item_type {

@@ -483,64 +483,105 @@ pub fn load_line_heads(lake: &Lake) -> Result<Vec<Line>, ReconcileError> {
     )
 }
 
-/// The rows of the four item tables loaded after `mark` (`file_seq` greater), and the greatest
-/// `file_seq` in those tables. Settlements and deposits are left empty.
-pub fn load_changed(lake: &Lake, mark: i64) -> Result<(Inputs, i64), ReconcileError> {
-    let (orders, a) = columns::read_table_since(lake, &ORDERS, ORDER_COLUMNS, mark)?;
-    let (charges, b) = columns::read_table_since(lake, &CHARGES, CHARGE_COLUMNS, mark)?;
-    let (refunds, c) = columns::read_table_since(lake, &REFUNDS, REFUND_COLUMNS, mark)?;
-    let (lines, d) = columns::read_table_since(lake, &SETTLEMENT_LINES, LINE_COLUMNS, mark)?;
-    let inputs = Inputs {
-        orders: load_orders(orders)?,
-        charges: load_charges(charges)?,
-        refunds: load_refunds(refunds)?,
-        lines: load_lines(lines)?,
+/// What a night reads of the four item tables: the rows loaded after the mark, and the whole
+/// files that held them (kept, so that [`NightReads::members`] reads no file twice).
+pub struct NightReads {
+    /// The rows loaded after the mark; settlements and deposits left empty.
+    pub changed: Inputs,
+    /// The greatest `file_seq` of the four tables (at least the mark).
+    pub newest_seq: i64,
+    /// The files read whole, per table (orders, charges, refunds, lines).
+    files: [Vec<Batch>; 4],
+}
+
+const ITEM_TABLES: [(&crate::model::schema::TableDef, &[&str]); 4] = [
+    (&ORDERS, ORDER_COLUMNS),
+    (&CHARGES, CHARGE_COLUMNS),
+    (&REFUNDS, REFUND_COLUMNS),
+    (&SETTLEMENT_LINES, LINE_COLUMNS),
+];
+
+/// The rows of the four item tables loaded after `mark` (`file_seq` greater).
+pub fn load_changed(lake: &Lake, mark: i64) -> Result<NightReads, ReconcileError> {
+    let mut files: [Vec<Batch>; 4] = Default::default();
+    let mut newest_seq = mark;
+    for (i, (table, cols)) in ITEM_TABLES.iter().enumerate() {
+        let (batches, newest) = columns::read_changed_files(lake, table, cols, mark)?;
+        newest_seq = newest_seq.max(newest);
+        files[i] = batches;
+    }
+    let changed = Inputs {
+        orders: load_orders(columns::rows_since(&files[0], mark)?)?,
+        charges: load_charges(columns::rows_since(&files[1], mark)?)?,
+        refunds: load_refunds(columns::rows_since(&files[2], mark)?)?,
+        lines: load_lines(columns::rows_since(&files[3], mark)?)?,
         settlements: vec![],
         deposits: vec![],
     };
-    Ok((inputs, a.max(b).max(c).max(d)))
-}
-
-/// Partition days to read, per item table.
-#[derive(Debug, Clone, Default)]
-pub struct Days {
-    pub orders: Vec<i32>,
-    pub charges: Vec<i32>,
-    pub refunds: Vec<i32>,
-    pub lines: Vec<i32>,
-}
-
-/// Every row of the four item tables in the partitions `days` (settlements and deposits left
-/// empty), in lake order.
-pub fn load_days(lake: &Lake, days: &Days) -> Result<Inputs, ReconcileError> {
-    Ok(Inputs {
-        orders: load_orders(columns::read_days(
-            lake,
-            &ORDERS,
-            ORDER_COLUMNS,
-            &days.orders,
-        )?)?,
-        charges: load_charges(columns::read_days(
-            lake,
-            &CHARGES,
-            CHARGE_COLUMNS,
-            &days.charges,
-        )?)?,
-        refunds: load_refunds(columns::read_days(
-            lake,
-            &REFUNDS,
-            REFUND_COLUMNS,
-            &days.refunds,
-        )?)?,
-        lines: load_lines(columns::read_days(
-            lake,
-            &SETTLEMENT_LINES,
-            LINE_COLUMNS,
-            &days.lines,
-        )?)?,
-        settlements: vec![],
-        deposits: vec![],
+    Ok(NightReads {
+        changed,
+        newest_seq,
+        files,
     })
+}
+
+impl NightReads {
+    /// The rows of the partitions `days[t]` of each item table `t` whose own key (see
+    /// [`super::components::own_keys`]) `keep` accepts, in lake order: files already read are
+    /// not read again. Settlements and deposits are left empty.
+    pub fn members(
+        self,
+        lake: &Lake,
+        days: &[Vec<i32>; 4],
+        keep: &(dyn Fn(usize, u64) -> bool + Sync),
+    ) -> Result<Inputs, ReconcileError> {
+        use std::collections::HashMap;
+        let mut out: [Vec<Batch>; 4] = Default::default();
+        for (t, kept) in self.files.into_iter().enumerate() {
+            let (table, cols) = ITEM_TABLES[t];
+            let mut have: HashMap<std::path::PathBuf, Vec<Batch>> = HashMap::new();
+            for (p, b) in kept {
+                have.entry(p.clone()).or_default().push((p, b));
+            }
+            let paths: Vec<std::path::PathBuf> = days[t]
+                .iter()
+                .map(|&d| lake.root().join(Lake::partition_file(table, d)))
+                .collect();
+            let missing: Vec<std::path::PathBuf> = paths
+                .iter()
+                .filter(|p| !have.contains_key(*p) && p.exists())
+                .cloned()
+                .collect();
+            for (p, b) in columns::read_files(&missing, cols)? {
+                have.entry(p.clone()).or_default().push((p, b));
+            }
+            let batches: Vec<Batch> = paths
+                .iter()
+                .filter_map(|p| have.remove(p))
+                .flatten()
+                .collect();
+            out[t] = batches
+                .into_par_iter()
+                .map(|(p, b)| {
+                    let keys = super::components::own_keys(t, &p, &b)?;
+                    let mask: arrow_array::BooleanArray =
+                        keys.iter().map(|&k| Some(keep(t, k))).collect();
+                    let b = arrow_select::filter::filter_record_batch(&b, &mask)
+                        .map_err(|e| crate::lake::LakeError::corrupt(&p, e.to_string()))?;
+                    Ok((p, b))
+                })
+                .collect::<Result<Vec<Batch>, ReconcileError>>()?;
+        }
+        let [o, c, r, l] = out;
+        Ok(Inputs {
+            orders: load_orders(o)?,
+            charges: load_charges(c)?,
+            refunds: load_refunds(r)?,
+            lines: load_lines(l)?,
+            settlements: vec![],
+            deposits: vec![],
+        })
+    }
 }
 
 /// The settlements and deposits (both small), read whole.

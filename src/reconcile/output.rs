@@ -937,6 +937,29 @@ mod tests {
     }
 
     #[test]
+    fn rows_read_back_from_a_file_digest_and_write_as_the_rows_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = row("A", Status::Settled);
+        a.counterparts = Counterparts::Line("S1".into(), 3);
+        let mut b = row("B", Status::Ambiguous);
+        b.counterparts = Counterparts::Many("S1:4;S1:5".into());
+        b.expected = None;
+        let rows = [a, b, row("C", Status::InTransit)];
+        let refs: Vec<&ResultRow> = rows.iter().collect();
+        let path = dir.path().join("x.parquet");
+        write_rows_parquet(&refs, &path).unwrap();
+        let back = read_results_file(&path).unwrap();
+        let back_refs: Vec<&ResultRow> = back.iter().collect();
+        assert_eq!(rows_digest(&refs), rows_digest(&back_refs));
+        let again = dir.path().join("y.parquet");
+        write_rows_parquet(&back_refs, &again).unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(&again).unwrap()
+        );
+    }
+
+    #[test]
     fn the_digest_follows_the_rows() {
         let a = row("a", Status::Settled);
         let b = row("b", Status::Settled);
