@@ -261,6 +261,151 @@ pub struct Facts {
     pub newest_day: Option<i32>,
 }
 
+/// Facts that an incremental night can update: each attempt's charge key and each order's
+/// (the charge key of its first attempt), as [`crate::reconcile::components`] keys charges.
+/// All charges of an order share its key (`merchant_reference_id`, else the permission), a
+/// link key of the reconciliation's components, so an order's attempts are all in one
+/// component: replacing the facts of the touched components' charges replaces whole orders.
+pub struct KeyedFacts {
+    pub facts: Facts,
+    pub attempt_keys: Vec<u64>,
+    pub order_keys: Vec<u64>,
+}
+
+/// `old` ∪ `new` sorted, and where each entry of `old` and of `new` went.
+fn merge_dict(old: &[String], new: &[String]) -> (Vec<String>, Vec<u32>, Vec<u32>) {
+    let mut all: Vec<String> = old.iter().chain(new).cloned().collect();
+    all.sort();
+    all.dedup();
+    let at = |v: &[String]| -> Vec<u32> {
+        v.iter()
+            .map(|x| all.binary_search(x).expect("merged") as u32)
+            .collect()
+    };
+    let (a, b) = (at(old), at(new));
+    (all, a, b)
+}
+
+fn remap(code: u32, map: &[u32]) -> u32 {
+    if code == NONE {
+        NONE
+    } else {
+        map[code as usize]
+    }
+}
+
+impl KeyedFacts {
+    /// Replaces the facts of the charges whose key `replaced` accepts (whole orders: see the
+    /// type) by `sub`, built from every charge and order record of the same components; then
+    /// the newest attempt and every order's `immature` flag are those of the whole.
+    /// Dictionaries are merged (an entry no attempt uses any more stays, unseen by any table).
+    /// Orders and attempts are kept in no particular order; `order` indices are renumbered,
+    /// `record` indices are those of the build that made each attempt.
+    pub fn replace(
+        &mut self,
+        replaced: &(dyn Fn(u64) -> bool + Sync),
+        sub: KeyedFacts,
+        options: &FactOptions,
+    ) {
+        let KeyedFacts {
+            facts: sub,
+            attempt_keys: sub_akeys,
+            order_keys: sub_okeys,
+        } = sub;
+        let f = &mut self.facts;
+        let (countries, c_old, c_new) = merge_dict(&f.countries, &sub.countries);
+        let (devices, d_old, d_new) = merge_dict(&f.devices, &sub.devices);
+        let (reasons, r_old, r_new) = merge_dict(&f.reasons, &sub.reasons);
+        let mut reason_classes = vec![DeclineClass::Unknown; reasons.len()];
+        for (i, &to) in r_old.iter().enumerate() {
+            reason_classes[to as usize] = f.reason_classes[i];
+        }
+        for (i, &to) in r_new.iter().enumerate() {
+            reason_classes[to as usize] = sub.reason_classes[i];
+        }
+        // Kept orders, renumbered.
+        let kept_orders: Vec<bool> = self.order_keys.par_iter().map(|&k| !replaced(k)).collect();
+        let mut new_index = vec![NONE; kept_orders.len()];
+        let mut n = 0u32;
+        for (i, &k) in kept_orders.iter().enumerate() {
+            if k {
+                new_index[i] = n;
+                n += 1;
+            }
+        }
+        let recode_attempt = |a: &mut AttemptFact, cm: &[u32], dm: &[u32], rm: &[u32]| {
+            a.country = remap(a.country, cm);
+            a.device = remap(a.device, dm);
+            a.reason = remap(a.reason, rm);
+        };
+        let recode_order = |o: &mut OrderFact, cm: &[u32], dm: &[u32], rm: &[u32]| {
+            o.country = remap(o.country, cm);
+            o.device = remap(o.device, dm);
+            o.first_decline_reason = remap(o.first_decline_reason, rm);
+        };
+        let old_attempts = std::mem::take(&mut f.attempts);
+        let old_akeys = std::mem::take(&mut self.attempt_keys);
+        let (mut attempts, mut akeys): (Vec<AttemptFact>, Vec<u64>) = old_attempts
+            .into_par_iter()
+            .zip(old_akeys)
+            .filter(|(_, k)| !replaced(*k))
+            .map(|(mut a, k)| {
+                recode_attempt(&mut a, &c_old, &d_old, &r_old);
+                a.order = remap(a.order, &new_index);
+                (a, k)
+            })
+            .unzip();
+        let old_orders = std::mem::take(&mut f.orders);
+        let old_okeys = std::mem::take(&mut self.order_keys);
+        let (mut orders, mut okeys): (Vec<OrderFact>, Vec<u64>) = old_orders
+            .into_par_iter()
+            .zip(old_okeys)
+            .zip(kept_orders)
+            .filter(|(_, keep)| *keep)
+            .map(|((mut o, k), _)| {
+                recode_order(&mut o, &c_old, &d_old, &r_old);
+                (o, k)
+            })
+            .unzip();
+        let offset = orders.len() as u32;
+        attempts.extend(sub.attempts.into_iter().map(|mut a| {
+            recode_attempt(&mut a, &c_new, &d_new, &r_new);
+            a.order = if a.order == NONE {
+                NONE
+            } else {
+                a.order + offset
+            };
+            a
+        }));
+        akeys.extend(sub_akeys);
+        orders.extend(sub.orders.into_iter().map(|mut o| {
+            recode_order(&mut o, &c_new, &d_new, &r_new);
+            o
+        }));
+        okeys.extend(sub_okeys);
+        let newest_ts = attempts.par_iter().map(|a| a.ts).max();
+        let mature_before = newest_ts
+            .map(|t| t - options.retry_window_hours as i64 * 3_600_000_000)
+            .unwrap_or(i64::MAX);
+        orders
+            .par_iter_mut()
+            .for_each(|o| o.immature = o.first_ts > mature_before);
+        *f = Facts {
+            attempts,
+            orders,
+            countries,
+            devices,
+            bands: std::mem::take(&mut f.bands),
+            reasons,
+            reason_classes,
+            newest_ts,
+            newest_day: newest_ts.map(|t| LocalDays::new(options.tz).day(t)),
+        };
+        self.attempt_keys = akeys;
+        self.order_keys = okeys;
+    }
+}
+
 /// Options of the transforms.
 #[derive(Debug, Clone)]
 pub struct FactOptions {
@@ -373,6 +518,16 @@ pub fn build_from_batches(
     catalogue: &Catalogue,
     options: &FactOptions,
 ) -> Result<Facts, AnalyticsError> {
+    Ok(build_keyed_from_batches(orders, charges, catalogue, options)?.facts)
+}
+
+/// [`build_from_batches`], with each attempt's and each order's charge key (see [`KeyedFacts`]).
+pub fn build_keyed_from_batches(
+    orders: Vec<(PathBuf, RecordBatch)>,
+    charges: Vec<(PathBuf, RecordBatch)>,
+    catalogue: &Catalogue,
+    options: &FactOptions,
+) -> Result<KeyedFacts, AnalyticsError> {
     let AttemptPhase {
         mut attempts,
         mut keys,
@@ -411,23 +566,35 @@ pub fn build_from_batches(
         })
         .collect();
 
-    let (orders, newest_ts) = group_orders(
+    // Each attempt's charge key, in attempt (= charge row) order.
+    let attempt_keys: Vec<u64> = key_cols
+        .par_iter()
+        .flat_map_iter(|[ids, _, _]| {
+            (0..ids.len()).map(|i| crate::reconcile::components::charge_key(ids.value(i)))
+        })
+        .collect();
+    let (orders, firsts, newest_ts) = group_orders(
         &mut attempts,
         &mut keys,
         &key_cols,
         &record_currency,
         options,
     );
-    Ok(Facts {
-        attempts,
-        orders,
-        countries,
-        devices,
-        bands,
-        reasons,
-        reason_classes,
-        newest_ts,
-        newest_day: newest_ts.map(|t| LocalDays::new(options.tz).day(t)),
+    let order_keys = firsts.iter().map(|&i| attempt_keys[i as usize]).collect();
+    Ok(KeyedFacts {
+        facts: Facts {
+            attempts,
+            orders,
+            countries,
+            devices,
+            bands,
+            reasons,
+            reason_classes,
+            newest_ts,
+            newest_day: newest_ts.map(|t| LocalDays::new(options.tz).day(t)),
+        },
+        attempt_keys,
+        order_keys,
     })
 }
 
@@ -438,7 +605,7 @@ fn group_orders(
     key_cols: &[[&StringArray; 3]],
     record_currency: &[Currency],
     options: &FactOptions,
-) -> (Vec<OrderFact>, Option<i64>) {
+) -> (Vec<OrderFact>, Vec<u32>, Option<i64>) {
     // Sort by (order key, creation_timestamp, charge_id).
     let order_key = |k: &SortKey| {
         let [_, permission, merchant_ref] = key_cols[k.batch as usize];
@@ -521,7 +688,8 @@ fn group_orders(
             attempts[k.idx as usize].order = oi as u32;
         }
     }
-    (orders, newest_ts)
+    let firsts = runs.iter().map(|&(s, _)| keys[s].idx).collect();
+    (orders, firsts, newest_ts)
 }
 
 fn attempt_phase(

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::{CommandError, Outcome, thousands};
-use crate::analytics::facts::{self, Facts};
+use crate::analytics::facts;
 use crate::cli::{CloseArgs, ReconcileArgs};
 use crate::lake::Lake;
 use crate::model::catalogue::Catalogue;
@@ -45,7 +45,7 @@ pub(crate) fn options(config: &Config, cutoff: Option<&str>) -> Result<Options, 
 pub fn facts_and_reconciliation(
     config: &Config,
     cutoff: Option<&str>,
-) -> Result<(Facts, load::Inputs, Reconciliation), CommandError> {
+) -> Result<(facts::KeyedFacts, load::Inputs, Reconciliation), CommandError> {
     use crate::lake::columns::read_table;
     use crate::model::schema::{CHARGES, ORDERS};
     let start = Instant::now();
@@ -81,14 +81,14 @@ pub fn facts_and_reconciliation(
     // The facts get their own handles on the same arrays (reference-counted, not copied).
     let (fact_orders, fact_charges) = (orders.clone(), charges.clone());
     let (built, reconciled) = rayon::join(
-        || -> Result<Facts, CommandError> {
-            let f = facts::build_from_batches(
+        || -> Result<facts::KeyedFacts, CommandError> {
+            let f = facts::build_keyed_from_batches(
                 fact_orders,
                 fact_charges,
                 Catalogue::embedded(),
                 &fact_options,
             )?;
-            super::analytics::log_facts(&f, start);
+            super::analytics::log_facts(&f.facts, start);
             Ok(f)
         },
         || -> Result<(load::Inputs, Reconciliation), CommandError> {

@@ -15,6 +15,7 @@ pub fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandErro
     let start = Instant::now();
     let tz = config.tz().map_err(CommandError::Usage)?;
     let (facts, inputs, rec) = facts_and_reconciliation(config, args.cutoff.as_deref())?;
+    let facts = facts.facts;
     let label = match &args.month {
         Some(m) => m.clone(),
         None => report::newest_month(&facts).unwrap_or_else(|| {

@@ -550,18 +550,18 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let step = Instant::now();
     let mut outputs_rec: Vec<PathBuf> = Vec::new();
     let rel = |q: &Path| rec_dir.join(q);
+    let fact_options = super::analytics::fact_options(config)?;
     let night = match prior {
         Some(state) => {
-            let (facts, night) = rayon::join(
-                || -> Result<_, CommandError> {
-                    let opts = super::analytics::fact_options(config)?;
-                    let f = crate::analytics::facts::build(&lake, Catalogue::embedded(), &opts)?;
-                    super::analytics::log_facts(&f, step);
-                    Ok(f)
-                },
-                || incremental::night(&lake, &rec_dir, state, &options, tz),
-            );
-            match night? {
+            let night = incremental::night(
+                &lake,
+                &rec_dir,
+                state,
+                &options,
+                &fact_options,
+                Catalogue::embedded(),
+            )?;
+            match night {
                 Some((view, state, stats)) => {
                     tracing::debug!(
                         elapsed_ms = step.elapsed().as_millis() as u64,
@@ -576,7 +576,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                     let w = &stats.results;
                     outputs_rec.push(rel(&w.digests));
                     outputs_rec.extend(w.written.iter().chain(&w.unchanged).map(|q| rel(q)));
-                    Some((facts?, view, state))
+                    Some((view, state))
                 }
                 None => {
                     tracing::info!("the cut-off went back: reconciling the whole lake");
@@ -586,7 +586,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         }
         None => None,
     };
-    let (facts, view, state) = match night {
+    let (view, state) = match night {
         Some(n) => n,
         None => {
             let (facts, inputs, rec) =
@@ -594,7 +594,11 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
             let mark = incremental::lake_mark(&lake)?;
             let (wrote, after) = rayon::join(
                 || write_results(&rec, &rec_dir, args.full),
-                || incremental::after_full(inputs, &rec.rows, rec.cutoff, mark, settings, tz),
+                || {
+                    incremental::after_full(
+                        inputs, &rec.rows, facts, rec.cutoff, mark, settings, tz,
+                    )
+                },
             );
             let wrote = wrote?;
             tracing::debug!(
@@ -606,15 +610,16 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
             );
             outputs_rec.push(rel(&wrote.digests));
             outputs_rec.extend(wrote.written.iter().chain(&wrote.unchanged).map(|q| rel(q)));
-            (facts, after.0, after.1)
+            after
         }
     };
+    let facts = &state.facts.facts;
     crash_point("run-after-reconcile");
 
     // 3. The exceptions and the state of the next night (after the results it vouches for),
     // written while every month's reports are rendered.
     let days = crate::reconcile::output::results_days(&rec_dir);
-    let months = months_with_data(&facts, &days, tz);
+    let months = months_with_data(facts, &days, tz);
     type Rendered = (Month, Vec<report::ReportFile>, bool);
     let (written_rec, rendered) = rayon::join(
         || -> Result<(), CommandError> {
@@ -638,7 +643,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                 .map(|label| {
                     let month = Month::parse(label, tz).expect("a month label");
                     let settings = ReportSettings::new(month, config, None);
-                    let (files, ties) = report::render_month_with(&facts, &ix, &settings)?;
+                    let (files, ties) = report::render_month_with(facts, &ix, &settings)?;
                     Ok((month, files, ties))
                 })
                 .collect::<Result<Vec<Rendered>, CommandError>>()?;
@@ -678,7 +683,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
             to: Some(newest),
             min_n: config.analytics.min_n,
         };
-        let df = crate::analytics::approvals(&facts, &week).ok()?;
+        let df = crate::analytics::approvals(facts, &week).ok()?;
         report::Headline::of(&df).attempt.rate
     });
     let ties = rendered.iter().all(|r| r.2);

@@ -19,8 +19,10 @@
 //! layer 4 are recomputed over all settlements instead. A hash collision only merges two
 //! components, so the partition stays valid (coarser, never wrong).
 //!
-//! A changed row touches its component only when a value the reconciliation reads changed (its
-//! *relevance digest*): an order moving from `placed` to `shipped` touches nothing.
+//! A changed row touches its component only when a value the reconciliation or the attempt
+//! facts read changed (its *relevance digest*): an order moving from `placed` to `shipped`
+//! touches nothing. The facts group an order's charges by `merchant_reference_id`, else the
+//! permission, and find its record by the same keys, so their orders lie in one component too.
 
 use petgraph::unionfind::UnionFind;
 use rayon::prelude::*;
@@ -124,6 +126,11 @@ pub fn own_keys(
     }
 }
 
+/// The own key of a charge (its component key as an item id).
+pub fn charge_key(id: &str) -> u64 {
+    key(ITEM_ID, id)
+}
+
 /// The own key of a result row's item (layers 1 and 2, and layer 3's lines).
 pub fn item_key(item_type: ItemType, item_id: &str) -> Option<u64> {
     match item_type {
@@ -176,6 +183,7 @@ fn order_row(o: &Order) -> (u64, u64) {
         .text(Some(o.currency.code()))
         .int(Some(o.cancelled as i64))
         .text(o.permission.as_deref())
+        .int(Some(o.facts_digest as i64))
         .finish();
     (key(ORDER_ROW, &o.id), d)
 }
@@ -198,6 +206,7 @@ fn charge_row(c: &Charge) -> (u64, u64) {
         .text(Some(c.currency.code()))
         .int(Some(c.created))
         .int(Some(c.updated))
+        .int(Some(c.facts_digest as i64))
         .finish();
     (key(CHARGE_ROW, &c.id), d)
 }

@@ -24,7 +24,9 @@ use super::components::{Components, is_item_row};
 use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
 use super::output::{ResultsWrite, write_atomic, write_results_night};
 use super::{Counterparts, ItemType, Options, ReconcileError, ResultRow, Status};
+use crate::analytics::facts::{self, FactOptions, KeyedFacts};
 use crate::lake::Lake;
+use crate::model::catalogue::Catalogue;
 use crate::model::schema::{CHARGES, REFUNDS};
 
 /// The state file, inside the reports folder (beside the run state).
@@ -32,7 +34,6 @@ pub const STATE_FILE: &str = ".payrecon-reconcile-state.bin";
 const MAGIC: &[u8; 8] = b"PRCINC01";
 
 /// What an incremental night starts from.
-#[derive(Debug, Clone)]
 pub struct State {
     /// [`settings_digest`] of the run that wrote it.
     pub settings: u128,
@@ -44,6 +45,8 @@ pub struct State {
     /// The item rows (layers 1 to 3) the packs and the exceptions read, and every in-transit
     /// row; sorted as the reconciliation sorts.
     pub item_rows: Vec<ResultRow>,
+    /// The attempt facts of the lake (their orders lie in components as the items do).
+    pub facts: KeyedFacts,
 }
 
 /// What the exceptions, the month-close packs and the summary read of a reconciliation: a
@@ -138,6 +141,7 @@ pub fn lake_mark(lake: &Lake) -> Result<i64, ReconcileError> {
 pub fn after_full(
     inputs: Inputs,
     rows: &[ResultRow],
+    facts: KeyedFacts,
     cutoff: i64,
     mark: i64,
     settings: u128,
@@ -166,6 +170,7 @@ pub fn after_full(
         cutoff,
         components,
         item_rows,
+        facts,
     };
     (view, state)
 }
@@ -223,8 +228,10 @@ pub fn night(
     out: &Path,
     mut state: State,
     options: &Options,
-    tz: chrono_tz::Tz,
+    fact_options: &FactOptions,
+    catalogue: &Catalogue,
 ) -> Result<Option<(View, State, NightStats)>, ReconcileError> {
+    let tz = fact_options.tz;
     let mut clock = std::time::Instant::now();
     let mut lap = |what: &'static str| {
         tracing::debug!(
@@ -274,7 +281,8 @@ pub fn night(
     }
     let plan = state.components.plan(&touched);
     let keys = &plan.keys;
-    let mut subset = reads.members(lake, &plan.days, &|t, k| keys[t].contains(&k))?;
+    let (mut subset, (fact_orders, fact_charges)) =
+        reads.members(lake, &plan.days, &|t, k| keys[t].contains(&k))?;
     subset.settlements = settlements.clone();
     subset.deposits = deposits.clone();
     lap("components updated, their rows read");
@@ -282,13 +290,25 @@ pub fn night(
         cutoff: Some(cutoff),
         ..options.clone()
     };
-    let (recomputed, mut settlement_wide) = rayon::join(
+    let ((recomputed, sub_facts), mut settlement_wide) = rayon::join(
         || {
-            let rec = super::reconcile(&subset, &opts);
-            rec.rows
-                .into_iter()
-                .filter(is_item_row)
-                .collect::<Vec<ResultRow>>()
+            rayon::join(
+                || {
+                    let rec = super::reconcile(&subset, &opts);
+                    rec.rows
+                        .into_iter()
+                        .filter(is_item_row)
+                        .collect::<Vec<ResultRow>>()
+                },
+                || {
+                    facts::build_keyed_from_batches(
+                        fact_orders,
+                        fact_charges,
+                        catalogue,
+                        fact_options,
+                    )
+                },
+            )
         },
         || {
             let mut rows = Vec::new();
@@ -297,8 +317,14 @@ pub fn night(
         },
     );
     super::sort_rows(&mut settlement_wide);
+    let sub_facts = sub_facts.map_err(|e| ReconcileError::Incremental(e.to_string()))?;
     let reconciled_rows = recomputed.len();
-    lap("touched components reconciled");
+    lap("touched components reconciled, their facts built");
+    let charge_keys = &plan.keys[1];
+    state
+        .facts
+        .replace(&|k| charge_keys.contains(&k), sub_facts, fact_options);
+    lap("facts replaced");
     // An item row is in a touched component exactly when its item's own key is a member's
     // (two items of a table with one hash share a link key, so a component): a hash lookup,
     // not a search of every key.
@@ -349,6 +375,7 @@ pub fn night(
         cutoff,
         components: state.components,
         item_rows,
+        facts: state.facts,
     };
     let view = View {
         cutoff,
@@ -495,6 +522,175 @@ fn decode_row(r: &mut Reader) -> Option<ResultRow> {
     })
 }
 
+fn put_strings(b: &mut Vec<u8>, v: &[String]) {
+    b.extend_from_slice(&(v.len() as u32).to_le_bytes());
+    for s in v {
+        put_text(b, s);
+    }
+}
+
+fn get_strings(r: &mut Reader) -> Option<Vec<String>> {
+    let n = r.u32()? as usize;
+    (0..n).map(|_| r.text().map(str::to_string)).collect()
+}
+
+const OUTCOMES: [facts::Outcome; 4] = [
+    facts::Outcome::Approved,
+    facts::Outcome::Declined,
+    facts::Outcome::Pending,
+    facts::Outcome::Canceled,
+];
+
+const CLASSES: [crate::model::catalogue::DeclineClass; 5] = {
+    use crate::model::catalogue::DeclineClass::*;
+    [Soft, Hard, BuyerAction, Integration, Unknown]
+};
+
+fn currency_index(c: crate::model::money::Currency) -> u8 {
+    crate::model::money::Currency::ALL
+        .iter()
+        .position(|&x| x == c)
+        .expect("a known currency") as u8
+}
+
+fn encode_facts(k: &KeyedFacts, b: &mut Vec<u8>) {
+    let f = &k.facts;
+    for d in [&f.countries, &f.devices, &f.bands, &f.reasons] {
+        put_strings(b, d);
+    }
+    for c in &f.reason_classes {
+        b.push(CLASSES.iter().position(|x| x == c).expect("a class") as u8);
+    }
+    put_opt(b, f.newest_ts);
+    put_opt(b, f.newest_day.map(i64::from));
+    b.extend_from_slice(&(f.attempts.len() as u64).to_le_bytes());
+    b.reserve(f.attempts.len() * 50 + f.orders.len() * 46);
+    for (a, key) in f.attempts.iter().zip(&k.attempt_keys) {
+        b.extend_from_slice(&a.ts.to_le_bytes());
+        b.extend_from_slice(&a.amount.to_le_bytes());
+        for v in [
+            a.order,
+            a.record,
+            a.day as u32,
+            a.country,
+            a.device,
+            a.band,
+            a.reason,
+        ] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.push(currency_index(a.currency));
+        b.push(a.outcome as u8);
+        b.extend_from_slice(&key.to_le_bytes());
+    }
+    b.extend_from_slice(&(f.orders.len() as u64).to_le_bytes());
+    for (o, key) in f.orders.iter().zip(&k.order_keys) {
+        b.extend_from_slice(&o.first_ts.to_le_bytes());
+        for v in [
+            o.first_day as u32,
+            o.country,
+            o.device,
+            o.band,
+            o.attempts,
+            o.first_decline_reason,
+            o.attempts_to_recovery,
+        ] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.push(currency_index(o.currency));
+        b.push(
+            o.decided as u8
+                | (o.first_approved as u8) << 1
+                | (o.eventual_approved as u8) << 2
+                | (o.immature as u8) << 3,
+        );
+        b.extend_from_slice(&key.to_le_bytes());
+    }
+}
+
+fn decode_facts(r: &mut Reader) -> Option<KeyedFacts> {
+    use crate::model::money::Currency;
+    let countries = get_strings(r)?;
+    let devices = get_strings(r)?;
+    let bands = get_strings(r)?;
+    let reasons = get_strings(r)?;
+    let reason_classes = (0..reasons.len())
+        .map(|_| CLASSES.get(r.u8()? as usize).copied())
+        .collect::<Option<Vec<_>>>()?;
+    let newest_ts = r.opt()?;
+    let newest_day = r.opt()?.map(|d| d as i32);
+    let n = usize::try_from(r.i64()?).ok()?;
+    let mut attempts = Vec::with_capacity(n.min(r.0.len() / 50));
+    let mut attempt_keys = Vec::with_capacity(attempts.capacity());
+    for _ in 0..n {
+        let ts = r.i64()?;
+        let amount = r.i64()?;
+        let mut v = [0u32; 7];
+        for x in &mut v {
+            *x = r.u32()?;
+        }
+        let currency = *Currency::ALL.get(r.u8()? as usize)?;
+        let outcome = *OUTCOMES.get(r.u8()? as usize)?;
+        attempts.push(facts::AttemptFact {
+            ts,
+            amount,
+            order: v[0],
+            record: v[1],
+            day: v[2] as i32,
+            country: v[3],
+            device: v[4],
+            band: v[5],
+            reason: v[6],
+            currency,
+            outcome,
+        });
+        attempt_keys.push(r.i64()? as u64);
+    }
+    let n = usize::try_from(r.i64()?).ok()?;
+    let mut orders = Vec::with_capacity(n.min(r.0.len() / 46));
+    let mut order_keys = Vec::with_capacity(orders.capacity());
+    for _ in 0..n {
+        let first_ts = r.i64()?;
+        let mut v = [0u32; 7];
+        for x in &mut v {
+            *x = r.u32()?;
+        }
+        let currency = *Currency::ALL.get(r.u8()? as usize)?;
+        let flags = r.u8()?;
+        orders.push(facts::OrderFact {
+            first_ts,
+            first_day: v[0] as i32,
+            country: v[1],
+            device: v[2],
+            band: v[3],
+            currency,
+            attempts: v[4],
+            decided: flags & 1 != 0,
+            first_approved: flags & 2 != 0,
+            eventual_approved: flags & 4 != 0,
+            first_decline_reason: v[5],
+            attempts_to_recovery: v[6],
+            immature: flags & 8 != 0,
+        });
+        order_keys.push(r.i64()? as u64);
+    }
+    Some(KeyedFacts {
+        facts: facts::Facts {
+            attempts,
+            orders,
+            countries,
+            devices,
+            bands,
+            reasons,
+            reason_classes,
+            newest_ts,
+            newest_day,
+        },
+        attempt_keys,
+        order_keys,
+    })
+}
+
 impl State {
     /// Writes the state into `out` (atomically), with a hash of its bytes.
     pub fn save(&self, out: &Path) -> Result<(), ReconcileError> {
@@ -508,6 +704,7 @@ impl State {
         for r in &self.item_rows {
             encode_row(r, &mut b);
         }
+        encode_facts(&self.facts, &mut b);
         let hash = xxhash_rust::xxh3::xxh3_128(&b);
         b.extend_from_slice(&hash.to_le_bytes());
         write_atomic(&out.join(STATE_FILE), &b)
@@ -535,12 +732,14 @@ impl State {
         for _ in 0..n {
             item_rows.push(decode_row(&mut r)?);
         }
+        let facts = decode_facts(&mut r)?;
         r.0.is_empty().then_some(State {
             settings,
             mark,
             cutoff,
             components,
             item_rows,
+            facts,
         })
     }
 }
@@ -574,6 +773,21 @@ mod tests {
             mark: 921,
             cutoff: 1_790_000_000_000_000,
             components: Components::build(&Inputs::default()),
+            facts: KeyedFacts {
+                facts: facts::Facts {
+                    attempts: vec![],
+                    orders: vec![],
+                    countries: vec!["DE".into(), "unknown".into()],
+                    devices: vec!["unknown".into()],
+                    bands: vec!["<50".into()],
+                    reasons: vec!["SoftDeclined".into()],
+                    reason_classes: vec![crate::model::catalogue::DeclineClass::Soft],
+                    newest_ts: Some(5),
+                    newest_day: Some(1),
+                },
+                attempt_keys: vec![],
+                order_keys: vec![],
+            },
             item_rows: vec![
                 row("C1", Status::InTransit, Counterparts::None),
                 row(
@@ -595,6 +809,12 @@ mod tests {
         assert_eq!((back.mark, back.cutoff), (state.mark, state.cutoff));
         assert_eq!(back.components, state.components);
         assert_eq!(back.item_rows, state.item_rows);
+        assert_eq!(back.facts.facts.countries, state.facts.facts.countries);
+        assert_eq!(
+            back.facts.facts.reason_classes,
+            state.facts.facts.reason_classes
+        );
+        assert_eq!(back.facts.facts.newest_ts, Some(5));
         // Every counterpart kind comes back as the same kind.
         assert!(matches!(
             back.item_rows[1].counterparts,

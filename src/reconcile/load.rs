@@ -28,6 +28,8 @@ pub struct Order {
     pub currency: Currency,
     pub cancelled: bool,
     pub permission: Option<Text>,
+    /// Hash of what the attempt facts read besides the above (country, device).
+    pub facts_digest: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +43,8 @@ pub struct Charge {
     pub currency: Currency,
     pub created: i64,
     pub updated: i64,
+    /// Hash of what the attempt facts read besides the above (state, reason code, amount).
+    pub facts_digest: u64,
 }
 
 impl Charge {
@@ -244,6 +248,8 @@ pub const ORDER_COLUMNS: &[&str] = &[
     "currency",
     "status",
     "charge_permission_id",
+    "country",
+    "device",
 ];
 
 /// The columns of `charges` the reconciliation reads.
@@ -257,6 +263,8 @@ pub const CHARGE_COLUMNS: &[&str] = &[
     "currency",
     "creation_timestamp",
     "last_updated_timestamp",
+    "reason_code",
+    "charge_amount",
 ];
 
 fn load_orders(batches: Vec<Batch>) -> Result<Vec<Order>, ReconcileError> {
@@ -270,15 +278,23 @@ fn load_orders(batches: Vec<Batch>) -> Result<Vec<Order>, ReconcileError> {
                 currencies(p, b, "currency")?,
                 columns::text(p, b, "status")?,
                 Shared::new(p, b, "charge_permission_id")?,
+                (
+                    columns::text(p, b, "country")?,
+                    columns::text(p, b, "device")?,
+                ),
             ))
         },
-        |(id, created, total, cur, status, perm), i| Order {
+        |(id, created, total, cur, status, perm, (country, device)), i| Order {
             id: id.get(i),
             created: created.value(i),
             total: total.value(i) as i64,
             currency: cur[i],
             cancelled: columns::opt(status, i) == Some("cancelled"),
             permission: perm.opt(i),
+            facts_digest: facts_digest(&[
+                country.is_valid(i).then(|| country.value(i).as_bytes()),
+                device.is_valid(i).then(|| device.value(i).as_bytes()),
+            ]),
         },
     )
 }
@@ -299,9 +315,13 @@ fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
                 currencies(p, b, "currency")?,
                 columns::timestamp(p, b, "creation_timestamp")?,
                 columns::timestamp(p, b, "last_updated_timestamp")?,
+                (
+                    columns::text(p, b, "reason_code")?,
+                    columns::money(p, b, "charge_amount")?,
+                ),
             ))
         },
-        |((id, perm, mref, sref, state), cap, cur, created, updated), i| Charge {
+        |((id, perm, mref, sref, state), cap, cur, created, updated, (reason, amount)), i| Charge {
             id: id.get(i),
             permission: perm.get(i),
             merchant_ref: mref.opt(i),
@@ -311,8 +331,33 @@ fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
             currency: cur[i],
             created: created.value(i),
             updated: updated.value(i),
+            facts_digest: facts_digest(&[
+                Some(state.get(i).as_bytes()),
+                reason.is_valid(i).then(|| reason.value(i).as_bytes()),
+                opt_value(*amount, i)
+                    .map(|v| v.to_le_bytes())
+                    .as_ref()
+                    .map(|b| &b[..]),
+            ]),
         },
     )
+}
+
+/// A hash of the values the attempt facts read of a row besides those the reconciliation
+/// reads: a row whose digest changes touches its component ([`super::components`]).
+fn facts_digest(values: &[Option<&[u8]>]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for v in values {
+        match v {
+            Some(b) => {
+                h.update(&[1]);
+                h.update(&(b.len() as u64).to_le_bytes());
+                h.update(b);
+            }
+            None => h.update(&[0]),
+        }
+    }
+    h.digest()
 }
 
 /// The columns of `refunds` the reconciliation reads.
@@ -528,13 +573,14 @@ pub fn load_changed(lake: &Lake, mark: i64) -> Result<NightReads, ReconcileError
 impl NightReads {
     /// The rows of the partitions `days[t]` of each item table `t` whose own key (see
     /// [`super::components::own_keys`]) `keep` accepts, in lake order: files already read are
-    /// not read again. Settlements and deposits are left empty.
+    /// not read again. Settlements and deposits are left empty. Also returns the batches of
+    /// the orders and charges kept (with the attempt facts' columns).
     pub fn members(
         self,
         lake: &Lake,
         days: &[Vec<i32>; 4],
         keep: &(dyn Fn(usize, u64) -> bool + Sync),
-    ) -> Result<Inputs, ReconcileError> {
+    ) -> Result<(Inputs, (Vec<Batch>, Vec<Batch>)), ReconcileError> {
         use std::collections::HashMap;
         let mut out: [Vec<Batch>; 4] = Default::default();
         for (t, kept) in self.files.into_iter().enumerate() {
@@ -573,14 +619,16 @@ impl NightReads {
                 .collect::<Result<Vec<Batch>, ReconcileError>>()?;
         }
         let [o, c, r, l] = out;
-        Ok(Inputs {
+        let batches = (o.clone(), c.clone());
+        let inputs = Inputs {
             orders: load_orders(o)?,
             charges: load_charges(c)?,
             refunds: load_refunds(r)?,
             lines: load_lines(l)?,
             settlements: vec![],
             deposits: vec![],
-        })
+        };
+        Ok((inputs, batches))
     }
 }
 
