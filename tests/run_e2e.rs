@@ -460,3 +460,58 @@ fn a_run_with_nothing_new_leaves_the_last_outputs_and_recomputes_when_they_chang
     ok(&out);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("nothing changed"));
 }
+
+/// The date in a generated file's name (`kind-YYYY-MM-DD…`).
+fn file_date(p: &Path) -> String {
+    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+    let i = name.find("-20").expect("a date in the name") + 1;
+    name[i..i + 10].to_string()
+}
+
+/// Night after night over two months (a base, then one day of files a night, each with new
+/// charges, status updates, refunds, settlements and bank lines, and a later cut-off): every
+/// night after the first reconciles incrementally, and the last one's lake, results and
+/// reports are those of one full run over the same files.
+#[test]
+fn daily_incremental_nights_equal_one_full_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nightly = tmp.path().join("nightly");
+    let once = tmp.path().join("once");
+    std::fs::create_dir_all(&nightly).unwrap();
+    std::fs::create_dir_all(&once).unwrap();
+    let nights = Nights::generate(
+        tmp.path(),
+        &[
+            "--orders", "500", "--seed", "7", "--messy", "--month", "2026-09", "--months", "2",
+        ],
+    );
+    let mut dates: Vec<String> = nights.all.iter().map(|p| file_date(p)).collect();
+    dates.sort();
+    dates.dedup();
+    let base: Vec<&PathBuf> = nights
+        .all
+        .iter()
+        .filter(|p| file_date(p).as_str() <= "2026-10-24")
+        .collect();
+    nights.drop_into(&nightly.join("inbox"), &base);
+    let first = run(&nightly, &["--log-format", "json"]);
+    ok(&first);
+    assert_eq!(run_finished(&first)["fields"]["reconciliation"], "full");
+    let later: Vec<&String> = dates.iter().filter(|d| d.as_str() > "2026-10-24").collect();
+    assert!(later.len() >= 8, "{} later days", later.len());
+    for day in later {
+        let files: Vec<&PathBuf> = nights.all.iter().filter(|p| file_date(p) == *day).collect();
+        nights.drop_into(&nightly.join("inbox"), &files);
+        let out = run(&nightly, &["--log-format", "json"]);
+        ok(&out);
+        assert_eq!(
+            run_finished(&out)["fields"]["reconciliation"],
+            "incremental",
+            "night {day}"
+        );
+    }
+    let all: Vec<&PathBuf> = nights.all.iter().collect();
+    nights.drop_into(&once.join("inbox"), &all);
+    ok(&run(&once, &[]));
+    assert_same_outputs(&nightly, &once);
+}

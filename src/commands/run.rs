@@ -521,6 +521,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
             &[],
             &state.summary.months,
             None,
+            "none",
             start,
         ));
     }
@@ -585,6 +586,11 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
             }
         }
         None => None,
+    };
+    let mode = if night.is_some() {
+        "incremental"
+    } else {
+        "full"
     };
     let (view, state) = match night {
         Some(n) => n,
@@ -713,6 +719,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         &written_months,
         &unchanged_months,
         Some(files_written),
+        mode,
         start,
     ))
 }
@@ -727,6 +734,7 @@ fn finish(
     written_months: &[String],
     unchanged_months: &[String],
     files_written: Option<usize>,
+    reconciliation: &str,
     start: Instant,
 ) -> Outcome {
     // `None`: nothing changed since the last run, nothing was recomputed.
@@ -800,6 +808,7 @@ fn finish(
         months_unchanged = %unchanged_months.join(","),
         report_files_written = files_written.unwrap_or(0),
         unchanged_since_last_run = skipped,
+        reconciliation,
         seconds,
         outcome = if result == Outcome::Clean { "ok" } else { "findings" },
         "run finished"
