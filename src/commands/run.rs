@@ -540,13 +540,15 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let prior = if args.full {
         None
     } else {
-        incremental::State::load(&p.reports).filter(|s| {
-            s.settings == settings
-                && RunState::load(&p.reports).is_some_and(|r| {
-                    r.holds_under(&p.reports, "reconcile/")
-                        && r.holds_under(&p.reports, incremental::STATE_FILE)
-                })
-        })
+        incremental::State::load(&p.reports)
+            .filter(|(s, digest)| {
+                s.settings == settings
+                    && RunState::load(&p.reports).is_some_and(|r| {
+                        r.outputs.get(incremental::STATE_FILE) == Some(digest)
+                            && r.holds_under(&p.reports, "reconcile/")
+                    })
+            })
+            .map(|(s, _)| s)
     };
     let step = Instant::now();
     let mut outputs_rec: Vec<PathBuf> = Vec::new();

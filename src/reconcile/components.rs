@@ -409,74 +409,42 @@ impl Components {
         }
     }
 
-    /// The bytes of [`Self::decode`]: little-endian counts and fields.
+    /// The bytes of [`Self::decode`]: little-endian counts and fixed-size records, encoded in
+    /// parallel.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.reserve(12 * self.keys.len() + 16 * self.rows.len() + 21 * self.members.len() + 32);
         out.extend_from_slice(&self.next.to_le_bytes());
-        out.extend_from_slice(&(self.keys.len() as u64).to_le_bytes());
-        for (k, c) in &self.keys {
-            out.extend_from_slice(&k.to_le_bytes());
-            out.extend_from_slice(&c.to_le_bytes());
-        }
-        out.extend_from_slice(&(self.rows.len() as u64).to_le_bytes());
-        for (k, d) in &self.rows {
-            out.extend_from_slice(&k.to_le_bytes());
-            out.extend_from_slice(&d.to_le_bytes());
-        }
-        out.extend_from_slice(&(self.members.len() as u64).to_le_bytes());
-        for m in &self.members {
-            out.extend_from_slice(&m.component.to_le_bytes());
-            out.push(m.table as u8);
-            out.extend_from_slice(&m.lake_day.to_le_bytes());
-            out.extend_from_slice(&m.result_day.to_le_bytes());
-            out.extend_from_slice(&m.key.to_le_bytes());
-        }
+        put_fixed(out, &self.keys, 12, |(k, c), b| {
+            b[..8].copy_from_slice(&k.to_le_bytes());
+            b[8..].copy_from_slice(&c.to_le_bytes());
+        });
+        put_fixed(out, &self.rows, 16, |(k, d), b| {
+            b[..8].copy_from_slice(&k.to_le_bytes());
+            b[8..].copy_from_slice(&d.to_le_bytes());
+        });
+        put_fixed(out, &self.members, 21, |m, b| {
+            b[..4].copy_from_slice(&m.component.to_le_bytes());
+            b[4] = m.table as u8;
+            b[5..9].copy_from_slice(&m.lake_day.to_le_bytes());
+            b[9..13].copy_from_slice(&m.result_day.to_le_bytes());
+            b[13..].copy_from_slice(&m.key.to_le_bytes());
+        });
     }
 
     /// Reads what [`Self::encode`] wrote from the front of `b`, which it advances; `None` when
     /// the bytes are not such an encoding.
     pub fn decode(b: &mut &[u8]) -> Option<Self> {
-        fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-            if b.len() < n {
-                return None;
-            }
-            let (head, tail) = b.split_at(n);
-            *b = tail;
-            Some(head)
-        }
-        fn u64_(b: &mut &[u8]) -> Option<u64> {
-            Some(u64::from_le_bytes(take(b, 8)?.try_into().ok()?))
-        }
-        fn u32_(b: &mut &[u8]) -> Option<u32> {
-            Some(u32::from_le_bytes(take(b, 4)?.try_into().ok()?))
-        }
-        let next = u32_(b)?;
-        let n = usize::try_from(u64_(b)?).ok()?;
-        let mut keys = Vec::with_capacity(n.min(b.len() / 12));
-        for _ in 0..n {
-            keys.push((u64_(b)?, u32_(b)?));
-        }
-        let n = usize::try_from(u64_(b)?).ok()?;
-        let mut rows = Vec::with_capacity(n.min(b.len() / 16));
-        for _ in 0..n {
-            rows.push((u64_(b)?, u64_(b)?));
-        }
-        let n = usize::try_from(u64_(b)?).ok()?;
-        let mut members = Vec::with_capacity(n.min(b.len() / 21));
-        for _ in 0..n {
-            let component = u32_(b)?;
-            let table = *Table::ALL.get(take(b, 1)?[0] as usize)?;
-            let lake_day = u32_(b)? as i32;
-            let result_day = u32_(b)? as i32;
-            let key = u64_(b)?;
-            members.push(Member {
-                component,
-                table,
-                lake_day,
-                result_day,
-                key,
-            });
-        }
+        let next = u32::from_le_bytes(take(b, 4)?.try_into().ok()?);
+        let keys = get_fixed(b, 12, |x| Some((le64(&x[..8]), le32(&x[8..]))))?;
+        let rows = get_fixed(b, 16, |x| Some((le64(&x[..8]), le64(&x[8..]))))?;
+        let members = get_fixed(b, 21, |x| {
+            Some(Member {
+                component: le32(&x[..4]),
+                table: *Table::ALL.get(x[4] as usize)?,
+                lake_day: le32(&x[5..9]) as i32,
+                result_day: le32(&x[9..13]) as i32,
+                key: le64(&x[13..]),
+            })
+        })?;
         Some(Components {
             keys,
             rows,
@@ -687,6 +655,52 @@ impl Components {
 
 fn pick<T: Clone + Sync + Send>(rows: &[T], keep: impl Fn(&T) -> bool + Sync) -> Vec<T> {
     rows.par_iter().filter(|r| keep(r)).cloned().collect()
+}
+
+/// The first `n` bytes of `b`, which it advances past them.
+pub(crate) fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    if b.len() < n {
+        return None;
+    }
+    let (head, tail) = b.split_at(n);
+    *b = tail;
+    Some(head)
+}
+
+pub(crate) fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().expect("4 bytes"))
+}
+
+pub(crate) fn le64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().expect("8 bytes"))
+}
+
+/// Appends the count and `size`-byte records of `items`, each written by `put` (in parallel).
+pub(crate) fn put_fixed<T: Sync>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    size: usize,
+    put: impl Fn(&T, &mut [u8]) + Sync + Send,
+) {
+    out.extend_from_slice(&(items.len() as u64).to_le_bytes());
+    let start = out.len();
+    out.resize(start + items.len() * size, 0);
+    out[start..]
+        .par_chunks_exact_mut(size)
+        .zip(items.par_iter())
+        .for_each(|(b, x)| put(x, b));
+}
+
+/// Reads what [`put_fixed`] wrote (in parallel); `None` when the bytes are short or a record
+/// does not decode.
+pub(crate) fn get_fixed<T: Send>(
+    b: &mut &[u8],
+    size: usize,
+    get: impl Fn(&[u8]) -> Option<T> + Sync + Send,
+) -> Option<Vec<T>> {
+    let n = usize::try_from(le64(take(b, 8)?)).ok()?;
+    let bytes = take(b, n.checked_mul(size)?)?;
+    bytes.par_chunks_exact(size).map(get).collect()
 }
 
 /// Two sorted runs into one.

@@ -20,9 +20,9 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::close::{CloseIndex, MonthEnds};
-use super::components::{Components, is_item_row};
+use super::components::{Components, get_fixed, is_item_row, le32, le64, put_fixed};
 use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
-use super::output::{ResultsWrite, write_atomic, write_results_night};
+use super::output::{ResultsWrite, write_results_night};
 use super::{Counterparts, ItemType, Options, ReconcileError, ResultRow, Status};
 use crate::analytics::facts::{self, FactOptions, KeyedFacts};
 use crate::lake::Lake;
@@ -553,6 +553,9 @@ fn currency_index(c: crate::model::money::Currency) -> u8 {
         .expect("a known currency") as u8
 }
 
+const ATTEMPT_BYTES: usize = 8 + 8 + 7 * 4 + 2 + 8;
+const ORDER_BYTES: usize = 8 + 7 * 4 + 2 + 8;
+
 fn encode_facts(k: &KeyedFacts, b: &mut Vec<u8>) {
     let f = &k.facts;
     for d in [&f.countries, &f.devices, &f.bands, &f.reasons] {
@@ -563,12 +566,15 @@ fn encode_facts(k: &KeyedFacts, b: &mut Vec<u8>) {
     }
     put_opt(b, f.newest_ts);
     put_opt(b, f.newest_day.map(i64::from));
-    b.extend_from_slice(&(f.attempts.len() as u64).to_le_bytes());
-    b.reserve(f.attempts.len() * 50 + f.orders.len() * 46);
-    for (a, key) in f.attempts.iter().zip(&k.attempt_keys) {
-        b.extend_from_slice(&a.ts.to_le_bytes());
-        b.extend_from_slice(&a.amount.to_le_bytes());
-        for v in [
+    let attempts: Vec<(&facts::AttemptFact, u64)> = f
+        .attempts
+        .iter()
+        .zip(k.attempt_keys.iter().copied())
+        .collect();
+    put_fixed(b, &attempts, ATTEMPT_BYTES, |(a, key), out| {
+        out[..8].copy_from_slice(&a.ts.to_le_bytes());
+        out[8..16].copy_from_slice(&a.amount.to_le_bytes());
+        for (i, v) in [
             a.order,
             a.record,
             a.day as u32,
@@ -576,17 +582,21 @@ fn encode_facts(k: &KeyedFacts, b: &mut Vec<u8>) {
             a.device,
             a.band,
             a.reason,
-        ] {
-            b.extend_from_slice(&v.to_le_bytes());
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            out[16 + 4 * i..20 + 4 * i].copy_from_slice(&v.to_le_bytes());
         }
-        b.push(currency_index(a.currency));
-        b.push(a.outcome as u8);
-        b.extend_from_slice(&key.to_le_bytes());
-    }
-    b.extend_from_slice(&(f.orders.len() as u64).to_le_bytes());
-    for (o, key) in f.orders.iter().zip(&k.order_keys) {
-        b.extend_from_slice(&o.first_ts.to_le_bytes());
-        for v in [
+        out[44] = currency_index(a.currency);
+        out[45] = a.outcome as u8;
+        out[46..].copy_from_slice(&key.to_le_bytes());
+    });
+    let orders: Vec<(&facts::OrderFact, u64)> =
+        f.orders.iter().zip(k.order_keys.iter().copied()).collect();
+    put_fixed(b, &orders, ORDER_BYTES, |(o, key), out| {
+        out[..8].copy_from_slice(&o.first_ts.to_le_bytes());
+        for (i, v) in [
             o.first_day as u32,
             o.country,
             o.device,
@@ -594,18 +604,19 @@ fn encode_facts(k: &KeyedFacts, b: &mut Vec<u8>) {
             o.attempts,
             o.first_decline_reason,
             o.attempts_to_recovery,
-        ] {
-            b.extend_from_slice(&v.to_le_bytes());
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            out[8 + 4 * i..12 + 4 * i].copy_from_slice(&v.to_le_bytes());
         }
-        b.push(currency_index(o.currency));
-        b.push(
-            o.decided as u8
-                | (o.first_approved as u8) << 1
-                | (o.eventual_approved as u8) << 2
-                | (o.immature as u8) << 3,
-        );
-        b.extend_from_slice(&key.to_le_bytes());
-    }
+        out[36] = currency_index(o.currency);
+        out[37] = o.decided as u8
+            | (o.first_approved as u8) << 1
+            | (o.eventual_approved as u8) << 2
+            | (o.immature as u8) << 3;
+        out[38..].copy_from_slice(&key.to_le_bytes());
+    });
 }
 
 fn decode_facts(r: &mut Reader) -> Option<KeyedFacts> {
@@ -619,61 +630,47 @@ fn decode_facts(r: &mut Reader) -> Option<KeyedFacts> {
         .collect::<Option<Vec<_>>>()?;
     let newest_ts = r.opt()?;
     let newest_day = r.opt()?.map(|d| d as i32);
-    let n = usize::try_from(r.i64()?).ok()?;
-    let mut attempts = Vec::with_capacity(n.min(r.0.len() / 50));
-    let mut attempt_keys = Vec::with_capacity(attempts.capacity());
-    for _ in 0..n {
-        let ts = r.i64()?;
-        let amount = r.i64()?;
-        let mut v = [0u32; 7];
-        for x in &mut v {
-            *x = r.u32()?;
-        }
-        let currency = *Currency::ALL.get(r.u8()? as usize)?;
-        let outcome = *OUTCOMES.get(r.u8()? as usize)?;
-        attempts.push(facts::AttemptFact {
-            ts,
-            amount,
-            order: v[0],
-            record: v[1],
-            day: v[2] as i32,
-            country: v[3],
-            device: v[4],
-            band: v[5],
-            reason: v[6],
-            currency,
-            outcome,
-        });
-        attempt_keys.push(r.i64()? as u64);
-    }
-    let n = usize::try_from(r.i64()?).ok()?;
-    let mut orders = Vec::with_capacity(n.min(r.0.len() / 46));
-    let mut order_keys = Vec::with_capacity(orders.capacity());
-    for _ in 0..n {
-        let first_ts = r.i64()?;
-        let mut v = [0u32; 7];
-        for x in &mut v {
-            *x = r.u32()?;
-        }
-        let currency = *Currency::ALL.get(r.u8()? as usize)?;
-        let flags = r.u8()?;
-        orders.push(facts::OrderFact {
-            first_ts,
-            first_day: v[0] as i32,
-            country: v[1],
-            device: v[2],
-            band: v[3],
-            currency,
-            attempts: v[4],
-            decided: flags & 1 != 0,
-            first_approved: flags & 2 != 0,
-            eventual_approved: flags & 4 != 0,
-            first_decline_reason: v[5],
-            attempts_to_recovery: v[6],
-            immature: flags & 8 != 0,
-        });
-        order_keys.push(r.i64()? as u64);
-    }
+    let u = |b: &[u8], i: usize| le32(&b[i..i + 4]);
+    let attempts = get_fixed(&mut r.0, ATTEMPT_BYTES, |b| {
+        Some((
+            facts::AttemptFact {
+                ts: le64(&b[..8]) as i64,
+                amount: le64(&b[8..16]) as i64,
+                order: u(b, 16),
+                record: u(b, 20),
+                day: u(b, 24) as i32,
+                country: u(b, 28),
+                device: u(b, 32),
+                band: u(b, 36),
+                reason: u(b, 40),
+                currency: *Currency::ALL.get(b[44] as usize)?,
+                outcome: *OUTCOMES.get(b[45] as usize)?,
+            },
+            le64(&b[46..]),
+        ))
+    })?;
+    let orders = get_fixed(&mut r.0, ORDER_BYTES, |b| {
+        Some((
+            facts::OrderFact {
+                first_ts: le64(&b[..8]) as i64,
+                first_day: u(b, 8) as i32,
+                country: u(b, 12),
+                device: u(b, 16),
+                band: u(b, 20),
+                attempts: u(b, 24),
+                first_decline_reason: u(b, 28),
+                attempts_to_recovery: u(b, 32),
+                currency: *Currency::ALL.get(b[36] as usize)?,
+                decided: b[37] & 1 != 0,
+                first_approved: b[37] & 2 != 0,
+                eventual_approved: b[37] & 4 != 0,
+                immature: b[37] & 8 != 0,
+            },
+            le64(&b[38..]),
+        ))
+    })?;
+    let (attempts, attempt_keys) = attempts.into_iter().unzip();
+    let (orders, order_keys) = orders.into_iter().unzip();
     Some(KeyedFacts {
         facts: facts::Facts {
             attempts,
@@ -692,27 +689,47 @@ fn decode_facts(r: &mut Reader) -> Option<KeyedFacts> {
 }
 
 impl State {
-    /// Writes the state into `out` (atomically), with a hash of its bytes.
+    /// Writes the state into `out` (atomically), with a hash of its bytes. Not synced to disk:
+    /// a state a crash damaged fails its hash, and the next run reconciles in full.
     pub fn save(&self, out: &Path) -> Result<(), ReconcileError> {
-        let mut b = Vec::new();
-        b.extend_from_slice(MAGIC);
-        b.extend_from_slice(&self.settings.to_le_bytes());
-        b.extend_from_slice(&self.mark.to_le_bytes());
-        b.extend_from_slice(&self.cutoff.to_le_bytes());
-        self.components.encode(&mut b);
-        b.extend_from_slice(&(self.item_rows.len() as u64).to_le_bytes());
-        for r in &self.item_rows {
-            encode_row(r, &mut b);
+        let mut head = Vec::with_capacity(64);
+        head.extend_from_slice(MAGIC);
+        head.extend_from_slice(&self.settings.to_le_bytes());
+        head.extend_from_slice(&self.mark.to_le_bytes());
+        head.extend_from_slice(&self.cutoff.to_le_bytes());
+        let (components, rest) = rayon::join(
+            || {
+                let mut b = Vec::new();
+                self.components.encode(&mut b);
+                b
+            },
+            || {
+                let mut b = Vec::new();
+                b.extend_from_slice(&(self.item_rows.len() as u64).to_le_bytes());
+                for r in &self.item_rows {
+                    encode_row(r, &mut b);
+                }
+                encode_facts(&self.facts, &mut b);
+                b
+            },
+        );
+        let mut h = Xxh3::new();
+        for part in [&head, &components, &rest] {
+            h.update(part);
         }
-        encode_facts(&self.facts, &mut b);
-        let hash = xxhash_rust::xxh3::xxh3_128(&b);
-        b.extend_from_slice(&hash.to_le_bytes());
-        write_atomic(&out.join(STATE_FILE), &b)
+        let hash = h.digest128().to_le_bytes();
+        super::output::write_atomic_parts(
+            &out.join(STATE_FILE),
+            &[&head, &components, &rest, &hash],
+            false,
+        )
     }
 
-    /// The state in `out`, when there is a whole one.
-    pub fn load(out: &Path) -> Option<State> {
+    /// The state in `out`, when there is a whole one, with the digest of its file as the run
+    /// state records outputs (`xxh3-128 hex:bytes`), so the file is read once.
+    pub fn load(out: &Path) -> Option<(State, String)> {
         let b = std::fs::read(out.join(STATE_FILE)).ok()?;
+        let digest = format!("{:032x}:{}", xxhash_rust::xxh3::xxh3_128(&b), b.len());
         let (body, hash) = b.split_at_checked(b.len().checked_sub(16)?)?;
         if xxhash_rust::xxh3::xxh3_128(body).to_le_bytes() != hash {
             return None;
@@ -733,14 +750,17 @@ impl State {
             item_rows.push(decode_row(&mut r)?);
         }
         let facts = decode_facts(&mut r)?;
-        r.0.is_empty().then_some(State {
-            settings,
-            mark,
-            cutoff,
-            components,
-            item_rows,
-            facts,
-        })
+        r.0.is_empty().then_some((
+            State {
+                settings,
+                mark,
+                cutoff,
+                components,
+                item_rows,
+                facts,
+            },
+            digest,
+        ))
     }
 }
 
@@ -804,7 +824,9 @@ mod tests {
             ],
         };
         state.save(dir.path()).unwrap();
-        let back = State::load(dir.path()).expect("a whole state");
+        let (back, digest) = State::load(dir.path()).expect("a whole state");
+        let bytes = std::fs::read(dir.path().join(STATE_FILE)).unwrap();
+        assert!(digest.ends_with(&format!(":{}", bytes.len())));
         assert_eq!(back.settings, state.settings);
         assert_eq!((back.mark, back.cutoff), (state.mark, state.cutoff));
         assert_eq!(back.components, state.components);
