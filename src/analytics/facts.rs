@@ -406,6 +406,41 @@ impl KeyedFacts {
     }
 }
 
+impl Facts {
+    /// The attempts made and the orders first tried on local days `from..=to`, with every
+    /// dictionary: the same cells as the whole for those days, from a fraction of the rows.
+    /// (`order` indices of the attempts name the whole's orders.)
+    pub fn days(&self, from: i32, to: i32) -> Facts {
+        let (attempts, orders) = rayon::join(
+            || {
+                self.attempts
+                    .par_iter()
+                    .filter(|a| a.day >= from && a.day <= to)
+                    .copied()
+                    .collect()
+            },
+            || {
+                self.orders
+                    .par_iter()
+                    .filter(|o| o.first_day >= from && o.first_day <= to)
+                    .copied()
+                    .collect()
+            },
+        );
+        Facts {
+            attempts,
+            orders,
+            countries: self.countries.clone(),
+            devices: self.devices.clone(),
+            bands: self.bands.clone(),
+            reasons: self.reasons.clone(),
+            reason_classes: self.reason_classes.clone(),
+            newest_ts: self.newest_ts,
+            newest_day: self.newest_day,
+        }
+    }
+}
+
 /// Options of the transforms.
 #[derive(Debug, Clone)]
 pub struct FactOptions {

@@ -103,6 +103,11 @@ pub fn tables(
         .newest_day
         .filter(|&d| d >= to_epoch_days(first))
         .map(|d| d.min(to_epoch_days(last)));
+    // The month's rows, for the tables of the month (the week-over-week changes may reach
+    // into the month before).
+    let whole = facts;
+    let month_facts = facts.days(to_epoch_days(first), to_epoch_days(last));
+    let facts = &month_facts;
     let mut declines = analytics::declines(facts, catalogue, &opts(vec![]))?;
     declines = declines
         .sort(
@@ -120,7 +125,7 @@ pub fn tables(
         by_day: analytics::approvals(facts, &opts(vec![Dim::Day]))?,
         declines,
         changes: analytics::changes(
-            facts,
+            whole,
             &[Dim::Country, Dim::Device],
             Period::Week,
             Some(newest.unwrap_or(to_epoch_days(last))),
