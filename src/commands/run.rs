@@ -537,20 +537,34 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let rec_dir = p.reports.join("reconcile");
     let options = super::reconcile::options(config, args.cutoff.as_deref())?;
     let settings = incremental::settings_digest(&options, &config.timezone);
+    let step = Instant::now();
     let prior = if args.full {
         None
     } else {
-        incremental::State::load(&p.reports)
+        // The state and the outputs it goes with (read and hashed side by side).
+        let last = RunState::load(&p.reports);
+        let (state, holds) = rayon::join(
+            || incremental::State::load(&p.reports),
+            || {
+                last.as_ref()
+                    .is_some_and(|r| r.holds_under(&p.reports, "reconcile/"))
+            },
+        );
+        state
             .filter(|(s, digest)| {
-                s.settings == settings
-                    && RunState::load(&p.reports).is_some_and(|r| {
-                        r.outputs.get(incremental::STATE_FILE) == Some(digest)
-                            && r.holds_under(&p.reports, "reconcile/")
-                    })
+                holds
+                    && s.settings == settings
+                    && last
+                        .as_ref()
+                        .is_some_and(|r| r.outputs.get(incremental::STATE_FILE) == Some(digest))
             })
             .map(|(s, _)| s)
     };
-    let step = Instant::now();
+    tracing::debug!(
+        elapsed_ms = step.elapsed().as_millis() as u64,
+        usable = prior.is_some(),
+        "incremental state"
+    );
     let mut outputs_rec: Vec<PathBuf> = Vec::new();
     let rel = |q: &Path| rec_dir.join(q);
     let fact_options = super::analytics::fact_options(config)?;

@@ -510,36 +510,58 @@ impl Components {
     /// ever new). Rows whose relevance digest is unchanged are skipped. Returns the components
     /// the others are in now (merged where the rows' keys joined components).
     pub fn update(&mut self, changed: &Inputs) -> Touched {
-        // The changed rows that matter, each with its keys.
-        let mut moved: Vec<Keys> = Vec::new();
-        let mut digests: Vec<(u64, u64)> = Vec::new();
-        let mut places: Vec<(Table, i32, i32)> = Vec::new();
-        let mut take = |row: (u64, u64), keys: Keys, place: (Table, i32, i32)| {
-            if self.relevance(row.0) != Some(row.1) {
-                digests.push(row);
-                moved.push(keys);
-                places.push(place);
-            }
-        };
-        for o in &changed.orders {
-            take(order_row(o), order_keys(o), order_member(o));
-        }
-        for c in &changed.charges {
-            take(charge_row(c), charge_keys(c), charge_member(c));
-        }
-        for r in &changed.refunds {
-            take(refund_row(r), refund_keys(r), refund_member(r));
-        }
-        moved.extend(changed.lines.iter().map(line_keys));
-        places.extend(changed.lines.iter().map(line_member));
+        // The changed rows that matter, each with its keys (the searches in parallel).
+        type Changed = ((u64, u64), Keys, (Table, i32, i32));
+        let mut all: Vec<Changed> = Vec::with_capacity(
+            changed.orders.len() + changed.charges.len() + changed.refunds.len(),
+        );
+        all.par_extend(
+            changed
+                .orders
+                .par_iter()
+                .map(|o| (order_row(o), order_keys(o), order_member(o))),
+        );
+        all.par_extend(
+            changed
+                .charges
+                .par_iter()
+                .map(|c| (charge_row(c), charge_keys(c), charge_member(c))),
+        );
+        all.par_extend(
+            changed
+                .refunds
+                .par_iter()
+                .map(|r| (refund_row(r), refund_keys(r), refund_member(r))),
+        );
+        let kept: Vec<Changed> = all
+            .into_par_iter()
+            .filter(|(row, _, _)| self.relevance(row.0) != Some(row.1))
+            .collect();
+        let mut digests: Vec<(u64, u64)> = kept.iter().map(|c| c.0).collect();
+        let mut moved: Vec<Keys> = kept.iter().map(|c| c.1).collect();
+        let mut places: Vec<(Table, i32, i32)> = kept.iter().map(|c| c.2).collect();
+        drop(kept);
+        moved.par_extend(changed.lines.par_iter().map(line_keys));
+        places.par_extend(changed.lines.par_iter().map(line_member));
+        // The component of every key of theirs, if it has one.
+        let found: Vec<[Option<Component>; 4]> = moved
+            .par_iter()
+            .map(|k| {
+                let mut f = [None; 4];
+                for (j, &h) in k.0[..k.1].iter().enumerate() {
+                    f[j] = self.of_key(h);
+                }
+                f
+            })
+            .collect();
 
         // Union over the changed rows and the components their keys already belong to.
         let mut local: FxHashMap<Component, u32> = FxHashMap::default();
         let mut new_keys: FxHashMap<u64, u32> = FxHashMap::default();
         let mut uf: UnionFind<u32> = UnionFind::new(moved.len());
         for (i, k) in moved.iter().enumerate() {
-            for &h in &k.0[..k.1] {
-                let other = match self.of_key(h) {
+            for (j, &h) in k.0[..k.1].iter().enumerate() {
+                let other = match found[i][j] {
                     Some(c) => *local.entry(c).or_insert_with(|| uf.new_set()),
                     None => *new_keys.entry(h).or_insert(i as u32),
                 };
@@ -595,12 +617,16 @@ impl Components {
                     e.1 = l;
                 }
             });
-            self.members.par_iter_mut().for_each(|m| {
-                if let Some(&l) = remap.get(&m.component) {
-                    m.component = l;
-                }
-            });
-            self.members.par_sort_unstable();
+            // The relabelled members join the new places (the rest stay sorted).
+            let (moved_members, stay): (Vec<Member>, Vec<Member>) =
+                std::mem::take(&mut self.members)
+                    .into_par_iter()
+                    .partition(|m| remap.contains_key(&m.component));
+            self.members = stay;
+            placed.extend(moved_members.into_iter().map(|mut m| {
+                m.component = remap[&m.component];
+                m
+            }));
         }
         if !placed.is_empty() {
             placed.sort_unstable();

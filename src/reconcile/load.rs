@@ -137,14 +137,14 @@ pub struct Inputs {
 
 /// A text column of one batch with all its values copied into one allocation; each value is a
 /// substring of it.
-struct Shared<'a> {
+pub(crate) struct Shared<'a> {
     array: &'a StringArray,
     text: ArcStr,
     base: usize,
 }
 
 impl<'a> Shared<'a> {
-    fn new(path: &Path, b: &'a RecordBatch, name: &str) -> Result<Self, ReconcileError> {
+    pub(crate) fn new(path: &Path, b: &'a RecordBatch, name: &str) -> Result<Self, ReconcileError> {
         let array = columns::text(path, b, name)?;
         let offsets = array.value_offsets();
         let (base, end) = (offsets[0] as usize, offsets[array.len()] as usize);
@@ -157,14 +157,14 @@ impl<'a> Shared<'a> {
         Ok(Self { array, text, base })
     }
 
-    fn get(&self, i: usize) -> Text {
+    pub(crate) fn get(&self, i: usize) -> Text {
         let o = self.array.value_offsets();
         self.text
             .substr(o[i] as usize - self.base..o[i + 1] as usize - self.base)
     }
 
     /// `None` when null or empty (as [`columns::opt`]).
-    fn opt(&self, i: usize) -> Option<Text> {
+    pub(crate) fn opt(&self, i: usize) -> Option<Text> {
         let o = self.array.value_offsets();
         (self.array.is_valid(i) && o[i] != o[i + 1]).then(|| self.get(i))
     }

@@ -838,7 +838,6 @@ pub fn results_days(out: &Path) -> Vec<i32> {
 /// midnight and a line counterpart is its text, so they encode (and write) as the rows the file
 /// was written from.
 pub fn read_results_file(path: &Path) -> Result<Vec<ResultRow>, ReconcileError> {
-    use super::load::Text;
     use super::{Counterparts, ItemType, Status};
     use crate::lake::columns;
     use arrow_array::Array;
@@ -859,7 +858,7 @@ pub fn read_results_file(path: &Path) -> Result<Vec<ResultRow>, ReconcileError> 
             .and_then(|c| c.as_any().downcast_ref::<arrow_array::UInt32Array>())
             .ok_or_else(|| corrupt("no layer column".into()))?;
         let item_type = columns::text(path, b, "item_type")?;
-        let item_id = columns::text(path, b, "item_id")?;
+        let item_id = super::load::Shared::new(path, b, "item_id")?;
         let status = columns::text(path, b, "status")?;
         let currency = columns::text(path, b, "currency")?;
         let expected = columns::money(path, b, "expected_amount")?;
@@ -869,7 +868,9 @@ pub fn read_results_file(path: &Path) -> Result<Vec<ResultRow>, ReconcileError> 
             .and_then(|c| c.as_any().downcast_ref::<arrow_array::Date32Array>())
             .ok_or_else(|| corrupt("no item_date column".into()))?;
         let counterparts = columns::text(path, b, "counterpart_ids")?;
-        let source_file = columns::text(path, b, "source_file")?;
+        let shared_counterparts = super::load::Shared::new(path, b, "counterpart_ids")?;
+        let source_file = super::load::Shared::new(path, b, "source_file")?;
+        let source_file_valid = columns::text(path, b, "source_file")?;
         let source_line = columns::int(path, b, "source_line")?;
         let opt_money =
             |a: &arrow_array::Decimal128Array, i: usize| a.is_valid(i).then(|| a.value(i) as i64);
@@ -883,7 +884,7 @@ pub fn read_results_file(path: &Path) -> Result<Vec<ResultRow>, ReconcileError> 
                     .iter()
                     .find(|x| x.as_str() == t)
                     .ok_or_else(|| corrupt(format!("unknown item type {t:?}")))?,
-                item_id: Text::from(item_id.value(i)),
+                item_id: item_id.get(i),
                 status: *Status::ALL
                     .iter()
                     .find(|x| x.as_str() == st)
@@ -895,18 +896,16 @@ pub fn read_results_file(path: &Path) -> Result<Vec<ResultRow>, ReconcileError> 
                 actual: opt_money(actual, i),
                 item_ts: date.value(i) as i64 * 86_400_000_000,
                 counterparts: if counterparts.is_valid(i) {
-                    let c = counterparts.value(i);
+                    let c = shared_counterparts.get(i);
                     if c.contains(';') {
-                        Counterparts::Many(Text::from(c))
+                        Counterparts::Many(c)
                     } else {
-                        Counterparts::Id(Text::from(c))
+                        Counterparts::Id(c)
                     }
                 } else {
                     Counterparts::None
                 },
-                source_file: source_file
-                    .is_valid(i)
-                    .then(|| Text::from(source_file.value(i))),
+                source_file: source_file_valid.is_valid(i).then(|| source_file.get(i)),
                 source_line: source_line.is_valid(i).then(|| source_line.value(i)),
             });
         }
