@@ -643,6 +643,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let days = crate::reconcile::output::results_days(&rec_dir);
     let months = months_with_data(facts, &days, tz);
     type Rendered = (Month, Vec<report::ReportFile>, bool);
+    let mut known: BTreeMap<PathBuf, String> = BTreeMap::new();
     let (written_rec, rendered) = rayon::join(
         || -> Result<(), CommandError> {
             let exceptions = exceptions_frame(view.exceptions(), view.cutoff);
@@ -653,8 +654,10 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                 !args.full,
             )?;
             outputs_rec.push(ex_path);
-            state.save(&p.reports)?;
-            outputs_rec.push(p.reports.join(incremental::STATE_FILE));
+            let digest = state.save(&p.reports)?;
+            let path = p.reports.join(incremental::STATE_FILE);
+            known.insert(path.clone(), digest);
+            outputs_rec.push(path);
             Ok(())
         },
         // 4. Every month's reports, rendered in parallel.
@@ -726,7 +729,8 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         months: rendered.iter().map(|r| r.0.label()).collect(),
     };
     outputs.sort();
-    RunState::of_outputs(&p.reports, inputs_digest, &outputs, summary.clone())?.save(&p.reports)?;
+    RunState::of_outputs(&p.reports, inputs_digest, &outputs, &known, summary.clone())?
+        .save(&p.reports)?;
     Ok(finish(
         config,
         &report,

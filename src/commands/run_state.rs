@@ -97,30 +97,40 @@ pub fn inputs_key(
 }
 
 /// `xxh3-128 hex:bytes` of a file, or `None` when it cannot be read.
-fn file_digest(path: &Path) -> Option<String> {
+pub fn file_digest(path: &Path) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
     Some(format!("{:032x}:{}", xxh3_128(&bytes), bytes.len()))
 }
 
 impl RunState {
-    /// The state of the outputs `files` (paths inside `reports`) as they are on disk now.
+    /// The state of the outputs `files` (paths inside `reports`) as they are on disk now, read
+    /// and hashed in parallel; `known`: digests already at hand (by path, as [`file_digest`]
+    /// gives them).
     pub fn of_outputs(
         reports: &Path,
         inputs: String,
         files: &[PathBuf],
+        known: &BTreeMap<PathBuf, String>,
         summary: Summary,
     ) -> Result<RunState, CommandError> {
-        let mut outputs = BTreeMap::new();
-        for path in files {
-            let rel = path.strip_prefix(reports).unwrap_or(path);
-            let digest = file_digest(path).ok_or_else(|| {
-                CommandError::Usage(format!(
-                    "{}: written by this run but unreadable",
-                    path.display()
-                ))
-            })?;
-            outputs.insert(rel.to_string_lossy().into_owned(), digest);
-        }
+        use rayon::prelude::*;
+        let digests: Vec<(String, String)> = files
+            .par_iter()
+            .map(|path| {
+                let rel = path.strip_prefix(reports).unwrap_or(path);
+                let digest = match known.get(path) {
+                    Some(d) => d.clone(),
+                    None => file_digest(path).ok_or_else(|| {
+                        CommandError::Usage(format!(
+                            "{}: written by this run but unreadable",
+                            path.display()
+                        ))
+                    })?,
+                };
+                Ok((rel.to_string_lossy().into_owned(), digest))
+            })
+            .collect::<Result<_, CommandError>>()?;
+        let outputs: BTreeMap<String, String> = digests.into_iter().collect();
         Ok(RunState {
             inputs,
             outputs,
@@ -191,8 +201,14 @@ mod tests {
         let b = reports.join("exceptions.csv");
         std::fs::write(&a, "# report\n").unwrap();
         std::fs::write(&b, "status\n").unwrap();
-        let state =
-            RunState::of_outputs(reports, "k1".into(), &[a.clone(), b.clone()], summary()).unwrap();
+        let state = RunState::of_outputs(
+            reports,
+            "k1".into(),
+            &[a.clone(), b.clone()],
+            &BTreeMap::new(),
+            summary(),
+        )
+        .unwrap();
         state.save(reports).unwrap();
         let loaded = RunState::load(reports).unwrap();
         assert_eq!(loaded, state);

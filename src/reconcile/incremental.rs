@@ -690,8 +690,9 @@ fn decode_facts(r: &mut Reader) -> Option<KeyedFacts> {
 
 impl State {
     /// Writes the state into `out` (atomically), with a hash of its bytes. Not synced to disk:
-    /// a state a crash damaged fails its hash, and the next run reconciles in full.
-    pub fn save(&self, out: &Path) -> Result<(), ReconcileError> {
+    /// a state a crash damaged fails its hash, and the next run reconciles in full. Returns the
+    /// file's digest as [`State::load`] gives it.
+    pub fn save(&self, out: &Path) -> Result<String, ReconcileError> {
         let mut head = Vec::with_capacity(64);
         head.extend_from_slice(MAGIC);
         head.extend_from_slice(&self.settings.to_le_bytes());
@@ -718,11 +719,14 @@ impl State {
             h.update(part);
         }
         let hash = h.digest128().to_le_bytes();
-        super::output::write_atomic_parts(
-            &out.join(STATE_FILE),
-            &[&head, &components, &rest, &hash],
-            false,
-        )
+        let parts: [&[u8]; 4] = [&head, &components, &rest, &hash];
+        super::output::write_atomic_parts(&out.join(STATE_FILE), &parts, false)?;
+        let mut whole = Xxh3::new();
+        for part in parts {
+            whole.update(part);
+        }
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        Ok(format!("{:032x}:{len}", whole.digest128()))
     }
 
     /// The state in `out`, when there is a whole one, with the digest of its file as the run
@@ -823,8 +827,9 @@ mod tests {
                 row("C4", Status::Settled, Counterparts::Id("L9".into())),
             ],
         };
-        state.save(dir.path()).unwrap();
+        let saved = state.save(dir.path()).unwrap();
         let (back, digest) = State::load(dir.path()).expect("a whole state");
+        assert_eq!(saved, digest);
         let bytes = std::fs::read(dir.path().join(STATE_FILE)).unwrap();
         assert!(digest.ends_with(&format!(":{}", bytes.len())));
         assert_eq!(back.settings, state.settings);
