@@ -333,6 +333,9 @@ impl KeyedFacts {
                 n += 1;
             }
         }
+        // The common case: no new country, device or reason, the kept codes stand.
+        let same = |m: &[u32]| m.iter().enumerate().all(|(i, &x)| x as usize == i);
+        let keep_codes = same(&c_old) && same(&d_old) && same(&r_old);
         let recode_attempt = |a: &mut AttemptFact, cm: &[u32], dm: &[u32], rm: &[u32]| {
             a.country = remap(a.country, cm);
             a.device = remap(a.device, dm);
@@ -350,7 +353,9 @@ impl KeyedFacts {
             .zip(old_akeys)
             .filter(|(_, k)| !replaced(*k))
             .map(|(mut a, k)| {
-                recode_attempt(&mut a, &c_old, &d_old, &r_old);
+                if !keep_codes {
+                    recode_attempt(&mut a, &c_old, &d_old, &r_old);
+                }
                 a.order = remap(a.order, &new_index);
                 (a, k)
             })
@@ -363,7 +368,9 @@ impl KeyedFacts {
             .zip(kept_orders)
             .filter(|(_, keep)| *keep)
             .map(|((mut o, k), _)| {
-                recode_order(&mut o, &c_old, &d_old, &r_old);
+                if !keep_codes {
+                    recode_order(&mut o, &c_old, &d_old, &r_old);
+                }
                 (o, k)
             })
             .unzip();

@@ -663,6 +663,10 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         // 4. Every month's reports, rendered in parallel.
         || -> Result<Vec<Rendered>, CommandError> {
             let ix = view.close_index();
+            tracing::debug!(
+                elapsed_ms = step.elapsed().as_millis() as u64,
+                "close index"
+            );
             let rendered = months
                 .par_iter()
                 .map(|label| {

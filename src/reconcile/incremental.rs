@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::close::{CloseIndex, MonthEnds};
-use super::components::{Components, get_fixed, is_item_row, le32, le64, put_fixed};
+use super::components::{Components, is_item_row, le32, le64, put_fixed};
 use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
 use super::output::{ResultsWrite, write_results_night};
 use super::{Counterparts, ItemType, Options, ReconcileError, ResultRow, Status};
@@ -619,6 +619,17 @@ fn encode_facts(k: &KeyedFacts, b: &mut Vec<u8>) {
     });
 }
 
+/// `size`-byte records after their count, each of which `check` accepts.
+fn records<'a>(
+    r: &mut Reader<'a>,
+    size: usize,
+    check: &(dyn Fn(&[u8]) -> bool + Sync),
+) -> Option<&'a [u8]> {
+    let n = usize::try_from(r.i64()?).ok()?;
+    let bytes = r.take(n.checked_mul(size)?)?;
+    bytes.par_chunks_exact(size).all(check).then_some(bytes)
+}
+
 fn decode_facts(r: &mut Reader) -> Option<KeyedFacts> {
     use crate::model::money::Currency;
     let countries = get_strings(r)?;
@@ -631,46 +642,54 @@ fn decode_facts(r: &mut Reader) -> Option<KeyedFacts> {
     let newest_ts = r.opt()?;
     let newest_day = r.opt()?.map(|d| d as i32);
     let u = |b: &[u8], i: usize| le32(&b[i..i + 4]);
-    let attempts = get_fixed(&mut r.0, ATTEMPT_BYTES, |b| {
-        Some((
-            facts::AttemptFact {
-                ts: le64(&b[..8]) as i64,
-                amount: le64(&b[8..16]) as i64,
-                order: u(b, 16),
-                record: u(b, 20),
-                day: u(b, 24) as i32,
-                country: u(b, 28),
-                device: u(b, 32),
-                band: u(b, 36),
-                reason: u(b, 40),
-                currency: *Currency::ALL.get(b[44] as usize)?,
-                outcome: *OUTCOMES.get(b[45] as usize)?,
-            },
-            le64(&b[46..]),
-        ))
-    })?;
-    let orders = get_fixed(&mut r.0, ORDER_BYTES, |b| {
-        Some((
-            facts::OrderFact {
-                first_ts: le64(&b[..8]) as i64,
-                first_day: u(b, 8) as i32,
-                country: u(b, 12),
-                device: u(b, 16),
-                band: u(b, 20),
-                attempts: u(b, 24),
-                first_decline_reason: u(b, 28),
-                attempts_to_recovery: u(b, 32),
-                currency: *Currency::ALL.get(b[36] as usize)?,
-                decided: b[37] & 1 != 0,
-                first_approved: b[37] & 2 != 0,
-                eventual_approved: b[37] & 4 != 0,
-                immature: b[37] & 8 != 0,
-            },
-            le64(&b[38..]),
-        ))
-    })?;
-    let (attempts, attempt_keys) = attempts.into_iter().unzip();
-    let (orders, order_keys) = orders.into_iter().unzip();
+    // Checked first, then decoded straight into the two columns each.
+    let n_cur = Currency::ALL.len() as u8;
+    let bytes = records(r, ATTEMPT_BYTES, &|b| b[44] < n_cur && b[45] < 4)?;
+    let (attempts, attempt_keys): (Vec<facts::AttemptFact>, Vec<u64>) = bytes
+        .par_chunks_exact(ATTEMPT_BYTES)
+        .map(|b| {
+            (
+                facts::AttemptFact {
+                    ts: le64(&b[..8]) as i64,
+                    amount: le64(&b[8..16]) as i64,
+                    order: u(b, 16),
+                    record: u(b, 20),
+                    day: u(b, 24) as i32,
+                    country: u(b, 28),
+                    device: u(b, 32),
+                    band: u(b, 36),
+                    reason: u(b, 40),
+                    currency: Currency::ALL[b[44] as usize],
+                    outcome: OUTCOMES[b[45] as usize],
+                },
+                le64(&b[46..]),
+            )
+        })
+        .unzip();
+    let bytes = records(r, ORDER_BYTES, &|b| b[36] < n_cur)?;
+    let (orders, order_keys): (Vec<facts::OrderFact>, Vec<u64>) = bytes
+        .par_chunks_exact(ORDER_BYTES)
+        .map(|b| {
+            (
+                facts::OrderFact {
+                    first_ts: le64(&b[..8]) as i64,
+                    first_day: u(b, 8) as i32,
+                    country: u(b, 12),
+                    device: u(b, 16),
+                    band: u(b, 20),
+                    attempts: u(b, 24),
+                    first_decline_reason: u(b, 28),
+                    attempts_to_recovery: u(b, 32),
+                    currency: Currency::ALL[b[36] as usize],
+                    decided: b[37] & 1 != 0,
+                    first_approved: b[37] & 2 != 0,
+                    eventual_approved: b[37] & 4 != 0,
+                    immature: b[37] & 8 != 0,
+                },
+                le64(&b[38..]),
+            )
+        })
+        .unzip();
     Some(KeyedFacts {
         facts: facts::Facts {
             attempts,

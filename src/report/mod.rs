@@ -233,13 +233,25 @@ pub fn render_month_with(
     ix: &close::CloseIndex,
     settings: &ReportSettings,
 ) -> Result<(Vec<ReportFile>, bool), ReportError> {
-    let pack = close::close_with(ix, settings.month);
-    let tables = tables(facts, Catalogue::embedded(), settings)?;
+    let start = std::time::Instant::now();
+    let (pack, tables) = rayon::join(
+        || close::close_with(ix, settings.month),
+        || tables(facts, Catalogue::embedded(), settings),
+    );
+    let tables = tables?;
+    let built = start.elapsed();
     let ties = pack.roll_forward.values().all(|r| r.ties());
     if !ties {
         tracing::error!(month = %settings.month.label(), "the roll-forward does not tie");
     }
-    Ok((render(&tables, &pack, settings)?, ties))
+    let files = render(&tables, &pack, settings)?;
+    tracing::debug!(
+        month = %settings.month.label(),
+        tables_and_pack_ms = built.as_millis() as u64,
+        render_ms = (start.elapsed() - built).as_millis() as u64,
+        "month report"
+    );
+    Ok((files, ties))
 }
 
 /// What [`write_files`] did.
