@@ -345,10 +345,7 @@ impl MonthEnds {
         if from <= to {
             let d = crate::model::time::from_micros(from).with_timezone(&tz);
             let (mut y, mut m) = (d.year(), d.month());
-            loop {
-                let Some(month) = Month::parse(&format!("{y}-{m:02}"), tz) else {
-                    break;
-                };
+            while let Some(month) = Month::parse(&format!("{y}-{m:02}"), tz) {
                 if starts.is_empty() {
                     starts.push(month.start);
                 }

@@ -570,6 +570,9 @@ pub fn load_changed(lake: &Lake, mark: i64) -> Result<NightReads, ReconcileError
     })
 }
 
+/// The `orders` and `charges` batches of the attempt facts.
+pub type FactBatches = (Vec<Batch>, Vec<Batch>);
+
 impl NightReads {
     /// The rows of the partitions `days[t]` of each item table `t` whose own key (see
     /// [`super::components::own_keys`]) `keep` accepts, in lake order: files already read are
@@ -580,7 +583,7 @@ impl NightReads {
         lake: &Lake,
         days: &[Vec<i32>; 4],
         keep: &(dyn Fn(usize, u64) -> bool + Sync),
-    ) -> Result<(Inputs, (Vec<Batch>, Vec<Batch>)), ReconcileError> {
+    ) -> Result<(Inputs, FactBatches), ReconcileError> {
         use std::collections::HashMap;
         let mut out: [Vec<Batch>; 4] = Default::default();
         for (t, kept) in self.files.into_iter().enumerate() {
