@@ -70,18 +70,7 @@ pub fn inputs_key(
     });
     h.update(settings.to_string().as_bytes());
     // This very build: a rebuilt binary (same version number, other code) recomputes.
-    if let Some(meta) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| std::fs::metadata(exe).ok())
-    {
-        h.update(&meta.len().to_le_bytes());
-        if let Ok(Ok(t)) = meta
-            .modified()
-            .map(|m| m.duration_since(std::time::UNIX_EPOCH))
-        {
-            h.update(&t.as_nanos().to_le_bytes());
-        }
-    }
+    crate::reconcile::incremental::hash_this_build(&mut h);
     for table in TABLES {
         for path in lake.table_files(table)? {
             let len = std::fs::metadata(&path)

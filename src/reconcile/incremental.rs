@@ -22,7 +22,9 @@ use xxhash_rust::xxh3::Xxh3;
 use super::close::{CloseIndex, MonthEnds};
 use super::components::{Components, is_item_row, le32, le64, put_fixed};
 use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
-use super::output::{ResultsWrite, write_results_night};
+use super::output::{
+    ResultsWrite, encode_row_head, encode_row_source, put_opt, put_text, write_results_night,
+};
 use super::{Counterparts, ItemType, Options, ReconcileError, ResultRow, Status};
 use crate::analytics::facts::{self, FactOptions, KeyedFacts};
 use crate::lake::Lake;
@@ -84,18 +86,7 @@ pub fn settings_digest(options: &Options, timezone: &str) -> u128 {
     let mut h = Xxh3::new();
     h.update(MAGIC);
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    if let Some(meta) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| std::fs::metadata(exe).ok())
-    {
-        h.update(&meta.len().to_le_bytes());
-        if let Ok(Ok(t)) = meta
-            .modified()
-            .map(|m| m.duration_since(std::time::UNIX_EPOCH))
-        {
-            h.update(&t.as_nanos().to_le_bytes());
-        }
-    }
+    hash_this_build(&mut h);
     h.update(
         format!(
             "{}|{}|{}|{}|{:?}|{timezone}",
@@ -108,6 +99,23 @@ pub fn settings_digest(options: &Options, timezone: &str) -> u128 {
         .as_bytes(),
     );
     h.digest128()
+}
+
+/// Hashes the running binary's size and modification time: a rebuilt binary (same version
+/// number, other code) gives another digest.
+pub fn hash_this_build(h: &mut Xxh3) {
+    if let Some(meta) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| std::fs::metadata(exe).ok())
+    {
+        h.update(&meta.len().to_le_bytes());
+        if let Ok(Ok(t)) = meta
+            .modified()
+            .map(|m| m.duration_since(std::time::UNIX_EPOCH))
+        {
+            h.update(&t.as_nanos().to_le_bytes());
+        }
+    }
 }
 
 /// The rows of a reconciliation that the state keeps (see [`State::item_rows`]).
@@ -389,30 +397,9 @@ pub fn night(
 
 // ------------------------------------------------------------------------------ persistence
 
-fn put_text(b: &mut Vec<u8>, s: &str) {
-    b.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    b.extend_from_slice(s.as_bytes());
-}
-
-fn put_opt(b: &mut Vec<u8>, v: Option<i64>) {
-    match v {
-        Some(v) => {
-            b.push(1);
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        None => b.push(0),
-    }
-}
-
 /// Every field of a row, losslessly.
 fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
-    b.push(r.layer);
-    b.push(r.item_type as u8);
-    put_text(b, &r.item_id);
-    b.push(r.status as u8);
-    put_text(b, r.currency.code());
-    put_opt(b, r.expected);
-    put_opt(b, r.actual);
+    encode_row_head(r, b);
     b.extend_from_slice(&r.item_ts.to_le_bytes());
     match &r.counterparts {
         Counterparts::None => b.push(0),
@@ -430,14 +417,14 @@ fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
             put_text(b, t);
         }
     }
-    match &r.source_file {
-        Some(f) => {
-            b.push(1);
-            put_text(b, f);
-        }
-        None => b.push(0),
+    encode_row_source(r, b);
+}
+
+/// Little-endian `values` into `out` from `at`.
+fn put_u32s(out: &mut [u8], at: usize, values: &[u32]) {
+    for (i, v) in values.iter().enumerate() {
+        out[at + 4 * i..at + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
     }
-    put_opt(b, r.source_line);
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -473,18 +460,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-const ITEM_TYPES: [ItemType; 6] = [
-    ItemType::Order,
-    ItemType::Charge,
-    ItemType::Refund,
-    ItemType::SettlementLine,
-    ItemType::Settlement,
-    ItemType::Deposit,
-];
-
 fn decode_row(r: &mut Reader) -> Option<ResultRow> {
     let layer = r.u8()?;
-    let item_type = *ITEM_TYPES.get(r.u8()? as usize)?;
+    let item_type = *ItemType::ALL.get(r.u8()? as usize)?;
     let item_id = Text::from(r.text()?);
     let status = *Status::ALL.get(r.u8()? as usize)?;
     let currency = r.text()?.parse().ok()?;
@@ -574,20 +552,19 @@ fn encode_facts(k: &KeyedFacts, b: &mut Vec<u8>) {
     put_fixed(b, &attempts, ATTEMPT_BYTES, |(a, key), out| {
         out[..8].copy_from_slice(&a.ts.to_le_bytes());
         out[8..16].copy_from_slice(&a.amount.to_le_bytes());
-        for (i, v) in [
-            a.order,
-            a.record,
-            a.day as u32,
-            a.country,
-            a.device,
-            a.band,
-            a.reason,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            out[16 + 4 * i..20 + 4 * i].copy_from_slice(&v.to_le_bytes());
-        }
+        put_u32s(
+            out,
+            16,
+            &[
+                a.order,
+                a.record,
+                a.day as u32,
+                a.country,
+                a.device,
+                a.band,
+                a.reason,
+            ],
+        );
         out[44] = currency_index(a.currency);
         out[45] = a.outcome as u8;
         out[46..].copy_from_slice(&key.to_le_bytes());
@@ -596,20 +573,19 @@ fn encode_facts(k: &KeyedFacts, b: &mut Vec<u8>) {
         f.orders.iter().zip(k.order_keys.iter().copied()).collect();
     put_fixed(b, &orders, ORDER_BYTES, |(o, key), out| {
         out[..8].copy_from_slice(&o.first_ts.to_le_bytes());
-        for (i, v) in [
-            o.first_day as u32,
-            o.country,
-            o.device,
-            o.band,
-            o.attempts,
-            o.first_decline_reason,
-            o.attempts_to_recovery,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            out[8 + 4 * i..12 + 4 * i].copy_from_slice(&v.to_le_bytes());
-        }
+        put_u32s(
+            out,
+            8,
+            &[
+                o.first_day as u32,
+                o.country,
+                o.device,
+                o.band,
+                o.attempts,
+                o.first_decline_reason,
+                o.attempts_to_recovery,
+            ],
+        );
         out[36] = currency_index(o.currency);
         out[37] = o.decided as u8
             | (o.first_approved as u8) << 1

@@ -68,6 +68,16 @@ pub enum ItemType {
 }
 
 impl ItemType {
+    /// Every item type, in declaration (and discriminant) order.
+    pub const ALL: [ItemType; 6] = [
+        ItemType::Order,
+        ItemType::Charge,
+        ItemType::Refund,
+        ItemType::SettlementLine,
+        ItemType::Settlement,
+        ItemType::Deposit,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ItemType::Order => "order",

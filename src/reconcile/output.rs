@@ -465,14 +465,7 @@ fn format_seed() -> u128 {
     use super::{ItemType, Status};
     static SEED: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
     *SEED.get_or_init(|| {
-        let types = [
-            ItemType::Order,
-            ItemType::Charge,
-            ItemType::Refund,
-            ItemType::SettlementLine,
-            ItemType::Settlement,
-            ItemType::Deposit,
-        ];
+        let types = ItemType::ALL;
         let text = format!(
             "{:?}|{:?}|{:?}|{WRITER}|rows as files hold them|{}",
             results_schema(),
@@ -489,43 +482,57 @@ fn format_seed() -> u128 {
 /// ([`read_results_file`]) encode as the rows it was written from.
 fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
     use super::Counterparts;
-    fn text(b: &mut Vec<u8>, s: &str) {
-        b.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        b.extend_from_slice(s.as_bytes());
-    }
-    fn num(b: &mut Vec<u8>, v: Option<i64>) {
-        match v {
-            Some(v) => {
-                b.push(1);
-                b.extend_from_slice(&v.to_le_bytes());
-            }
-            None => b.push(0),
-        }
-    }
-    b.push(r.layer);
-    b.push(r.item_type as u8);
-    text(b, &r.item_id);
-    b.push(r.status as u8);
-    text(b, r.currency.code());
-    num(b, r.expected);
-    num(b, r.actual);
+    encode_row_head(r, b);
     // What the file holds: the item's UTC date, the counterparts' text.
     b.extend_from_slice(&date_of(r.item_ts).to_le_bytes());
     match &r.counterparts {
         Counterparts::None => b.push(0),
         c => {
             b.push(1);
-            text(b, &c.text());
+            put_text(b, &c.text());
         }
     }
-    match &r.source_file {
-        Some(f) => {
+    encode_row_source(r, b);
+}
+
+/// A text, its length first.
+pub(crate) fn put_text(b: &mut Vec<u8>, s: &str) {
+    b.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    b.extend_from_slice(s.as_bytes());
+}
+
+/// An optional number, a tag first.
+pub(crate) fn put_opt(b: &mut Vec<u8>, v: Option<i64>) {
+    match v {
+        Some(v) => {
             b.push(1);
-            text(b, f);
+            b.extend_from_slice(&v.to_le_bytes());
         }
         None => b.push(0),
     }
-    num(b, r.source_line);
+}
+
+/// The fields every encoding of a row starts with: layer, item, status, currency, amounts.
+pub(crate) fn encode_row_head(r: &ResultRow, b: &mut Vec<u8>) {
+    b.push(r.layer);
+    b.push(r.item_type as u8);
+    put_text(b, &r.item_id);
+    b.push(r.status as u8);
+    put_text(b, r.currency.code());
+    put_opt(b, r.expected);
+    put_opt(b, r.actual);
+}
+
+/// The fields every encoding of a row ends with: where a line is.
+pub(crate) fn encode_row_source(r: &ResultRow, b: &mut Vec<u8>) {
+    match &r.source_file {
+        Some(f) => {
+            b.push(1);
+            put_text(b, f);
+        }
+        None => b.push(0),
+    }
+    put_opt(b, r.source_line);
 }
 
 /// A digest of rows (every field a file of them is made of, and [`format_seed`]): equal
@@ -843,14 +850,7 @@ pub fn read_results_file(path: &Path) -> Result<Vec<ResultRow>, ReconcileError> 
     use arrow_array::Array;
     let corrupt = |m: String| ReconcileError::Lake(crate::lake::LakeError::corrupt(path, m));
     let batches = crate::lake::parquet_io::read_batches(path, None)?;
-    let types = [
-        ItemType::Order,
-        ItemType::Charge,
-        ItemType::Refund,
-        ItemType::SettlementLine,
-        ItemType::Settlement,
-        ItemType::Deposit,
-    ];
+    let types = ItemType::ALL;
     let mut out = Vec::new();
     for b in &batches {
         let layer = b
