@@ -166,19 +166,3 @@ pub fn rows_since(batches: &[Batch], mark: i64) -> Result<Vec<Batch>, LakeError>
     }
     Ok(out)
 }
-
-/// The named columns of the partitions `days` of `table` (days without a file are skipped), in
-/// day order.
-pub fn read_days(
-    lake: &Lake,
-    table: &TableDef,
-    columns: &[&str],
-    days: &[i32],
-) -> Result<Vec<Batch>, LakeError> {
-    let files: Vec<PathBuf> = days
-        .iter()
-        .map(|&d| lake.root().join(Lake::partition_file(table, d)))
-        .filter(|p| p.exists())
-        .collect();
-    read_files(&files, columns)
-}

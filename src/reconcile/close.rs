@@ -192,8 +192,8 @@ pub struct CloseIndex<'a> {
     ends: FxHashMap<&'a str, i64>,
     /// Settlement start by settlement id.
     starts: FxHashMap<&'a str, Option<i64>>,
-    /// Posting time of each line by (settlement, line).
-    line_posted: FxHashMap<(&'a str, i64), i64>,
+    /// Posting time of each line.
+    arrivals: std::borrow::Cow<'a, Arrivals>,
     /// Booking time of each deposit.
     booking: FxHashMap<&'a str, i64>,
     /// Bank reference of each deposit.
@@ -214,6 +214,7 @@ impl<'a> CloseIndex<'a> {
     pub fn new(inputs: &'a Inputs, rec: &'a Reconciliation) -> Self {
         Self::from_parts(
             &inputs.lines,
+            std::borrow::Cow::Owned(Arrivals::new(&inputs.lines)),
             &inputs.settlements,
             &inputs.deposits,
             rec.rows.iter(),
@@ -221,47 +222,39 @@ impl<'a> CloseIndex<'a> {
     }
 
     /// The lookups from the lines (whole, or only their heads: see
-    /// [`super::load::load_line_heads`]), settlements, deposits and the reconciliation's rows,
-    /// of which only [`pack_row`]'s are read: any superset of them gives the same packs.
+    /// [`super::load::load_line_heads`]) and their [`Arrivals`], settlements, deposits and the
+    /// reconciliation's rows, of which only the settlement-wide rows and those
+    /// [`Arrivals::reads_item_row`] accepts are read: any superset of them gives the same packs.
     pub fn from_parts(
         lines: &'a [super::load::Line],
+        arrivals: std::borrow::Cow<'a, Arrivals>,
         settlements: &'a [super::load::Settlement],
         deposits: &'a [super::load::Deposit],
         rec_rows: impl Iterator<Item = &'a ResultRow> + Send,
     ) -> Self {
         use rayon::prelude::*;
-        let ((line_posted, (payout, rows)), ((ends, starts), (booking, references))) = rayon::join(
+        let ((payout, rows), ((ends, starts), (booking, references))) = rayon::join(
             || {
-                rayon::join(
-                    || {
-                        lines
-                            .iter()
-                            .map(|l| ((&*l.settlement_id, l.source_line), l.posted))
-                            .collect()
-                    },
-                    || {
-                        let mut payout: FxHashMap<&str, &ResultRow> = FxHashMap::default();
-                        let mut rows = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-                        for r in rec_rows {
-                            match (r.layer, r.item_type) {
-                                (2, ItemType::Charge) => rows.0.push(r),
-                                (3, ItemType::Settlement) => rows.1.push(r),
-                                (4, t) => {
-                                    if t == ItemType::Settlement {
-                                        payout.entry(&*r.item_id).or_insert(r);
-                                    }
-                                    rows.2.push(r);
-                                }
-                                _ => {}
+                let mut payout: FxHashMap<&str, &ResultRow> = FxHashMap::default();
+                let mut rows = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                for r in rec_rows {
+                    match (r.layer, r.item_type) {
+                        (2, ItemType::Charge) => rows.0.push(r),
+                        (3, ItemType::Settlement) => rows.1.push(r),
+                        (4, t) => {
+                            if t == ItemType::Settlement {
+                                payout.entry(&*r.item_id).or_insert(r);
                             }
-                            if r.status.is_exception() {
-                                rows.3.push(r);
-                            }
+                            rows.2.push(r);
                         }
-                        rows.0.par_sort_by_key(|r| r.item_ts);
-                        (payout, rows)
-                    },
-                )
+                        _ => {}
+                    }
+                    if r.status.is_exception() {
+                        rows.3.push(r);
+                    }
+                }
+                rows.0.par_sort_by_key(|r| r.item_ts);
+                (payout, rows)
             },
             || {
                 let s = settlements;
@@ -286,7 +279,7 @@ impl<'a> CloseIndex<'a> {
             lines,
             ends,
             starts,
-            line_posted,
+            arrivals,
             booking,
             references,
             payout,
@@ -298,17 +291,51 @@ impl<'a> CloseIndex<'a> {
     }
 }
 
-impl CloseIndex<'_> {
+/// When each settlement line was posted, by (settlement, line): when a counterpart arrived.
+/// Built once a run and shared by the incremental state's filter and every month's pack.
+#[derive(Debug, Clone, Default)]
+pub struct Arrivals {
+    settlements: FxHashMap<String, u32>,
+    posted: FxHashMap<(u32, i64), i64>,
+}
+
+impl Arrivals {
+    pub fn new(lines: &[super::load::Line]) -> Self {
+        let mut a = Arrivals::default();
+        a.posted.reserve(lines.len());
+        let mut last: Option<(&str, u32)> = None;
+        for l in lines {
+            let sid = match last {
+                Some((s, i)) if s == &*l.settlement_id => i,
+                _ => {
+                    let n = a.settlements.len() as u32;
+                    let i = *a
+                        .settlements
+                        .entry(l.settlement_id.to_string())
+                        .or_insert(n);
+                    last = Some((&l.settlement_id, i));
+                    i
+                }
+            };
+            a.posted.insert((sid, l.source_line), l.posted);
+        }
+        a
+    }
+
+    fn get(&self, settlement: &str, line: i64) -> Option<i64> {
+        let s = *self.settlements.get(settlement)?;
+        self.posted.get(&(s, line)).copied()
+    }
+
     /// When the matched line(s) of a row's counterparts were posted (the earliest).
-    fn arrived(&self, c: &Counterparts) -> Option<i64> {
-        let line_posted = &self.line_posted;
+    pub fn arrived(&self, c: &Counterparts) -> Option<i64> {
         match c {
-            Counterparts::Line(s, l) => line_posted.get(&(&**s, *l as i64)).copied(),
+            Counterparts::Line(s, l) => self.get(s, *l as i64),
             Counterparts::Many(t) => t
                 .split(';')
                 .filter_map(|r| {
                     let (s, l) = r.rsplit_once(':')?;
-                    line_posted.get(&(s, l.parse().ok()?)).copied()
+                    self.get(s, l.parse().ok()?)
                 })
                 .min(),
             Counterparts::Id(_) | Counterparts::None => None,
@@ -318,7 +345,8 @@ impl CloseIndex<'_> {
     /// Whether a pack reads this item row (of layers 1 to 3): an exception, or a layer-2
     /// charge still in transit at the end of its local month (`month_end`: the first instant
     /// of the next month). A pack reads no other item row, so these (with every layer-3
-    /// settlement and layer-4 row) stand for the whole reconciliation in [`Self::from_parts`].
+    /// settlement and layer-4 row) stand for the whole reconciliation in
+    /// [`CloseIndex::from_parts`].
     pub fn reads_item_row(&self, r: &ResultRow, month_end: impl Fn(i64) -> i64) -> bool {
         r.status.is_exception()
             || (r.layer == 2 && r.item_type == ItemType::Charge && {
@@ -433,7 +461,7 @@ pub fn close_with(ix: &CloseIndex, month: Month) -> ClosePack {
         }
     }
 
-    let posted = |c: &Counterparts| ix.arrived(c);
+    let posted = |c: &Counterparts| ix.arrivals.arrived(c);
     let booking = &ix.booking;
     let mut in_transit = Vec::new();
     // The month's charges: a slice of the charges sorted by date.

@@ -10,7 +10,7 @@
 //! layers and the month-close packs), settlements and deposits. It rewrites the results files
 //! that hold the touched components' rows, before or after, and the settlement and deposit
 //! files. The state keeps, besides the components, the item rows that the packs and the
-//! exceptions read ([`super::close::CloseIndex::reads_item_row`]) and every in-transit row (a
+//! exceptions read ([`super::close::Arrivals::reads_item_row`]) and every in-transit row (a
 //! later cut-off may turn it into a break), so that no later step needs the whole
 //! reconciliation.
 
@@ -19,7 +19,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::close::{CloseIndex, MonthEnds};
+use super::close::{Arrivals, CloseIndex, MonthEnds};
 use super::components::{Components, is_item_row, le32, le64, put_fixed};
 use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
 use super::output::{
@@ -60,6 +60,8 @@ pub struct View {
     /// Sorted as the reconciliation sorts.
     pub rows: Vec<ResultRow>,
     pub lines: Vec<Line>,
+    /// When each of `lines` was posted.
+    pub arrivals: Arrivals,
     pub settlements: Vec<Settlement>,
     pub deposits: Vec<Deposit>,
 }
@@ -72,6 +74,7 @@ impl View {
     pub fn close_index(&self) -> CloseIndex<'_> {
         CloseIndex::from_parts(
             &self.lines,
+            std::borrow::Cow::Borrowed(&self.arrivals),
             &self.settlements,
             &self.deposits,
             self.rows.iter(),
@@ -121,7 +124,7 @@ pub fn hash_this_build(h: &mut Xxh3) {
 /// The rows of a reconciliation that the state keeps (see [`State::item_rows`]).
 fn kept_item_rows<'a>(
     rows: impl ParallelIterator<Item = &'a ResultRow>,
-    arrivals: &CloseIndex<'_>,
+    arrivals: &Arrivals,
     tz: chrono_tz::Tz,
     span: (i64, i64),
 ) -> Vec<ResultRow> {
@@ -155,11 +158,12 @@ pub fn after_full(
     settings: u128,
     tz: chrono_tz::Tz,
 ) -> (View, State) {
-    let (components, item_rows) = rayon::join(
+    let (components, (item_rows, arrivals)) = rayon::join(
         || Components::build(&inputs),
         || {
-            let arrivals = CloseIndex::from_parts(&inputs.lines, &[], &[], std::iter::empty());
-            kept_item_rows(rows.par_iter(), &arrivals, tz, span(rows))
+            let arrivals = Arrivals::new(&inputs.lines);
+            let kept = kept_item_rows(rows.par_iter(), &arrivals, tz, span(rows));
+            (kept, arrivals)
         },
     );
     let mut view_rows: Vec<ResultRow> = item_rows.clone();
@@ -169,6 +173,7 @@ pub fn after_full(
         cutoff,
         rows: view_rows,
         lines: inputs.lines,
+        arrivals,
         settlements: inputs.settlements,
         deposits: inputs.deposits,
     };
@@ -298,7 +303,7 @@ pub fn night(
         cutoff: Some(cutoff),
         ..options.clone()
     };
-    let ((recomputed, sub_facts), mut settlement_wide) = rayon::join(
+    let ((recomputed, sub_facts), (mut settlement_wide, arrivals)) = rayon::join(
         || {
             rayon::join(
                 || {
@@ -319,9 +324,21 @@ pub fn night(
             )
         },
         || {
-            let mut rows = Vec::new();
-            super::settlement_wide(&lines, &settlements, &deposits, &opts, cutoff, &mut rows);
-            rows
+            rayon::join(
+                || {
+                    let mut rows = Vec::new();
+                    super::settlement_wide(
+                        &lines,
+                        &settlements,
+                        &deposits,
+                        &opts,
+                        cutoff,
+                        &mut rows,
+                    );
+                    rows
+                },
+                || Arrivals::new(&lines),
+            )
         },
     );
     super::sort_rows(&mut settlement_wide);
@@ -351,7 +368,6 @@ pub fn night(
     let (results, item_rows) = rayon::join(
         || write_results_night(out, &plan.results, &keep, &recomputed, &settlement_wide),
         || {
-            let arrivals = CloseIndex::from_parts(&lines, &[], &[], std::iter::empty());
             let mut rows: Vec<ResultRow> = std::mem::take(&mut state.item_rows)
                 .into_par_iter()
                 .filter(|r| keep(r))
@@ -389,6 +405,7 @@ pub fn night(
         cutoff,
         rows: view_rows,
         lines,
+        arrivals,
         settlements,
         deposits,
     };
