@@ -346,34 +346,46 @@ impl KeyedFacts {
             o.device = remap(o.device, dm);
             o.first_decline_reason = remap(o.first_decline_reason, rm);
         };
-        let old_attempts = std::mem::take(&mut f.attempts);
-        let old_akeys = std::mem::take(&mut self.attempt_keys);
-        let (mut attempts, mut akeys): (Vec<AttemptFact>, Vec<u64>) = old_attempts
-            .into_par_iter()
-            .zip(old_akeys)
-            .filter(|(_, k)| !replaced(*k))
-            .map(|(mut a, k)| {
+        // Kept in place (no fresh half-gigabyte copy): which to keep is decided in parallel,
+        // the compaction is a sequential pass over memory.
+        let mut attempts = std::mem::take(&mut f.attempts);
+        let mut akeys = std::mem::take(&mut self.attempt_keys);
+        let kept_attempts: Vec<bool> = akeys.par_iter().map(|&k| !replaced(k)).collect();
+        let mut w = 0;
+        for r in 0..attempts.len() {
+            if kept_attempts[r] {
+                let mut a = attempts[r];
                 if !keep_codes {
                     recode_attempt(&mut a, &c_old, &d_old, &r_old);
                 }
                 a.order = remap(a.order, &new_index);
-                (a, k)
-            })
-            .unzip();
-        let old_orders = std::mem::take(&mut f.orders);
-        let old_okeys = std::mem::take(&mut self.order_keys);
-        let (mut orders, mut okeys): (Vec<OrderFact>, Vec<u64>) = old_orders
-            .into_par_iter()
-            .zip(old_okeys)
-            .zip(kept_orders)
-            .filter(|(_, keep)| *keep)
-            .map(|((mut o, k), _)| {
+                attempts[w] = a;
+                akeys[w] = akeys[r];
+                w += 1;
+            }
+        }
+        attempts.truncate(w);
+        akeys.truncate(w);
+        let mut orders = std::mem::take(&mut f.orders);
+        let mut okeys = std::mem::take(&mut self.order_keys);
+        let mut w = 0;
+        for r in 0..orders.len() {
+            if kept_orders[r] {
+                let mut o = orders[r];
                 if !keep_codes {
                     recode_order(&mut o, &c_old, &d_old, &r_old);
                 }
-                (o, k)
-            })
-            .unzip();
+                orders[w] = o;
+                okeys[w] = okeys[r];
+                w += 1;
+            }
+        }
+        orders.truncate(w);
+        okeys.truncate(w);
+        attempts.reserve_exact(sub.attempts.len());
+        akeys.reserve_exact(sub_akeys.len());
+        orders.reserve_exact(sub.orders.len());
+        okeys.reserve_exact(sub_okeys.len());
         let offset = orders.len() as u32;
         attempts.extend(sub.attempts.into_iter().map(|mut a| {
             recode_attempt(&mut a, &c_new, &d_new, &r_new);

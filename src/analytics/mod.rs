@@ -310,25 +310,31 @@ fn merge_maps(mut a: FxHashMap<Key, Cell>, b: FxHashMap<Key, Cell>) -> FxHashMap
 
 const CHUNK: usize = 64 * 1024;
 
-/// Aggregates attempts (those `keep` accepts) and orders into cells, in parallel.
+/// Aggregates attempts (those `keep` accepts) and orders into cells, in parallel: into a dense
+/// array of cells when the chosen dimensions' codes span few enough (every report table), else
+/// into hash maps.
 fn aggregate(
     f: &Facts,
     dims: &[Dim],
     keep_attempt: impl Fn(&AttemptFact) -> bool + Sync,
     keep_order: impl Fn(&OrderFact) -> bool + Sync,
 ) -> FxHashMap<Key, Cell> {
-    let attempts = fold(
-        &f.attempts,
-        keep_attempt,
-        |a| key_of(dims, |d| attempt_code(f, a, d)),
-        Cell::add_attempt,
-    );
-    let orders = fold(
-        &f.orders,
-        keep_order,
-        |o| key_of(dims, |d| order_code(f, o, d)),
-        Cell::add_order,
-    );
+    let attempt_key = |a: &AttemptFact| key_of(dims, |d| attempt_code(f, a, d));
+    let order_key = |o: &OrderFact| key_of(dims, |d| order_code(f, o, d));
+    if let Some(dense) = Dense::new(f, dims) {
+        let cells = rayon::join(
+            || dense.fold(&f.attempts, &keep_attempt, &attempt_key, Cell::add_attempt),
+            || dense.fold(&f.orders, &keep_order, &order_key, Cell::add_order),
+        );
+        if let (Some(mut a), Some(b)) = cells {
+            for (x, y) in a.iter_mut().zip(&b) {
+                x.merge(y);
+            }
+            return dense.to_map(a);
+        }
+    }
+    let attempts = fold(&f.attempts, keep_attempt, attempt_key, Cell::add_attempt);
+    let orders = fold(&f.orders, keep_order, order_key, Cell::add_order);
     merge_maps(attempts, orders)
 }
 
@@ -349,6 +355,143 @@ fn fold<T: Sync>(
             m
         })
         .reduce(FxHashMap::default, merge_maps)
+}
+
+/// A dense layout of cells: each chosen dimension's codes `lo..lo + n`, plus one slot for
+/// [`NONE`], in mixed radix (the first dimension varies slowest).
+struct Dense {
+    /// Per chosen dimension: (lowest code, number of codes).
+    ranges: Vec<(u32, u32)>,
+    cells: usize,
+}
+
+/// The most cells a dense layout may have (a few hundred kilobytes of counters per thread).
+const DENSE_CELLS: usize = 4096;
+
+impl Dense {
+    fn new(f: &Facts, dims: &[Dim]) -> Option<Dense> {
+        // The days of the facts (the codes of days, weeks and months grow with the day).
+        let days = || {
+            let span = |x: (i32, i32), y: (i32, i32)| (x.0.min(y.0), x.1.max(y.1));
+            let (a, o) = rayon::join(
+                || {
+                    f.attempts
+                        .par_iter()
+                        .map(|a| (a.day, a.day))
+                        .reduce_with(span)
+                },
+                || {
+                    f.orders
+                        .par_iter()
+                        .map(|o| (o.first_day, o.first_day))
+                        .reduce_with(span)
+                },
+            );
+            a.into_iter().chain(o).reduce(span)
+        };
+        let mut span: Option<Option<(i32, i32)>> = None;
+        let mut ranges = Vec::with_capacity(dims.len());
+        let mut cells = 1usize;
+        for &d in dims {
+            let len = |n: usize| u32::try_from(n).ok();
+            let (lo, n) = match d {
+                Dim::Country => (0, len(f.countries.len())?),
+                Dim::Device => (0, len(f.devices.len())?),
+                Dim::ValueBand => (0, len(f.bands.len())?),
+                Dim::Currency => (0, len(Currency::ALL.len())?),
+                Dim::ReasonCode => (0, len(f.reasons.len())?),
+                Dim::DeclineClass => (0, len(CLASSES.len())?),
+                Dim::Day | Dim::Week | Dim::Month => {
+                    let (lo, hi) = (*span.get_or_insert_with(days))?;
+                    let code = |day: i32| match d {
+                        Dim::Day => day_code(day),
+                        Dim::Week => iso_week(day),
+                        _ => month(day),
+                    };
+                    (code(lo), code(hi).checked_sub(code(lo))?.checked_add(1)?)
+                }
+            };
+            cells = cells.checked_mul(n as usize + 1)?;
+            if cells > DENSE_CELLS {
+                return None;
+            }
+            ranges.push((lo, n));
+        }
+        Some(Dense { ranges, cells })
+    }
+
+    /// The slot of `key`, or `None` when a code lies outside its range.
+    fn slot(&self, key: &Key) -> Option<usize> {
+        let mut i = 0usize;
+        for (&code, &(lo, n)) in key.iter().zip(&self.ranges) {
+            let d = if code == NONE {
+                n
+            } else {
+                let d = code.checked_sub(lo)?;
+                if d >= n {
+                    return None;
+                }
+                d
+            };
+            i = i * (n as usize + 1) + d as usize;
+        }
+        Some(i)
+    }
+
+    /// The key of slot `i`.
+    fn key(&self, mut i: usize) -> Key {
+        let mut k = [0u32; 9];
+        for (j, &(lo, n)) in self.ranges.iter().enumerate().rev() {
+            let radix = n as usize + 1;
+            let d = (i % radix) as u32;
+            i /= radix;
+            k[j] = if d == n { NONE } else { lo + d };
+        }
+        k
+    }
+
+    /// [`fold`] into the dense cells: one array per part (a few parts per thread), merged;
+    /// `None` when some key falls outside the layout.
+    fn fold<T: Sync>(
+        &self,
+        items: &[T],
+        keep: &(impl Fn(&T) -> bool + Sync),
+        key: &(impl Fn(&T) -> Key + Sync),
+        add: impl Fn(&mut Cell, &T) + Sync,
+    ) -> Option<Vec<Cell>> {
+        let part = items
+            .len()
+            .div_ceil(2 * rayon::current_num_threads())
+            .max(CHUNK);
+        items
+            .par_chunks(part)
+            .map(|chunk| {
+                let mut cells = vec![Cell::default(); self.cells];
+                for x in chunk.iter().filter(|x| keep(x)) {
+                    add(&mut cells[self.slot(&key(x))?], x);
+                }
+                Some(cells)
+            })
+            .try_reduce(
+                || vec![Cell::default(); self.cells],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(&b) {
+                        x.merge(y);
+                    }
+                    Some(a)
+                },
+            )
+    }
+
+    /// The cells that something was added to, by key.
+    fn to_map(&self, cells: Vec<Cell>) -> FxHashMap<Key, Cell> {
+        cells
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| c.attempts > 0 || c.orders > 0)
+            .map(|(i, c)| (self.key(i), c))
+            .collect()
+    }
 }
 
 /// The cells of `--by DIMS` over the chosen days, sorted by key.
@@ -861,4 +1004,122 @@ fn empty_changes(f: &Facts, dims: &[Dim]) -> Result<DataFrame, AnalyticsError> {
         .str("direction", vec![])
         .bool("low_volume", vec![])
         .finish(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::catalogue::DeclineClass;
+
+    /// Facts over 40 days from a small generator: every dimension, declines with and without a
+    /// reason, orders of several attempts.
+    fn facts() -> Facts {
+        let mut seed = 7u64;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let outcomes = [
+            Outcome::Approved,
+            Outcome::Declined,
+            Outcome::Pending,
+            Outcome::Canceled,
+        ];
+        let mut attempts = Vec::new();
+        let mut orders = Vec::new();
+        for o in 0..3000u32 {
+            let day = 20_400 + next(40) as i32;
+            let currency = Currency::ALL[next(10) as usize];
+            let (country, device, band) = (next(5) as u32, next(3) as u32, next(4) as u32);
+            let n = 1 + next(3) as u32;
+            let mut reason = NONE;
+            for _ in 0..n {
+                let outcome = outcomes[next(4) as usize];
+                let r = match outcome {
+                    Outcome::Declined if next(5) > 0 => next(3) as u32,
+                    _ => NONE,
+                };
+                if reason == NONE {
+                    reason = r;
+                }
+                attempts.push(AttemptFact {
+                    ts: day as i64 * 86_400_000_000,
+                    amount: 100 + next(100_000) as i64,
+                    order: o,
+                    record: NONE,
+                    day: day + next(2) as i32,
+                    country,
+                    device,
+                    band,
+                    reason: r,
+                    currency,
+                    outcome,
+                });
+            }
+            orders.push(OrderFact {
+                first_ts: day as i64 * 86_400_000_000,
+                first_day: day,
+                country,
+                device,
+                band,
+                currency,
+                attempts: n,
+                decided: next(4) > 0,
+                first_approved: next(2) > 0,
+                eventual_approved: next(3) > 0,
+                first_decline_reason: reason,
+                attempts_to_recovery: next(3) as u32,
+                immature: next(10) == 0,
+            });
+        }
+        Facts {
+            attempts,
+            orders,
+            countries: ["AT", "DE", "FR", "GB", "US"].map(String::from).to_vec(),
+            devices: ["desktop", "mobile", "unknown"].map(String::from).to_vec(),
+            bands: ["<50", "50-100", "100-500", ">=500"]
+                .map(String::from)
+                .to_vec(),
+            reasons: ["AmazonRejected", "ProcessingFailure", "SoftDeclined"]
+                .map(String::from)
+                .to_vec(),
+            reason_classes: vec![DeclineClass::Hard, DeclineClass::Soft, DeclineClass::Soft],
+            newest_ts: None,
+            newest_day: Some(20_440),
+        }
+    }
+
+    #[test]
+    fn dense_cells_equal_hashed_cells_for_every_layout() {
+        let f = facts();
+        let mut layouts: Vec<Vec<Dim>> = vec![vec![]];
+        layouts.extend(Dim::ALL.map(|d| vec![d]));
+        layouts.extend([
+            vec![Dim::Country, Dim::Device],
+            vec![Dim::ReasonCode, Dim::Day],
+            vec![Dim::Week, Dim::DeclineClass, Dim::Currency],
+            vec![Dim::Month, Dim::ValueBand, Dim::Country],
+        ]);
+        for dims in layouts {
+            assert!(
+                Dense::new(&f, &dims).is_some(),
+                "{dims:?} fits a dense layout"
+            );
+            let keep_a = |a: &AttemptFact| a.day % 7 != 3;
+            let keep_o = |o: &OrderFact| o.first_day % 5 != 1;
+            let dense = aggregate(&f, &dims, keep_a, keep_o);
+            let akey = |a: &AttemptFact| key_of(&dims, |d| attempt_code(&f, a, d));
+            let okey = |o: &OrderFact| key_of(&dims, |d| order_code(&f, o, d));
+            let hashed = merge_maps(
+                fold(&f.attempts, keep_a, akey, Cell::add_attempt),
+                fold(&f.orders, keep_o, okey, Cell::add_order),
+            );
+            assert!(!hashed.is_empty());
+            assert_eq!(dense, hashed, "{dims:?}");
+        }
+        // Too many cells for a dense layout: the hash maps.
+        assert!(Dense::new(&f, &Dim::ALL).is_none());
+    }
 }

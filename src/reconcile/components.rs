@@ -411,7 +411,7 @@ impl Components {
 
     /// The bytes of [`Self::decode`]: little-endian counts and fixed-size records, encoded in
     /// parallel.
-    pub fn encode(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, out: &mut Sink) {
         out.extend_from_slice(&self.next.to_le_bytes());
         put_fixed(out, &self.keys, 12, |(k, c), b| {
             b[..8].copy_from_slice(&k.to_le_bytes());
@@ -701,20 +701,104 @@ pub(crate) fn le64(b: &[u8]) -> u64 {
     u64::from_le_bytes(b.try_into().expect("8 bytes"))
 }
 
+/// Encoded bytes on their way to a file: a buffer reused batch after batch (no fresh memory for
+/// the whole encoding), each batch hashed and written as it fills. Dereferences to its buffer.
+pub(crate) struct Sink<'a> {
+    buf: Vec<u8>,
+    file: &'a mut dyn std::io::Write,
+    /// Hash of every byte written.
+    hash: xxhash_rust::xxh3::Xxh3,
+    len: u64,
+    error: Option<std::io::Error>,
+}
+
+/// Bytes a [`Sink`] gathers before it writes them.
+const SINK_BATCH: usize = 4 << 20;
+
+impl<'a> Sink<'a> {
+    pub fn new(file: &'a mut dyn std::io::Write) -> Self {
+        Sink {
+            buf: Vec::with_capacity(SINK_BATCH + (1 << 16)),
+            file,
+            hash: xxhash_rust::xxh3::Xxh3::new(),
+            len: 0,
+            error: None,
+        }
+    }
+
+    /// Writes the buffer out when it holds a batch.
+    pub fn maybe_flush(&mut self) {
+        if self.buf.len() >= SINK_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.hash.update(&self.buf);
+        self.len += self.buf.len() as u64;
+        if self.error.is_none() {
+            self.error = self.file.write_all(&self.buf).err();
+        }
+        self.buf.clear();
+    }
+
+    /// Writes what is left, then a trailer: the xxh3-128 of everything before it (so the file
+    /// verifies itself). The hash and length of the whole file, trailer included.
+    pub fn finish_with_hash(mut self) -> std::io::Result<(u128, u64)> {
+        self.flush();
+        let trailer = self.hash.digest128().to_le_bytes();
+        self.buf.extend_from_slice(&trailer);
+        self.flush();
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok((self.hash.digest128(), self.len)),
+        }
+    }
+}
+
+impl std::ops::Deref for Sink<'_> {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.buf
+    }
+}
+
+impl std::ops::DerefMut for Sink<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+}
+
 /// Appends the count and `size`-byte records of `items`, each written by `put` (in parallel).
 pub(crate) fn put_fixed<T: Sync>(
-    out: &mut Vec<u8>,
+    out: &mut Sink,
     items: &[T],
     size: usize,
     put: impl Fn(&T, &mut [u8]) + Sync + Send,
 ) {
-    out.extend_from_slice(&(items.len() as u64).to_le_bytes());
-    let start = out.len();
-    out.resize(start + items.len() * size, 0);
-    out[start..]
-        .par_chunks_exact_mut(size)
-        .zip(items.par_iter())
-        .for_each(|(b, x)| put(x, b));
+    put_fixed_n(out, items.len(), size, |i, b| put(&items[i], b));
+}
+
+/// Appends the count `n` and `n` records of `size` bytes, record `i` written by `put` (in
+/// parallel, a batch at a time).
+pub(crate) fn put_fixed_n(
+    out: &mut Sink,
+    n: usize,
+    size: usize,
+    put: impl Fn(usize, &mut [u8]) + Sync + Send,
+) {
+    out.extend_from_slice(&(n as u64).to_le_bytes());
+    let per = (SINK_BATCH / size).max(1);
+    for from in (0..n).step_by(per) {
+        let to = (from + per).min(n);
+        let start = out.len();
+        out.resize(start + (to - from) * size, 0);
+        out[start..]
+            .par_chunks_exact_mut(size)
+            .enumerate()
+            .for_each(|(i, b)| put(from + i, b));
+        out.maybe_flush();
+    }
 }
 
 /// Reads what [`put_fixed`] wrote (in parallel); `None` when the bytes are short or a record

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::close::{Arrivals, CloseIndex, MonthEnds};
-use super::components::{Components, is_item_row, le32, le64, put_fixed};
+use super::components::{Components, Sink, is_item_row, le32, le64, put_fixed_n};
 use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
 use super::output::{
     ResultsWrite, encode_row_head, encode_row_source, put_opt, put_text, write_results_night,
@@ -551,7 +551,7 @@ fn currency_index(c: crate::model::money::Currency) -> u8 {
 const ATTEMPT_BYTES: usize = 8 + 8 + 7 * 4 + 2 + 8;
 const ORDER_BYTES: usize = 8 + 7 * 4 + 2 + 8;
 
-fn encode_facts(k: &KeyedFacts, b: &mut Vec<u8>) {
+fn encode_facts(k: &KeyedFacts, b: &mut Sink) {
     let f = &k.facts;
     for d in [&f.countries, &f.devices, &f.bands, &f.reasons] {
         put_strings(b, d);
@@ -561,12 +561,8 @@ fn encode_facts(k: &KeyedFacts, b: &mut Vec<u8>) {
     }
     put_opt(b, f.newest_ts);
     put_opt(b, f.newest_day.map(i64::from));
-    let attempts: Vec<(&facts::AttemptFact, u64)> = f
-        .attempts
-        .iter()
-        .zip(k.attempt_keys.iter().copied())
-        .collect();
-    put_fixed(b, &attempts, ATTEMPT_BYTES, |(a, key), out| {
+    put_fixed_n(b, f.attempts.len(), ATTEMPT_BYTES, |i, out| {
+        let (a, key) = (&f.attempts[i], k.attempt_keys[i]);
         out[..8].copy_from_slice(&a.ts.to_le_bytes());
         out[8..16].copy_from_slice(&a.amount.to_le_bytes());
         put_u32s(
@@ -586,9 +582,8 @@ fn encode_facts(k: &KeyedFacts, b: &mut Vec<u8>) {
         out[45] = a.outcome as u8;
         out[46..].copy_from_slice(&key.to_le_bytes());
     });
-    let orders: Vec<(&facts::OrderFact, u64)> =
-        f.orders.iter().zip(k.order_keys.iter().copied()).collect();
-    put_fixed(b, &orders, ORDER_BYTES, |(o, key), out| {
+    put_fixed_n(b, f.orders.len(), ORDER_BYTES, |i, out| {
+        let (o, key) = (&f.orders[i], k.order_keys[i]);
         out[..8].copy_from_slice(&o.first_ts.to_le_bytes());
         put_u32s(
             out,
@@ -701,51 +696,49 @@ fn decode_facts(r: &mut Reader) -> Option<KeyedFacts> {
 }
 
 impl State {
-    /// Writes the state into `out` (atomically), with a hash of its bytes. Not synced to disk:
-    /// a state a crash damaged fails its hash, and the next run reconciles in full. Returns the
-    /// file's digest as [`State::load`] gives it.
+    /// Writes the state into `out`, with a hash of its bytes, over the last one in place (its
+    /// pages were just read): not atomic and not synced to disk, since a state that a crash
+    /// left half-written fails its hash and the next run reconciles in full. Returns the file's
+    /// digest as [`State::load`] gives it.
     pub fn save(&self, out: &Path) -> Result<String, ReconcileError> {
-        let mut head = Vec::with_capacity(64);
-        head.extend_from_slice(MAGIC);
-        head.extend_from_slice(&self.settings.to_le_bytes());
-        head.extend_from_slice(&self.mark.to_le_bytes());
-        head.extend_from_slice(&self.cutoff.to_le_bytes());
-        let (components, rest) = rayon::join(
-            || {
-                let mut b = Vec::new();
-                self.components.encode(&mut b);
-                b
-            },
-            || {
-                let mut b = Vec::new();
-                b.extend_from_slice(&(self.item_rows.len() as u64).to_le_bytes());
-                for r in &self.item_rows {
-                    encode_row(r, &mut b);
-                }
-                encode_facts(&self.facts, &mut b);
-                b
-            },
-        );
-        let mut h = Xxh3::new();
-        for part in [&head, &components, &rest] {
-            h.update(part);
+        let path = out.join(STATE_FILE);
+        let io = |e: std::io::Error| ReconcileError::Io {
+            path: path.clone(),
+            source: e,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        let mut b = Sink::new(&mut file);
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&self.settings.to_le_bytes());
+        b.extend_from_slice(&self.mark.to_le_bytes());
+        b.extend_from_slice(&self.cutoff.to_le_bytes());
+        self.components.encode(&mut b);
+        b.extend_from_slice(&(self.item_rows.len() as u64).to_le_bytes());
+        for r in &self.item_rows {
+            encode_row(r, &mut b);
+            b.maybe_flush();
         }
-        let hash = h.digest128().to_le_bytes();
-        let parts: [&[u8]; 4] = [&head, &components, &rest, &hash];
-        super::output::write_atomic_parts(&out.join(STATE_FILE), &parts, false)?;
-        let mut whole = Xxh3::new();
-        for part in parts {
-            whole.update(part);
-        }
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        Ok(format!("{:032x}:{len}", whole.digest128()))
+        encode_facts(&self.facts, &mut b);
+        let (whole, len) = b.finish_with_hash().map_err(io)?;
+        file.set_len(len).map_err(io)?;
+        Ok(format!("{whole:032x}:{len}"))
     }
 
     /// The state in `out`, when there is a whole one, with the digest of its file as the run
     /// state records outputs (`xxh3-128 hex:bytes`), so the file is read once.
     pub fn load(out: &Path) -> Option<(State, String)> {
-        let b = std::fs::read(out.join(STATE_FILE)).ok()?;
-        let digest = format!("{:032x}:{}", xxhash_rust::xxh3::xxh3_128(&b), b.len());
+        let file = std::fs::File::open(out.join(STATE_FILE)).ok()?;
+        // SAFETY: only a run, under the lake's run lock, writes this file, and it does so after
+        // the mapping is dropped (at the end of this function); the decoded state owns its data.
+        // Mapped rather than read: no copy of half a gigabyte into fresh memory.
+        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+        let b: &[u8] = &map;
+        let digest = format!("{:032x}:{}", xxhash_rust::xxh3::xxh3_128(b), b.len());
         let (body, hash) = b.split_at_checked(b.len().checked_sub(16)?)?;
         if xxhash_rust::xxh3::xxh3_128(body).to_le_bytes() != hash {
             return None;

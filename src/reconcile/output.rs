@@ -185,32 +185,6 @@ pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> Result<(), ReconcileError>,
 ) -> Result<(), ReconcileError> {
-    write_atomic_sync(path, write, true)
-}
-
-/// Writes the concatenation of `parts` to `path` atomically; `sync`: on disk before the rename
-/// (a file that verifies itself, as the incremental state does, can go without).
-pub fn write_atomic_parts(path: &Path, parts: &[&[u8]], sync: bool) -> Result<(), ReconcileError> {
-    write_atomic_sync(
-        path,
-        |w| {
-            for p in parts {
-                w.get_mut().write_all(p).map_err(|e| ReconcileError::Io {
-                    path: path.to_path_buf(),
-                    source: e,
-                })?;
-            }
-            Ok(())
-        },
-        sync,
-    )
-}
-
-fn write_atomic_sync(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> Result<(), ReconcileError>,
-    sync: bool,
-) -> Result<(), ReconcileError> {
     let io = |e: std::io::Error| ReconcileError::Io {
         path: path.to_path_buf(),
         source: e,
@@ -229,9 +203,7 @@ fn write_atomic_sync(
         write(&mut w)?;
         w.flush().map_err(io)?;
     }
-    if sync {
-        tmp.as_file().sync_all().map_err(io)?;
-    }
+    tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }
