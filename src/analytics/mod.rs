@@ -1007,13 +1007,13 @@ fn empty_changes(f: &Facts, dims: &[Dim]) -> Result<DataFrame, AnalyticsError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::catalogue::DeclineClass;
 
     /// Facts over 40 days from a small generator: every dimension, declines with and without a
     /// reason, orders of several attempts.
-    fn facts() -> Facts {
+    pub(crate) fn facts() -> Facts {
         let mut seed = 7u64;
         let mut next = move |n: u64| {
             seed = seed
@@ -1037,8 +1037,9 @@ mod tests {
             let mut reason = NONE;
             for _ in 0..n {
                 let outcome = outcomes[next(4) as usize];
+                // A declined attempt always has a reason (an empty code is `Declined`).
                 let r = match outcome {
-                    Outcome::Declined if next(5) > 0 => next(3) as u32,
+                    Outcome::Declined => next(3) as u32,
                     _ => NONE,
                 };
                 if reason == NONE {

@@ -29,6 +29,7 @@ use crate::reconcile::incremental;
 use crate::reconcile::output::{
     csv_bytes, exceptions_frame, remove_stale_temp_files, write_results,
 };
+use crate::report::cache::TablesCache;
 use crate::report::{self, ReportSettings};
 use crate::settings::Config;
 
@@ -648,7 +649,14 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     // results it vouches for), written while every month's reports are rendered.
     let days = crate::reconcile::output::results_days(&rec_dir);
     let months = months_with_data(facts, &days, tz);
-    type Rendered = (Month, Vec<report::ReportFile>, bool);
+    /// A month's files, whether its roll-forward ties, and the digest of its tables with their
+    /// frames when they were computed (not taken from the last run).
+    type Rendered = (
+        Month,
+        Vec<report::ReportFile>,
+        bool,
+        (u128, Option<Vec<Vec<u8>>>),
+    );
     let mut known: BTreeMap<PathBuf, String> = BTreeMap::new();
     let (written_rec, rendered) = rayon::join(
         || -> Result<(), CommandError> {
@@ -685,18 +693,42 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                 elapsed_ms = step.elapsed().as_millis() as u64,
                 "close index"
             );
+            // The tables of months whose attempts did not change come from the last run.
+            let last = if args.full {
+                TablesCache::default()
+            } else {
+                TablesCache::load(&p.reports)
+            };
             let rendered = months
                 .par_iter()
                 .map(|label| {
                     let month = Month::parse(label, tz).expect("a month label");
                     let settings = ReportSettings::new(month, config, None);
-                    let (files, ties) = report::render_month_with(facts, &ix, &settings)?;
-                    Ok((month, files, ties))
+                    let digest = report::cache::digest(facts, &settings);
+                    let known = last.get(digest, facts, &settings);
+                    let hit = known.is_some();
+                    let (files, ties, tables) =
+                        report::render_month_using(facts, &ix, &settings, known)?;
+                    let frames = if hit {
+                        None
+                    } else {
+                        Some(TablesCache::encode(&tables, &p.reports)?)
+                    };
+                    Ok((month, files, ties, (digest, frames)))
                 })
                 .collect::<Result<Vec<Rendered>, CommandError>>()?;
+            let mut cache = TablesCache::default();
+            for (month, _, _, (digest, frames)) in &rendered {
+                match frames {
+                    Some(f) => cache.insert(month.label(), *digest, f.clone()),
+                    None => cache.keep_from(&last, &month.label()),
+                }
+            }
+            cache.save(&p.reports)?;
             tracing::debug!(
                 elapsed_ms = step.elapsed().as_millis() as u64,
                 months = rendered.len(),
+                from_the_last_run = rendered.iter().filter(|r| r.3.1.is_none()).count(),
                 "rendered the reports"
             );
             Ok(rendered)
@@ -709,7 +741,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let mut unchanged_months = Vec::new();
     let mut outputs = outputs_rec;
     let mut files_written = 0;
-    for (i, (month, files, _)) in rendered.iter().enumerate() {
+    for (i, (month, files, _, _)) in rendered.iter().enumerate() {
         let w = report::write_files(&p.reports.join(month.label()), files, !args.full)?;
         if w.written.is_empty() {
             unchanged_months.push(month.label());

@@ -7,6 +7,7 @@
 //! they cannot disagree. Output is deterministic: the same lake gives the same bytes, unless a
 //! generation time is asked for (`--now`).
 
+pub mod cache;
 pub mod html;
 mod svg;
 pub mod xlsx;
@@ -30,6 +31,8 @@ pub enum ReportError {
     Analytics(#[from] AnalyticsError),
     #[error(transparent)]
     Reconcile(#[from] ReconcileError),
+    #[error("{}: keeping the month tables: {source}", path.display())]
+    Cache { path: PathBuf, source: PolarsError },
     #[error("{}: writing the workbook: {source}", path.display())]
     Workbook {
         path: PathBuf,
@@ -85,6 +88,18 @@ pub fn newest_month(facts: &Facts) -> Option<String> {
     Some(format!("{}-{:02}", d.year(), d.month()))
 }
 
+/// The month's first and last day, and its newest day with attempts (the lake's newest day,
+/// when it falls in or after the month, clipped to the month's end; days since the epoch).
+fn month_bounds(facts: &Facts, settings: &ReportSettings) -> (NaiveDate, NaiveDate, Option<i32>) {
+    use crate::model::time::to_epoch_days;
+    let (first, last) = month_days(&settings.month);
+    let newest = facts
+        .newest_day
+        .filter(|&d| d >= to_epoch_days(first))
+        .map(|d| d.min(to_epoch_days(last)));
+    (first, last, newest)
+}
+
 /// Builds the month's analytics tables.
 pub fn tables(
     facts: &Facts,
@@ -92,17 +107,13 @@ pub fn tables(
     settings: &ReportSettings,
 ) -> Result<Tables, ReportError> {
     use crate::model::time::{from_epoch_days, to_epoch_days};
-    let (first, last) = month_days(&settings.month);
+    let (first, last, newest) = month_bounds(facts, settings);
     let opts = |dims: Vec<Dim>| ReportOptions {
         dims,
         from: Some(to_epoch_days(first)),
         to: Some(to_epoch_days(last)),
         min_n: settings.min_n,
     };
-    let newest = facts
-        .newest_day
-        .filter(|&d| d >= to_epoch_days(first))
-        .map(|d| d.min(to_epoch_days(last)));
     // The month's rows, for the tables of the month (the week-over-week changes may reach
     // into the month before).
     let whole = facts;
@@ -233,10 +244,24 @@ pub fn render_month_with(
     ix: &close::CloseIndex,
     settings: &ReportSettings,
 ) -> Result<(Vec<ReportFile>, bool), ReportError> {
+    render_month_using(facts, ix, settings, None).map(|(files, ties, _)| (files, ties))
+}
+
+/// [`render_month_with`] from the month's tables when they are known already (see
+/// [`cache`]); returns the tables too.
+pub fn render_month_using(
+    facts: &Facts,
+    ix: &close::CloseIndex,
+    settings: &ReportSettings,
+    known: Option<Tables>,
+) -> Result<(Vec<ReportFile>, bool, Tables), ReportError> {
     let start = std::time::Instant::now();
     let (pack, tables) = rayon::join(
         || close::close_with(ix, settings.month),
-        || tables(facts, Catalogue::embedded(), settings),
+        || match known {
+            Some(t) => Ok(t),
+            None => tables(facts, Catalogue::embedded(), settings),
+        },
     );
     let tables = tables?;
     let built = start.elapsed();
@@ -251,7 +276,7 @@ pub fn render_month_with(
         render_ms = (start.elapsed() - built).as_millis() as u64,
         "month report"
     );
-    Ok((files, ties))
+    Ok((files, ties, tables))
 }
 
 /// What [`write_files`] did.
