@@ -449,23 +449,6 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         );
     }
     tracing::info!(inbox = %p.inbox.display(), lake = %p.lake.display(), full = args.full, "run started");
-    // The last run's record, its incremental state and whether its reconciliation outputs
-    // stand: read while the inbox is ingested (which touches none of them), and never waited
-    // for when nothing changed (the process ends without it).
-    let preload = (!args.full).then(|| {
-        let reports = p.reports.clone();
-        std::thread::spawn(move || {
-            let last = RunState::load(&reports);
-            let (state, holds) = rayon::join(
-                || incremental::State::load(&reports),
-                || {
-                    last.as_ref()
-                        .is_some_and(|r| r.holds_under(&reports, "reconcile/"))
-                },
-            );
-            (last, state, holds)
-        })
-    });
 
     // 1. Ingest (or rebuild), then archive what was processed. The lake's own lock (which a
     // manual `payrecon ingest` also takes) is held to the end, so the reconciliation and the
@@ -559,10 +542,15 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let prior = if args.full {
         None
     } else {
-        // The state and the outputs it goes with (read and hashed beside the ingest).
-        let (last, state, holds) = preload
-            .and_then(|t| t.join().ok())
-            .unwrap_or((None, None, false));
+        // The state and the outputs it goes with (read and hashed side by side).
+        let last = RunState::load(&p.reports);
+        let (state, holds) = rayon::join(
+            || incremental::State::load(&p.reports),
+            || {
+                last.as_ref()
+                    .is_some_and(|r| r.holds_under(&p.reports, "reconcile/"))
+            },
+        );
         state
             .filter(|(s, digest)| {
                 holds
@@ -598,9 +586,15 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                         changed_rows = stats.changed_rows,
                         touched_components = stats.touched_components,
                         reconciled_rows = stats.reconciled_rows,
+                        written = stats.results.written.len(),
+                        unchanged = stats.results.unchanged.len(),
+                        removed = stats.results.removed,
                         "incremental reconciliation"
                     );
-                    Some((view, state, Some(stats.results)))
+                    let w = &stats.results;
+                    outputs_rec.push(rel(&w.digests));
+                    outputs_rec.extend(w.written.iter().chain(&w.unchanged).map(|q| rel(q)));
+                    Some((view, state))
                 }
                 None => {
                     tracing::info!("the cut-off went back: reconciling the whole lake");
@@ -615,7 +609,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     } else {
         "full"
     };
-    let (view, state, pending) = match night {
+    let (view, state) = match night {
         Some(n) => n,
         None => {
             let (facts, inputs, rec) =
@@ -639,14 +633,14 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
             );
             outputs_rec.push(rel(&wrote.digests));
             outputs_rec.extend(wrote.written.iter().chain(&wrote.unchanged).map(|q| rel(q)));
-            (after.0, after.1, None)
+            after
         }
     };
     let facts = &state.facts.facts;
     crash_point("run-after-reconcile");
 
-    // 3. A night's results files, the exceptions and the state of the next night (after the
-    // results it vouches for), written while every month's reports are rendered.
+    // 3. The exceptions and the state of the next night (after the results it vouches for),
+    // written while every month's reports are rendered.
     let days = crate::reconcile::output::results_days(&rec_dir);
     let months = months_with_data(facts, &days, tz);
     /// A month's files, whether its roll-forward ties, and the digest of its tables with their
@@ -660,18 +654,6 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let mut known: BTreeMap<PathBuf, String> = BTreeMap::new();
     let (written_rec, rendered) = rayon::join(
         || -> Result<(), CommandError> {
-            if let Some(pending) = &pending {
-                let w = pending.write()?;
-                tracing::debug!(
-                    elapsed_ms = step.elapsed().as_millis() as u64,
-                    written = w.written.len(),
-                    unchanged = w.unchanged.len(),
-                    removed = w.removed,
-                    "incremental reconciliation: results files"
-                );
-                outputs_rec.push(rel(&w.digests));
-                outputs_rec.extend(w.written.iter().chain(&w.unchanged).map(|q| rel(q)));
-            }
             let exceptions = exceptions_frame(view.exceptions(), view.cutoff);
             let ex_path = rec_dir.join("exceptions.csv");
             report::write_files(

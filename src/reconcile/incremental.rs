@@ -223,62 +223,17 @@ fn newest_timestamp(
     Ok(all.filter(|&t| t != i64::MIN).or(Some(0)))
 }
 
-/// What a night did, for the logs, and the results files it leaves to write.
+/// What a night did, for the logs.
+#[derive(Debug, Default)]
 pub struct NightStats {
     pub changed_rows: usize,
     pub touched_components: usize,
     pub reconciled_rows: usize,
-    pub results: PendingResults,
+    pub results: ResultsWrite,
 }
 
-/// Whether `r` is an item row of a touched component: exactly when its item's own key is a
-/// member's (two items of a table with one hash share a link key, so a component), a hash
-/// lookup rather than a search of every key.
-fn in_touched(keys: &[rustc_hash::FxHashSet<u64>; 4], r: &ResultRow) -> bool {
-    let table = match r.item_type {
-        ItemType::Order => 0,
-        ItemType::Charge => 1,
-        ItemType::Refund => 2,
-        ItemType::SettlementLine => 3,
-        ItemType::Settlement | ItemType::Deposit => return false,
-    };
-    is_item_row(r)
-        && super::components::item_key(r.item_type, &r.item_id)
-            .is_some_and(|k| keys[table].contains(&k))
-}
-
-/// A night's results files, planned but not yet written: the run writes them beside the
-/// month reports (which do not read them), and before the state (which vouches for them).
-pub struct PendingResults {
-    out: std::path::PathBuf,
-    plan: super::components::Plan,
-    /// The touched components' item rows.
-    recomputed: Vec<ResultRow>,
-    /// The settlement and deposit rows (settlement-wide layers), sorted.
-    settlement_wide: Vec<ResultRow>,
-}
-
-impl PendingResults {
-    /// Rewrites the results files that hold touched rows (before or now) and the settlement
-    /// and deposit files whose rows changed.
-    pub fn write(&self) -> Result<ResultsWrite, ReconcileError> {
-        let keep = |r: &ResultRow| {
-            !matches!(r.item_type, ItemType::Settlement | ItemType::Deposit)
-                && is_item_row(r)
-                && !in_touched(&self.plan.keys, r)
-        };
-        write_results_night(
-            &self.out,
-            &self.plan.results,
-            &keep,
-            &self.recomputed,
-            &self.settlement_wide,
-        )
-    }
-}
-
-/// One incremental night: reconciles the touched components and returns the view, the next
-/// state and the results files to rewrite (in `out`, the reconciliation's output folder).
+/// One incremental night: reconciles the touched components, rewrites their results files
+/// (in `out`, the reconciliation's output folder) and returns the view and the next state.
 /// `Ok(None)`: this night cannot be incremental (the cut-off went back, or a lake file has no
 /// statistics), reconcile in full.
 pub fn night(
@@ -395,34 +350,48 @@ pub fn night(
         .facts
         .replace(&|k| charge_keys.contains(&k), sub_facts, fact_options);
     lap("facts replaced");
-    let item_rows = {
-        let mut rows: Vec<ResultRow> = std::mem::take(&mut state.item_rows)
-            .into_par_iter()
-            .filter(|r| !in_touched(&plan.keys, r))
-            .collect();
-        rows.extend(kept_item_rows(
-            recomputed.par_iter(),
-            &arrivals,
-            tz,
-            span(&recomputed),
-        ));
-        super::sort_rows(&mut rows);
-        rows
+    // An item row is in a touched component exactly when its item's own key is a member's
+    // (two items of a table with one hash share a link key, so a component): a hash lookup,
+    // not a search of every key.
+    let keep = |r: &ResultRow| {
+        let table = match r.item_type {
+            ItemType::Order => 0,
+            ItemType::Charge => 1,
+            ItemType::Refund => 2,
+            ItemType::SettlementLine => 3,
+            ItemType::Settlement | ItemType::Deposit => return false,
+        };
+        is_item_row(r)
+            && !super::components::item_key(r.item_type, &r.item_id)
+                .is_some_and(|k| keys[table].contains(&k))
     };
+    let (results, item_rows) = rayon::join(
+        || write_results_night(out, &plan.results, &keep, &recomputed, &settlement_wide),
+        || {
+            let mut rows: Vec<ResultRow> = std::mem::take(&mut state.item_rows)
+                .into_par_iter()
+                .filter(|r| keep(r))
+                .collect();
+            rows.extend(kept_item_rows(
+                recomputed.par_iter(),
+                &arrivals,
+                tz,
+                span(&recomputed),
+            ));
+            super::sort_rows(&mut rows);
+            rows
+        },
+    );
+    let results = results?;
+    lap("results files written");
     let mut view_rows = item_rows.clone();
-    view_rows.extend(settlement_wide.iter().cloned());
+    view_rows.extend(settlement_wide);
     super::sort_rows(&mut view_rows);
-    lap("the state's rows and the view");
     let stats = NightStats {
         changed_rows,
         touched_components: touched.len(),
         reconciled_rows,
-        results: PendingResults {
-            out: out.to_path_buf(),
-            plan,
-            recomputed,
-            settlement_wide,
-        },
+        results,
     };
     let state = State {
         settings: state.settings,
