@@ -499,17 +499,27 @@ fn daily_incremental_nights_equal_one_full_run() {
     assert_eq!(run_finished(&first)["fields"]["reconciliation"], "full");
     let later: Vec<&String> = dates.iter().filter(|d| d.as_str() > "2026-10-24").collect();
     assert!(later.len() >= 8, "{} later days", later.len());
+    // Months whose tables a night took from the last run (their attempts did not change).
+    let mut months_kept = 0;
     for day in later {
         let files: Vec<&PathBuf> = nights.all.iter().filter(|p| file_date(p) == *day).collect();
         nights.drop_into(&nightly.join("inbox"), &files);
-        let out = run(&nightly, &["--log-format", "json"]);
+        let out = run(&nightly, &["--log-format", "json", "-v"]);
         ok(&out);
         assert_eq!(
             run_finished(&out)["fields"]["reconciliation"],
             "incremental",
             "night {day}"
         );
+        months_kept += String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["fields"]["message"] == "rendered the reports")
+            .and_then(|v| v["fields"]["from_the_last_run"].as_u64())
+            .expect("a rendered-the-reports event");
     }
+    // The tables cache is used, and the bytes below still equal one full run's.
+    assert!(months_kept > 0, "no month's tables came from the last run");
     let all: Vec<&PathBuf> = nights.all.iter().collect();
     nights.drop_into(&once.join("inbox"), &all);
     ok(&run(&once, &[]));
