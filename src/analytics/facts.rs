@@ -108,6 +108,25 @@ pub struct OrderFact {
     pub immature: bool,
 }
 
+impl OrderFact {
+    /// `decided`, `first_approved`, `eventual_approved` and `immature` as bits 0 to 3, as the
+    /// incremental state stores them and the tables cache hashes them.
+    pub fn flags(&self) -> u8 {
+        self.decided as u8
+            | (self.first_approved as u8) << 1
+            | (self.eventual_approved as u8) << 2
+            | (self.immature as u8) << 3
+    }
+
+    /// Sets the four flags from [`Self::flags`]' bits.
+    pub fn set_flags(&mut self, bits: u8) {
+        self.decided = bits & 1 != 0;
+        self.first_approved = bits & 2 != 0;
+        self.eventual_approved = bits & 4 != 0;
+        self.immature = bits & 8 != 0;
+    }
+}
+
 /// A value-band table: per-currency edges in lake units and the labels of all bands.
 #[derive(Debug, Clone)]
 pub struct Bands {

@@ -769,6 +769,13 @@ impl std::ops::DerefMut for Sink<'_> {
     }
 }
 
+/// Writes `values` little-endian into `out` from byte `at` on.
+pub(crate) fn put_u32s(out: &mut [u8], at: usize, values: &[u32]) {
+    for (i, v) in values.iter().enumerate() {
+        out[at + 4 * i..at + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
+    }
+}
+
 /// Appends the count and `size`-byte records of `items`, each written by `put` (in parallel).
 pub(crate) fn put_fixed<T: Sync>(
     out: &mut Sink,

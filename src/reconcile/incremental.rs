@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::close::{Arrivals, CloseIndex, MonthEnds};
-use super::components::{Components, Sink, is_item_row, le32, le64, put_fixed_n};
+use super::components::{Components, Sink, is_item_row, le32, le64, put_fixed_n, put_u32s};
 use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
 use super::output::{
     ResultsWrite, encode_row_head, encode_row_source, put_opt, put_text, write_results_night,
@@ -438,12 +438,6 @@ fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
 }
 
 /// Little-endian `values` into `out` from `at`.
-fn put_u32s(out: &mut [u8], at: usize, values: &[u32]) {
-    for (i, v) in values.iter().enumerate() {
-        out[at + 4 * i..at + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
-    }
-}
-
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
@@ -599,10 +593,7 @@ fn encode_facts(k: &KeyedFacts, b: &mut Sink) {
             ],
         );
         out[36] = currency_index(o.currency);
-        out[37] = o.decided as u8
-            | (o.first_approved as u8) << 1
-            | (o.eventual_approved as u8) << 2
-            | (o.immature as u8) << 3;
+        out[37] = o.flags();
         out[38..].copy_from_slice(&key.to_le_bytes());
     });
 }
@@ -658,24 +649,23 @@ fn decode_facts(r: &mut Reader) -> Option<KeyedFacts> {
     let (orders, order_keys): (Vec<facts::OrderFact>, Vec<u64>) = bytes
         .par_chunks_exact(ORDER_BYTES)
         .map(|b| {
-            (
-                facts::OrderFact {
-                    first_ts: le64(&b[..8]) as i64,
-                    first_day: u(b, 8) as i32,
-                    country: u(b, 12),
-                    device: u(b, 16),
-                    band: u(b, 20),
-                    attempts: u(b, 24),
-                    first_decline_reason: u(b, 28),
-                    attempts_to_recovery: u(b, 32),
-                    currency: Currency::ALL[b[36] as usize],
-                    decided: b[37] & 1 != 0,
-                    first_approved: b[37] & 2 != 0,
-                    eventual_approved: b[37] & 4 != 0,
-                    immature: b[37] & 8 != 0,
-                },
-                le64(&b[38..]),
-            )
+            let mut o = facts::OrderFact {
+                first_ts: le64(&b[..8]) as i64,
+                first_day: u(b, 8) as i32,
+                country: u(b, 12),
+                device: u(b, 16),
+                band: u(b, 20),
+                attempts: u(b, 24),
+                first_decline_reason: u(b, 28),
+                attempts_to_recovery: u(b, 32),
+                currency: Currency::ALL[b[36] as usize],
+                decided: false,
+                first_approved: false,
+                eventual_approved: false,
+                immature: false,
+            };
+            o.set_flags(b[37]);
+            (o, le64(&b[38..]))
         })
         .unzip();
     Some(KeyedFacts {

@@ -20,6 +20,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 use super::{ReportError, ReportSettings, Tables, month_bounds};
 use crate::analytics::facts::{AttemptFact, Facts, OrderFact};
 use crate::model::time::{from_epoch_days, to_epoch_days};
+use crate::reconcile::components::put_u32s;
 
 /// The cache file, in the reports folder.
 pub const CACHE_FILE: &str = ".payrecon-tables.bin";
@@ -43,12 +44,11 @@ fn frames(t: &Tables) -> [&DataFrame; FRAMES] {
 fn attempt_hash(a: &AttemptFact) -> u128 {
     let mut b = [0u8; 34];
     b[..8].copy_from_slice(&a.amount.to_le_bytes());
-    for (i, v) in [a.day as u32, a.country, a.device, a.band, a.reason]
-        .iter()
-        .enumerate()
-    {
-        b[8 + 4 * i..12 + 4 * i].copy_from_slice(&v.to_le_bytes());
-    }
+    put_u32s(
+        &mut b,
+        8,
+        &[a.day as u32, a.country, a.device, a.band, a.reason],
+    );
     b[28..31].copy_from_slice(a.currency.code().as_bytes());
     b[31] = a.outcome as u8;
     b[32] = 1;
@@ -57,25 +57,21 @@ fn attempt_hash(a: &AttemptFact) -> u128 {
 
 fn order_hash(o: &OrderFact) -> u128 {
     let mut b = [0u8; 40];
-    for (i, v) in [
-        o.first_day as u32,
-        o.country,
-        o.device,
-        o.band,
-        o.attempts,
-        o.first_decline_reason,
-        o.attempts_to_recovery,
-    ]
-    .iter()
-    .enumerate()
-    {
-        b[4 * i..4 + 4 * i].copy_from_slice(&v.to_le_bytes());
-    }
+    put_u32s(
+        &mut b,
+        0,
+        &[
+            o.first_day as u32,
+            o.country,
+            o.device,
+            o.band,
+            o.attempts,
+            o.first_decline_reason,
+            o.attempts_to_recovery,
+        ],
+    );
     b[28..31].copy_from_slice(o.currency.code().as_bytes());
-    b[31] = o.decided as u8
-        | (o.first_approved as u8) << 1
-        | (o.eventual_approved as u8) << 2
-        | (o.immature as u8) << 3;
+    b[31] = o.flags();
     b[32] = 2;
     xxh3_128(&b)
 }
