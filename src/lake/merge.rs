@@ -15,10 +15,8 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, TimestampMicrosecondType};
-use arrow_array::{ArrayRef, FixedSizeBinaryArray, Int64Array, RecordBatch, UInt32Array};
+use arrow_array::{ArrayRef, FixedSizeBinaryArray, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use arrow_select::concat::concat_batches;
-use arrow_select::take::take_record_batch;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -263,22 +261,25 @@ fn merge_group(
             parts.push(f.load(&schema)?);
         }
     }
-    let combined = concat_batches(&schema, &parts)
-        .map_err(|e| LakeError::corrupt(lake.root(), e.to_string()))?;
-    drop(parts);
-    let total = combined.num_rows();
-    let file_seq = combined
-        .column(table.index_of("file_seq"))
-        .as_primitive::<Int64Type>()
-        .clone();
-    let line = combined
-        .column(table.index_of("source_line"))
-        .as_primitive::<Int64Type>()
-        .clone();
-    let row_hash = combined
-        .column(table.index_of("row_hash"))
-        .as_fixed_size_binary()
-        .clone();
+    // Rows are numbered across the parts (existing files first, then the new chunks); only
+    // the columns the merge reads are put end to end, and the rows written are taken from the
+    // parts themselves, so every other column is copied once.
+    let mut offsets = Vec::with_capacity(parts.len() + 1);
+    offsets.push(0);
+    for p in &parts {
+        offsets.push(offsets.last().copied().unwrap_or(0) + p.num_rows());
+    }
+    let column = |name: &str| -> Result<ArrayRef, LakeError> {
+        let i = table.index_of(name);
+        let arrays: Vec<&dyn arrow_array::Array> =
+            parts.iter().map(|p| p.column(i).as_ref()).collect();
+        arrow_select::concat::concat(&arrays)
+            .map_err(|e| LakeError::corrupt(lake.root(), e.to_string()))
+    };
+    let total = offsets.last().copied().unwrap_or(0);
+    let file_seq = column("file_seq")?.as_primitive::<Int64Type>().clone();
+    let line = column("source_line")?.as_primitive::<Int64Type>().clone();
+    let row_hash = column("row_hash")?.as_fixed_size_binary().clone();
     if !keyed {
         for i in 0..n_existing {
             seen.insert(hash_at(&row_hash, i));
@@ -309,19 +310,23 @@ fn merge_group(
         return Ok(out); // nothing new: leave the partitions untouched
     }
 
-    let day_of = day_reader(table, &combined);
+    let day_column = match table.partitioning {
+        Partitioning::Day(c) => Some(column(c)?),
+        _ => None,
+    };
+    let day_of = day_reader(table, day_column.as_ref());
     let mut by_day: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
     let mut version_rows: BTreeMap<i32, Vec<(i64, u128)>> = BTreeMap::new();
     if let Some(key_col) = table.key {
-        let keys = combined.column(table.index_of(key_col)).as_string::<i32>();
+        let keys = column(key_col)?;
+        let keys = keys.as_string::<i32>();
         let ts = match table.winner {
-            Winner::LatestBy(c) => Some(
-                combined
-                    .column(table.index_of(c))
-                    .as_primitive::<TimestampMicrosecondType>(),
-            ),
+            Winner::LatestBy(c) => Some(column(c)?),
             _ => None,
         };
+        let ts = ts
+            .as_ref()
+            .map(|t| t.as_primitive::<TimestampMicrosecondType>());
         let rank = |i: usize| {
             (
                 ts.map(|t| t.value(i)).unwrap_or(0),
@@ -384,9 +389,20 @@ fn merge_group(
 
     for (&d, idx) in &by_day {
         let target = Lake::partition_file(table, d);
-        let indices = UInt32Array::from(idx.iter().map(|&i| i as u32).collect::<Vec<_>>());
-        let batch = take_record_batch(&combined, &indices)
-            .map_err(|e| LakeError::corrupt(lake.root(), e.to_string()))?;
+        let at: Vec<(usize, usize)> = idx
+            .iter()
+            .map(|&i| {
+                let p = offsets.partition_point(|&o| o <= i) - 1;
+                (p, i - offsets[p])
+            })
+            .collect();
+        let refs: Vec<&RecordBatch> = parts.iter().collect();
+        let batch = if refs.is_empty() {
+            RecordBatch::new_empty(schema.clone())
+        } else {
+            arrow_select::interleave::interleave_record_batch(&refs, &at)
+                .map_err(|e| LakeError::corrupt(lake.root(), e.to_string()))?
+        };
         parquet_io::write_batches(
             &txn.staged_path(&target),
             table.name,
@@ -434,24 +450,23 @@ fn merge_group(
     Ok(out)
 }
 
-/// Returns a function giving each combined row's partition day.
+/// Returns a function giving each combined row's partition day, from the partition column
+/// (`None` for tables that are not partitioned by day).
 fn day_reader<'a>(
     table: &TableDef,
-    batch: &'a RecordBatch,
+    column: Option<&'a ArrayRef>,
 ) -> Box<dyn Fn(usize) -> i32 + Sync + 'a> {
-    match table.partitioning {
-        Partitioning::Day(c) => {
+    match (table.partitioning, column) {
+        (Partitioning::Day(c), Some(array)) => {
             let idx = table.index_of(c);
             let col = table.all_columns().nth(idx).expect("column");
             match col.ty {
                 ColType::Timestamp => {
-                    let a = batch.column(idx).as_primitive::<TimestampMicrosecondType>();
+                    let a = array.as_primitive::<TimestampMicrosecondType>();
                     Box::new(move |i| a.value(i).div_euclid(MICROS_PER_DAY) as i32)
                 }
                 ColType::Date => {
-                    let a = batch
-                        .column(idx)
-                        .as_primitive::<arrow_array::types::Date32Type>();
+                    let a = array.as_primitive::<arrow_array::types::Date32Type>();
                     Box::new(move |i| a.value(i))
                 }
                 _ => unreachable!("partition columns are timestamps or dates"),

@@ -629,10 +629,12 @@ impl Components {
             }));
         }
         if !placed.is_empty() {
+            // Members are unique: a placed one already there is not added again.
             placed.sort_unstable();
-            let mut all = merge_sorted(std::mem::take(&mut self.members), placed);
-            all.dedup();
-            self.members = all;
+            placed.dedup();
+            let members = &self.members;
+            placed.retain(|m| members.binary_search(m).is_err());
+            self.members = merge_sorted(std::mem::take(&mut self.members), placed);
         }
         if !added.is_empty() {
             added.sort_unstable();
@@ -641,16 +643,16 @@ impl Components {
         if !digests.is_empty() {
             digests.sort_unstable();
             digests.dedup_by_key(|d| d.0);
-            let mut old = std::mem::take(&mut self.rows);
-            // Replace the old digests of changed rows.
-            let mut j = 0;
-            old.retain(|e| {
-                while j < digests.len() && digests[j].0 < e.0 {
-                    j += 1;
+            // A changed row's digest replaces its old one in place; new rows are merged in.
+            let rows = &mut self.rows;
+            digests.retain(|d| match rows.binary_search_by_key(&d.0, |e| e.0) {
+                Ok(at) => {
+                    rows[at] = *d;
+                    false
                 }
-                !(j < digests.len() && digests[j].0 == e.0)
+                Err(_) => true,
             });
-            self.rows = merge_sorted(old, digests);
+            self.rows = merge_sorted(std::mem::take(&mut self.rows), digests);
         }
         touched
     }
@@ -820,28 +822,34 @@ pub(crate) fn get_fixed<T: Send>(
     bytes.par_chunks_exact(size).map(get).collect()
 }
 
-/// Two sorted runs into one.
+/// Two sorted runs into one (equal values: `a`'s first). `b` is a night's few against all of
+/// history in `a`: each of its values finds its place by binary search and the runs of `a`
+/// between are copied whole, rather than comparing every value of `a`.
 fn merge_sorted<T: Ord + Copy>(a: Vec<T>, b: Vec<T>) -> Vec<T> {
+    if b.is_empty() {
+        return a;
+    }
     let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i] <= b[j] {
-            out.push(a[i]);
-            i += 1;
-        } else {
-            out.push(b[j]);
-            j += 1;
-        }
+    let mut i = 0;
+    for x in b {
+        let p = i + a[i..].partition_point(|y| *y <= x);
+        out.extend_from_slice(&a[i..p]);
+        out.push(x);
+        i = p;
     }
     out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
     out
 }
 
 /// Whether a result row belongs to its item's component (layers 1 and 2, layer 3's lines)
 /// rather than to the settlement-wide layers (layer 3's settlements, layer 4).
 pub fn is_item_row(r: &super::ResultRow) -> bool {
-    r.layer <= 2 || (r.layer == 3 && r.item_type == ItemType::SettlementLine)
+    is_item_row_of(r.layer, r.item_type)
+}
+
+/// [`is_item_row`] by a row's layer and item type.
+pub fn is_item_row_of(layer: u8, item_type: ItemType) -> bool {
+    layer <= 2 || (layer == 3 && item_type == ItemType::SettlementLine)
 }
 
 /// The reconciliation after a change, from the previous one: the previous rows of items in

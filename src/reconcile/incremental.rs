@@ -20,7 +20,9 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::close::{Arrivals, CloseIndex, MonthEnds};
-use super::components::{Components, Sink, is_item_row, le32, le64, put_fixed_n, put_u32s};
+use super::components::{
+    Components, Sink, is_item_row, is_item_row_of, le32, le64, put_fixed_n, put_u32s,
+};
 use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
 use super::output::{
     ResultsWrite, encode_row_head, encode_row_source, put_opt, put_text, write_results_night,
@@ -353,40 +355,40 @@ pub fn night(
     // An item row is in a touched component exactly when its item's own key is a member's
     // (two items of a table with one hash share a link key, so a component): a hash lookup,
     // not a search of every key.
-    let keep = |r: &ResultRow| {
-        let table = match r.item_type {
+    let keep_item = |layer: u8, item_type: ItemType, id: &str| {
+        let table = match item_type {
             ItemType::Order => 0,
             ItemType::Charge => 1,
             ItemType::Refund => 2,
             ItemType::SettlementLine => 3,
             ItemType::Settlement | ItemType::Deposit => return false,
         };
-        is_item_row(r)
-            && !super::components::item_key(r.item_type, &r.item_id)
-                .is_some_and(|k| keys[table].contains(&k))
+        is_item_row_of(layer, item_type)
+            && !super::components::item_key(item_type, id).is_some_and(|k| keys[table].contains(&k))
     };
+    let keep = |r: &ResultRow| keep_item(r.layer, r.item_type, &r.item_id);
     let (results, item_rows) = rayon::join(
-        || write_results_night(out, &plan.results, &keep, &recomputed, &settlement_wide),
         || {
-            let mut rows: Vec<ResultRow> = std::mem::take(&mut state.item_rows)
+            write_results_night(
+                out,
+                &plan.results,
+                &keep_item,
+                &recomputed,
+                &settlement_wide,
+            )
+        },
+        || {
+            let rows: Vec<ResultRow> = std::mem::take(&mut state.item_rows)
                 .into_par_iter()
                 .filter(|r| keep(r))
                 .collect();
-            rows.extend(kept_item_rows(
-                recomputed.par_iter(),
-                &arrivals,
-                tz,
-                span(&recomputed),
-            ));
-            super::sort_rows(&mut rows);
-            rows
+            let new = kept_item_rows(recomputed.par_iter(), &arrivals, tz, span(&recomputed));
+            super::merge_rows(rows, new)
         },
     );
     let results = results?;
     lap("results files written");
-    let mut view_rows = item_rows.clone();
-    view_rows.extend(settlement_wide);
-    super::sort_rows(&mut view_rows);
+    let view_rows = super::merge_rows(item_rows.clone(), settlement_wide);
     let stats = NightStats {
         changed_rows,
         touched_components: touched.len(),
@@ -728,11 +730,16 @@ impl State {
         // Mapped rather than read: no copy of half a gigabyte into fresh memory.
         let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
         let b: &[u8] = &map;
-        let digest = format!("{:032x}:{}", xxhash_rust::xxh3::xxh3_128(b), b.len());
         let (body, hash) = b.split_at_checked(b.len().checked_sub(16)?)?;
-        if xxhash_rust::xxh3::xxh3_128(body).to_le_bytes() != hash {
+        // One pass over the bytes for both hashes: the body's (checked against the trailer),
+        // then the whole file's (its digest).
+        let mut h = Xxh3::new();
+        h.update(body);
+        if h.digest128().to_le_bytes() != hash {
             return None;
         }
+        h.update(hash);
+        let digest = format!("{:032x}:{}", h.digest128(), b.len());
         let mut r = Reader(body);
         if r.take(8)? != MAGIC {
             return None;

@@ -12,6 +12,7 @@
 
 pub mod close;
 pub mod components;
+mod file_rows;
 pub mod incremental;
 pub mod load;
 pub mod output;
@@ -679,7 +680,56 @@ pub fn settlement_wide(
     layer4(lines, deposits, options, cutoff, &ends, rows);
 }
 
-/// Sorts rows by (layer, item type, item id, status, counterparts, source line). A parallel sort
+/// The order of result rows: (layer, item type, item id, status, counterparts, source line).
+pub(crate) fn row_order(a: &ResultRow, b: &ResultRow) -> std::cmp::Ordering {
+    (
+        a.layer,
+        a.item_type,
+        &a.item_id,
+        a.status,
+        &a.counterparts,
+        a.source_line,
+    )
+        .cmp(&(
+            b.layer,
+            b.item_type,
+            &b.item_id,
+            b.status,
+            &b.counterparts,
+            b.source_line,
+        ))
+}
+
+/// Two runs of rows, each already in [`row_order`] (checked: a run that is not is sorted
+/// first), as one run in that order: a linear merge, where sorting the whole would compare
+/// every row again. Equal rows keep `a`'s first.
+pub(crate) fn merge_rows(mut a: Vec<ResultRow>, mut b: Vec<ResultRow>) -> Vec<ResultRow> {
+    let sorted = |rows: &[ResultRow]| rows.is_sorted_by(|x, y| row_order(x, y).is_le());
+    if b.is_empty() && sorted(&a) {
+        return a;
+    }
+    if a.is_empty() && sorted(&b) {
+        return b;
+    }
+    let (sa, sb) = rayon::join(|| sorted(&a), || sorted(&b));
+    if !sa {
+        sort_rows(&mut a);
+    }
+    if !sb {
+        sort_rows(&mut b);
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let mut b = b.into_iter().peekable();
+    for x in a {
+        while let Some(y) = b.next_if(|y| row_order(y, &x).is_lt()) {
+            out.push(y);
+        }
+        out.push(x);
+    }
+    out.extend(b);
+    out
+}
+
 /// of small keys (the group and the id's first 16 bytes; whole rows are compared only on equal
 /// keys), then each row is moved into place once: sorting the wide rows themselves would move
 /// each of them dozens of times.
@@ -697,24 +747,7 @@ pub(crate) fn sort_rows(rows: &mut [ResultRow]) {
             u64::from_be_bytes(lo.try_into().expect("8 bytes")),
         )
     }
-    let full = |a: &ResultRow, b: &ResultRow| {
-        (
-            a.layer,
-            a.item_type,
-            &a.item_id,
-            a.status,
-            &a.counterparts,
-            a.source_line,
-        )
-            .cmp(&(
-                b.layer,
-                b.item_type,
-                &b.item_id,
-                b.status,
-                &b.counterparts,
-                b.source_line,
-            ))
-    };
+    let full = row_order;
     // 24-byte keys: (group and id prefix, rest of the prefix, row).
     let mut keys: Vec<(u64, u64, u32)> = rows
         .par_iter()

@@ -255,7 +255,7 @@ const RESULT_CHUNK: usize = 1 << 20;
 const RESULT_ROW_GROUP: usize = 1 << 18;
 
 /// The results table's Arrow schema (the columns of [`results_chunk`]).
-fn results_schema() -> arrow_schema::SchemaRef {
+pub(super) fn results_schema() -> arrow_schema::SchemaRef {
     use arrow_schema::{DataType as D, Field, Schema};
     let money = || D::Decimal128(18, 2);
     std::sync::Arc::new(Schema::new(vec![
@@ -276,7 +276,7 @@ fn results_schema() -> arrow_schema::SchemaRef {
 }
 
 /// The Arrow arrays of some rows, in [`results_schema`]'s order.
-fn results_arrays(rows: &[&ResultRow]) -> Vec<arrow_array::ArrayRef> {
+pub(super) fn results_arrays(rows: &[&ResultRow]) -> Vec<arrow_array::ArrayRef> {
     use arrow_array::builder::StringBuilder;
     use arrow_array::{ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array};
     use rayon::prelude::*;
@@ -362,6 +362,18 @@ fn results_arrays(rows: &[&ResultRow]) -> Vec<arrow_array::ArrayRef> {
 /// each row group's columns are built and encoded in parallel, and written in order.
 /// [`WRITER`] names its settings: keep the two in step.
 fn write_rows_parquet(rows: &[&ResultRow], path: &Path) -> Result<(), ReconcileError> {
+    write_parquet(path, rows.len(), &|from, to| {
+        results_arrays(&rows[from..to])
+    })
+}
+
+/// [`write_rows_parquet`] of `n` rows whose arrays (of [`results_schema`]) `arrays(from, to)`
+/// gives, a row group at a time.
+fn write_parquet(
+    path: &Path,
+    n: usize,
+    arrays: &(dyn Fn(usize, usize) -> Vec<arrow_array::ArrayRef> + Sync),
+) -> Result<(), ReconcileError> {
     use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
     use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
     use parquet::basic::{Compression, ZstdLevel};
@@ -395,8 +407,8 @@ fn write_rows_parquet(rows: &[&ResultRow], path: &Path) -> Result<(), ReconcileE
             SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), props.clone())
                 .map_err(pq)?;
         let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
-        for (g, rows) in rows.chunks(RESULT_ROW_GROUP).enumerate() {
-            let arrays = results_arrays(rows);
+        for (g, from) in (0..n).step_by(RESULT_ROW_GROUP).enumerate() {
+            let arrays = arrays(from, (from + RESULT_ROW_GROUP).min(n));
             let writers = factory.create_column_writers(g).map_err(pq)?;
             let chunks = writers
                 .into_par_iter()
@@ -418,6 +430,24 @@ fn write_rows_parquet(rows: &[&ResultRow], path: &Path) -> Result<(), ReconcileE
         writer.close().map_err(pq)?;
         Ok(())
     })
+}
+
+/// [`write_rows_parquet`], for the tests of [`super::file_rows`].
+#[cfg(test)]
+pub(super) fn write_rows_parquet_for_tests(
+    rows: &[&ResultRow],
+    path: &Path,
+) -> Result<(), ReconcileError> {
+    write_rows_parquet(rows, path)
+}
+
+/// A batch written as [`FileRows::write`] writes it, for the tests of [`super::file_rows`].
+#[cfg(test)]
+pub(super) fn write_batch_for_tests(
+    path: &Path,
+    batch: &arrow_array::RecordBatch,
+) -> Result<(), ReconcileError> {
+    FileRows::Batch(batch.clone()).write(path)
 }
 
 /// The folder of the results table inside an output folder.
@@ -512,24 +542,56 @@ pub(crate) fn encode_row_source(r: &ResultRow, b: &mut Vec<u8>) {
 /// whole, in parallel; the chunks' hashes are combined in order.
 pub fn rows_digest(rows: &[&ResultRow]) -> String {
     use rayon::prelude::*;
-    use xxhash_rust::xxh3::{Xxh3, xxh3_128};
     let parts: Vec<u128> = rows
-        .par_chunks(1 << 14)
+        .par_chunks(DIGEST_CHUNK)
         .map(|chunk| {
             let mut b = Vec::with_capacity(chunk.len() * 96);
             for r in chunk {
                 encode_row(r, &mut b);
             }
-            xxh3_128(&b)
+            xxhash_rust::xxh3::xxh3_128(&b)
         })
         .collect();
-    let mut h = Xxh3::new();
+    combine_digest(rows.len(), &parts)
+}
+
+/// Rows per hashed chunk of a digest.
+pub(super) const DIGEST_CHUNK: usize = 1 << 14;
+
+/// A digest of `n` rows from the hashes of their chunks of [`DIGEST_CHUNK`] rows, in order.
+pub(super) fn combine_digest(n: usize, parts: &[u128]) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&format_seed().to_le_bytes());
-    h.update(&(rows.len() as u64).to_le_bytes());
+    h.update(&(n as u64).to_le_bytes());
     for p in parts {
         h.update(&p.to_le_bytes());
     }
     format!("{:032x}", h.digest128())
+}
+
+/// The rows of one results file to write: rows, or a file's rows kept as Arrow arrays
+/// ([`super::file_rows`]).
+enum FileRows<'a> {
+    Rows(Vec<&'a ResultRow>),
+    Batch(arrow_array::RecordBatch),
+}
+
+impl FileRows<'_> {
+    fn digest(&self, path: &Path) -> Result<String, ReconcileError> {
+        match self {
+            FileRows::Rows(rows) => Ok(rows_digest(rows)),
+            FileRows::Batch(b) => super::file_rows::digest(path, b),
+        }
+    }
+
+    fn write(&self, path: &Path) -> Result<(), ReconcileError> {
+        match self {
+            FileRows::Rows(rows) => write_rows_parquet(rows, path),
+            FileRows::Batch(b) => write_parquet(path, b.num_rows(), &|from, to| {
+                b.slice(from, to - from).columns().to_vec()
+            }),
+        }
+    }
 }
 
 /// The results file of a row, relative to [`RESULTS_DIR`]: one file per UTC day of the item's
@@ -599,21 +661,27 @@ pub fn write_results(
     for r in &rec.rows {
         groups.entry(partition_of(r)).or_default().push(r);
     }
+    let groups = groups
+        .into_iter()
+        .map(|(k, rows)| (k, FileRows::Rows(rows)))
+        .collect();
     write_groups(out, groups, &|_| true, force)
 }
 
 /// The results files of a night: `planned` files (UTC day, item type) get their rows in
-/// untouched components (`keep`) from the file as it is, plus `recomputed` (the touched
-/// components' item rows); the settlement and deposit files get `settlement_wide`. Every other
-/// file is left as it is. The rows of a file are sorted as [`super::reconcile`] sorts them.
+/// untouched components (`keep`, by layer, item type and id) from the file as it is, plus
+/// `recomputed` (the touched components' item rows); the settlement and deposit files get
+/// `settlement_wide`. Every other file is left as it is. The rows of a file are in the order
+/// [`super::reconcile`] sorts them: the old ones stay Arrow arrays and the recomputed ones are
+/// put at their places ([`super::file_rows`]).
 pub fn write_results_night(
     out: &Path,
     planned: &std::collections::BTreeSet<(i32, super::ItemType)>,
-    keep: &(dyn Fn(&ResultRow) -> bool + Sync),
+    keep: &(dyn Fn(u8, super::ItemType, &str) -> bool + Sync),
     recomputed: &[ResultRow],
     settlement_wide: &[ResultRow],
 ) -> Result<ResultsWrite, ReconcileError> {
-    use super::ItemType;
+    use super::{ItemType, file_rows};
     use rayon::prelude::*;
     let dir = out.join(RESULTS_DIR);
     let planned: Vec<(i32, ItemType)> = planned
@@ -621,24 +689,11 @@ pub fn write_results_night(
         .copied()
         .filter(|(_, t)| !matches!(t, ItemType::Settlement | ItemType::Deposit))
         .collect();
-    let old: Vec<Vec<ResultRow>> = planned
-        .par_iter()
-        .map(|&part| {
-            let path = dir.join(partition_path(part));
-            if !path.exists() {
-                return Ok(vec![]);
-            }
-            Ok(read_results_file(&path)?
-                .into_iter()
-                .filter(|r| keep(r))
-                .collect())
-        })
-        .collect::<Result<_, ReconcileError>>()?;
-    let mut owned: BTreeMap<(i32, ItemType), Vec<ResultRow>> =
-        planned.iter().copied().zip(old).collect();
+    let mut new: BTreeMap<(i32, ItemType), Vec<&ResultRow>> =
+        planned.iter().map(|&p| (p, Vec::new())).collect();
     for r in recomputed {
-        if let Some(rows) = owned.get_mut(&partition_of(r)) {
-            rows.push(r.clone());
+        if let Some(rows) = new.get_mut(&partition_of(r)) {
+            rows.push(r);
         } else {
             return Err(ReconcileError::Incremental(format!(
                 "a recomputed {} row of {} is in no planned results file",
@@ -647,16 +702,35 @@ pub fn write_results_night(
             )));
         }
     }
-    owned
-        .par_iter_mut()
-        .for_each(|(_, rows)| super::sort_rows(rows));
-    let mut groups: BTreeMap<(i32, ItemType), Vec<&ResultRow>> = owned
-        .iter()
-        .filter(|(_, rows)| !rows.is_empty())
-        .map(|(k, rows)| (*k, rows.iter().collect()))
+    let new: Vec<((i32, ItemType), Vec<&ResultRow>)> = new.into_iter().collect();
+    let batches: Vec<((i32, ItemType), arrow_array::RecordBatch)> = new
+        .par_iter()
+        .map(|(part, new)| {
+            let path = dir.join(partition_path(*part));
+            let old = if path.exists() {
+                file_rows::read(&path)?
+            } else {
+                arrow_array::RecordBatch::new_empty(results_schema())
+            };
+            Ok((*part, file_rows::rewrite(&path, &old, keep, new)?))
+        })
+        .collect::<Result<_, ReconcileError>>()?;
+    let mut groups: BTreeMap<(i32, ItemType), FileRows> = batches
+        .into_iter()
+        .filter(|(_, b)| b.num_rows() > 0)
+        .map(|(k, b)| (k, FileRows::Batch(b)))
         .collect();
+    let mut wide: BTreeMap<(i32, ItemType), Vec<&ResultRow>> = BTreeMap::new();
     for r in settlement_wide {
-        groups.entry(partition_of(r)).or_default().push(r);
+        wide.entry(partition_of(r)).or_default().push(r);
+    }
+    for (k, rows) in wide {
+        if groups.insert(k, FileRows::Rows(rows)).is_some() {
+            return Err(ReconcileError::Incremental(format!(
+                "settlement-wide rows are in the planned results file {}",
+                partition_path(k)
+            )));
+        }
     }
     let planned_paths: std::collections::HashSet<String> =
         planned.iter().map(|&p| partition_path(p)).collect();
@@ -672,7 +746,7 @@ pub fn write_results_night(
 /// `owned` claims and no group has, and keeps `_digests.json` in step.
 fn write_groups(
     out: &Path,
-    groups: BTreeMap<(i32, super::ItemType), Vec<&ResultRow>>,
+    groups: BTreeMap<(i32, super::ItemType), FileRows>,
     owned: &dyn Fn(&str) -> bool,
     force: bool,
 ) -> Result<ResultsWrite, ReconcileError> {
@@ -690,14 +764,14 @@ fn write_groups(
             std::fs::remove_file(&p).map_err(io(&p))?;
         }
     }
-    let groups: Vec<(String, Vec<&ResultRow>)> = groups
+    let groups: Vec<(String, FileRows)> = groups
         .into_iter()
         .map(|(k, rows)| (partition_path(k), rows))
         .collect();
     let digests: Vec<String> = groups
         .par_iter()
-        .map(|(_, rows)| rows_digest(rows))
-        .collect();
+        .map(|(rel, rows)| rows.digest(&dir.join(rel)))
+        .collect::<Result<_, _>>()?;
     let old: BTreeMap<String, String> = std::fs::read(&digests_path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -758,7 +832,7 @@ fn write_groups(
             .map(|&i| {
                 let (rel, rows) = &groups[i];
                 let path = dir.join(rel);
-                write_rows_parquet(rows, &path)?;
+                rows.write(&path)?;
                 let bytes = std::fs::read(&path).map_err(io(&path))?;
                 Ok((i, format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes))))
             })

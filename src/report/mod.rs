@@ -177,34 +177,40 @@ pub fn render(
 ) -> Result<Vec<ReportFile>, ReportError> {
     let label = settings.month.label();
     let xlsx_name = format!("close-{label}.xlsx");
-    let mut files = vec![
-        (
-            "approvals.html".to_string(),
-            html::approvals_page(tables, settings).into_bytes(),
-        ),
-        (
-            xlsx_name.clone(),
-            xlsx::close_workbook(pack, settings, Path::new(&xlsx_name))?,
-        ),
-        (
-            format!("close-{label}.md"),
-            close::markdown(pack).into_bytes(),
-        ),
-        (
-            "summary.md".to_string(),
-            summary_markdown(tables, pack, settings).into_bytes(),
-        ),
-    ];
-    for (name, df) in csv_tables(tables) {
-        let name = format!("{name}.csv");
-        let bytes = csv_bytes(df, Path::new(&name))?;
-        files.push((name, bytes));
-    }
-    for (name, df) in close::frames(pack) {
-        let name = format!("close-{label}-{name}.csv");
-        let bytes = csv_bytes(&df, Path::new(&name))?;
-        files.push((name, bytes));
-    }
+    let frames = close::frames(pack);
+    // The workbook (most of a month's rendering) beside everything else.
+    let (workbook, rest) = rayon::join(
+        || xlsx::close_workbook(pack, &frames, settings, Path::new(&xlsx_name)),
+        || -> Result<Vec<ReportFile>, ReportError> {
+            let mut files = vec![
+                (
+                    "approvals.html".to_string(),
+                    html::approvals_page(tables, settings).into_bytes(),
+                ),
+                (
+                    format!("close-{label}.md"),
+                    close::markdown(pack).into_bytes(),
+                ),
+                (
+                    "summary.md".to_string(),
+                    summary_markdown(tables, pack, settings).into_bytes(),
+                ),
+            ];
+            for (name, df) in csv_tables(tables) {
+                let name = format!("{name}.csv");
+                let bytes = csv_bytes(df, Path::new(&name))?;
+                files.push((name, bytes));
+            }
+            for (name, df) in &frames {
+                let name = format!("close-{label}-{name}.csv");
+                let bytes = csv_bytes(df, Path::new(&name))?;
+                files.push((name, bytes));
+            }
+            Ok(files)
+        },
+    );
+    let mut files = rest?;
+    files.insert(1, (xlsx_name, workbook?));
     Ok(files)
 }
 

@@ -16,7 +16,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet,
 
 use super::{ReportError, ReportSettings};
 use crate::model::money::Currency;
-use crate::reconcile::close::{self, ClosePack};
+use crate::reconcile::close::ClosePack;
 
 /// Rows a sheet can hold, header included.
 const MAX_ROWS: usize = 1_048_576;
@@ -171,7 +171,11 @@ fn table_sheet(
     Ok(())
 }
 
-fn build(pack: &ClosePack, settings: &ReportSettings) -> Result<Vec<u8>, XlsxError> {
+fn build(
+    pack: &ClosePack,
+    frames: &[(&str, DataFrame); 6],
+    settings: &ReportSettings,
+) -> Result<Vec<u8>, XlsxError> {
     let [
         (_, roll),
         (_, ledger),
@@ -179,8 +183,11 @@ fn build(pack: &ClosePack, settings: &ReportSettings) -> Result<Vec<u8>, XlsxErr
         (_, exceptions),
         (_, settlements),
         (_, payouts),
-    ] = close::frames(pack);
+    ] = frames;
     let mut wb = Workbook::new();
+    // Excel's own level: about 30 % faster to save than the default 6, for ~5 % more bytes
+    // (rust_xlsxwriter's performance notes); the zip was a tenth of a night's report time.
+    wb.set_zip_compression_level(3);
     let created = match &settings.generated_at {
         Some(t) => ExcelDateTime::from_ymd(t.year() as u16, t.month() as u8, t.day() as u8)?
             .and_hms(t.hour() as u16, t.minute() as u8, t.second())?,
@@ -215,7 +222,7 @@ fn build(pack: &ClosePack, settings: &ReportSettings) -> Result<Vec<u8>, XlsxErr
         "opening + captures + refunds + chargebacks and claims + adjustments + fees \
          + arithmetic differences - transfers out = closing",
     )?;
-    let mut row = write_table(ws, 3, &roll, &mut f)?;
+    let mut row = write_table(ws, 3, roll, &mut f)?;
     row += 1;
     ws.write_string_with_format(row, 0, "Check", &f.header)?;
     ws.write_string_with_format(row, 1, "computed closing", &f.header)?;
@@ -230,23 +237,25 @@ fn build(pack: &ClosePack, settings: &ReportSettings) -> Result<Vec<u8>, XlsxErr
     }
     row += 1;
     ws.write_string_with_format(row, 0, "Ledger totals", &f.title)?;
-    write_table(ws, row + 1, &ledger, &mut f)?;
+    write_table(ws, row + 1, ledger, &mut f)?;
     ws.set_autofit_max_width(320).autofit();
 
-    table_sheet(&mut wb, "Exceptions", &exceptions, &mut f)?;
-    table_sheet(&mut wb, "In transit", &transit, &mut f)?;
-    table_sheet(&mut wb, "Settlements", &settlements, &mut f)?;
-    table_sheet(&mut wb, "Payouts & deposits", &payouts, &mut f)?;
+    table_sheet(&mut wb, "Exceptions", exceptions, &mut f)?;
+    table_sheet(&mut wb, "In transit", transit, &mut f)?;
+    table_sheet(&mut wb, "Settlements", settlements, &mut f)?;
+    table_sheet(&mut wb, "Payouts & deposits", payouts, &mut f)?;
     wb.save_to_buffer()
 }
 
-/// The workbook's bytes (`path` is only for messages).
+/// The workbook's bytes from the pack and its tables ([`crate::reconcile::close::frames`]; `path` is only for
+/// messages).
 pub fn close_workbook(
     pack: &ClosePack,
+    frames: &[(&str, DataFrame); 6],
     settings: &ReportSettings,
     path: &Path,
 ) -> Result<Vec<u8>, ReportError> {
-    build(pack, settings).map_err(|source| ReportError::Workbook {
+    build(pack, frames, settings).map_err(|source| ReportError::Workbook {
         path: path.to_path_buf(),
         source,
     })
