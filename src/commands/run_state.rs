@@ -145,15 +145,16 @@ impl RunState {
     /// Whether every output it recorded below `prefix` (a folder of the reports, `reconcile/`)
     /// still has its recorded bytes, and it recorded some.
     pub fn holds_under(&self, reports: &Path, prefix: &str) -> bool {
-        let mut any = false;
-        self.outputs
+        use rayon::prelude::*;
+        let under: Vec<(&String, &String)> = self
+            .outputs
             .iter()
             .filter(|(rel, _)| rel.starts_with(prefix))
-            .all(|(rel, digest)| {
-                any = true;
-                file_digest(&reports.join(rel)).as_deref() == Some(digest)
-            })
-            && any
+            .collect();
+        !under.is_empty()
+            && under
+                .par_iter()
+                .all(|(rel, digest)| file_digest(&reports.join(rel)).as_deref() == Some(*digest))
     }
 
     pub fn still_holds(&self, reports: &Path, inputs: &str) -> bool {
