@@ -539,11 +539,18 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let options = super::reconcile::options(config, args.cutoff.as_deref())?;
     let settings = incremental::settings_digest(&options, &config.timezone);
     let step = Instant::now();
+    // Digests of outputs already at hand (by path, as `run_state::file_digest` gives them), so
+    // that the run state does not read those files again.
+    let mut known: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let last = if args.full {
+        None
+    } else {
+        RunState::load(&p.reports)
+    };
     let prior = if args.full {
         None
     } else {
         // The state and the outputs it goes with (read and hashed side by side).
-        let last = RunState::load(&p.reports);
         let (state, holds) = rayon::join(
             || incremental::State::load(&p.reports),
             || {
@@ -594,6 +601,20 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                     let w = &stats.results;
                     outputs_rec.push(rel(&w.digests));
                     outputs_rec.extend(w.written.iter().chain(&w.unchanged).map(|q| rel(q)));
+                    // Every output the last run recorded under `reconcile/` was checked against
+                    // its digest before this night began; the files it left alone still hold it.
+                    let recorded = last.as_ref().map(|r| &r.outputs);
+                    for q in &w.unchanged {
+                        let path = rel(q);
+                        let key = path
+                            .strip_prefix(&p.reports)
+                            .unwrap_or(&path)
+                            .to_string_lossy()
+                            .into_owned();
+                        if let Some(d) = recorded.and_then(|o| o.get(&key)) {
+                            known.insert(path, d.clone());
+                        }
+                    }
                     Some((view, state))
                 }
                 None => {
@@ -651,7 +672,6 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         bool,
         (u128, Option<Vec<Vec<u8>>>),
     );
-    let mut known: BTreeMap<PathBuf, String> = BTreeMap::new();
     let (written_rec, rendered) = rayon::join(
         || -> Result<(), CommandError> {
             let exceptions = exceptions_frame(view.exceptions(), view.cutoff);
