@@ -632,27 +632,28 @@ impl Components {
             // Members are unique: a placed one already there is not added again.
             placed.sort_unstable();
             placed.dedup();
-            let members = &self.members;
-            placed.retain(|m| members.binary_search(m).is_err());
-            self.members = merge_sorted(std::mem::take(&mut self.members), placed);
+            self.members = merge_sorted(std::mem::take(&mut self.members), placed, true);
         }
         if !added.is_empty() {
             added.sort_unstable();
-            self.keys = merge_sorted(std::mem::take(&mut self.keys), added);
+            self.keys = merge_sorted(std::mem::take(&mut self.keys), added, false);
         }
         if !digests.is_empty() {
             digests.sort_unstable();
             digests.dedup_by_key(|d| d.0);
             // A changed row's digest replaces its old one in place; new rows are merged in.
             let rows = &mut self.rows;
-            digests.retain(|d| match rows.binary_search_by_key(&d.0, |e| e.0) {
-                Ok(at) => {
+            let mut at = 0;
+            digests.retain(|d| {
+                at = gallop(rows, at, |e| e.0 < d.0);
+                if rows.get(at).is_some_and(|e| e.0 == d.0) {
                     rows[at] = *d;
                     false
+                } else {
+                    true
                 }
-                Err(_) => true,
             });
-            self.rows = merge_sorted(std::mem::take(&mut self.rows), digests);
+            self.rows = merge_sorted(std::mem::take(&mut self.rows), digests, false);
         }
         touched
     }
@@ -822,19 +823,36 @@ pub(crate) fn get_fixed<T: Send>(
     bytes.par_chunks_exact(size).map(get).collect()
 }
 
-/// Two sorted runs into one (equal values: `a`'s first). `b` is a night's few against all of
-/// history in `a`: each of its values finds its place by binary search and the runs of `a`
-/// between are copied whole, rather than comparing every value of `a`.
-fn merge_sorted<T: Ord + Copy>(a: Vec<T>, b: Vec<T>) -> Vec<T> {
+/// The first index from `from` on where `before` is false (`before` holds, then does not,
+/// along `a`): an exponential search from `from`, then a binary one in the last step. Cheap and
+/// local when the answer is near, where a binary search over all of `a` touches cold memory.
+fn gallop<T>(a: &[T], from: usize, before: impl Fn(&T) -> bool) -> usize {
+    let (mut lo, mut hi, mut step) = (from, from, 1);
+    while hi < a.len() && before(&a[hi]) {
+        lo = hi + 1;
+        hi += step;
+        step <<= 1;
+    }
+    let hi = hi.min(a.len());
+    lo + a[lo..hi].partition_point(before)
+}
+
+/// Two sorted runs into one (equal values: `a`'s first; with `unique`, a value of `b` that `a`
+/// holds already is left out). `b` is a night's few against all of history in `a`: each of its
+/// values finds its place by galloping and the runs of `a` between are copied whole, rather
+/// than comparing every value of `a`.
+fn merge_sorted<T: Ord + Copy>(a: Vec<T>, b: Vec<T>, unique: bool) -> Vec<T> {
     if b.is_empty() {
         return a;
     }
     let mut out = Vec::with_capacity(a.len() + b.len());
     let mut i = 0;
     for x in b {
-        let p = i + a[i..].partition_point(|y| *y <= x);
+        let p = gallop(&a, i, |y| *y <= x);
         out.extend_from_slice(&a[i..p]);
-        out.push(x);
+        if !(unique && p > 0 && a[p - 1] == x) {
+            out.push(x);
+        }
         i = p;
     }
     out.extend_from_slice(&a[i..]);
@@ -885,9 +903,49 @@ mod tests {
     #[test]
     fn sorted_runs_merge() {
         assert_eq!(
-            merge_sorted(vec![1, 4, 9], vec![2, 3, 10]),
+            merge_sorted(vec![1, 4, 9], vec![2, 3, 10], false),
             [1, 2, 3, 4, 9, 10]
         );
-        assert_eq!(merge_sorted(Vec::<u8>::new(), vec![1]), [1]);
+        assert_eq!(merge_sorted(Vec::<u8>::new(), vec![1], false), [1]);
+        assert_eq!(
+            merge_sorted(vec![1, 4], vec![1, 4, 5], false),
+            [1, 1, 4, 4, 5]
+        );
+        assert_eq!(
+            merge_sorted(vec![1, 4], vec![0, 1, 4, 5], true),
+            [0, 1, 4, 5]
+        );
+    }
+
+    proptest::proptest! {
+        /// Galloping finds what a binary search over the rest finds, from any start.
+        #[test]
+        fn gallop_finds_the_partition_point(
+            mut a in proptest::collection::vec(0u16..500, 0..300),
+            x in 0u16..500,
+            from in 0usize..300,
+        ) {
+            a.sort_unstable();
+            let from = from.min(a.len());
+            let want = from + a[from..].partition_point(|y| *y <= x);
+            proptest::prop_assert_eq!(gallop(&a, from, |y| *y <= x), want);
+        }
+
+        /// A merge equals sorting the two runs together (less `b`'s values `a` has, if unique).
+        #[test]
+        fn merges_equal_sorts(
+            mut a in proptest::collection::btree_set(0u16..300, 0..200),
+            b in proptest::collection::btree_set(0u16..300, 0..50),
+            unique in proptest::bool::ANY,
+        ) {
+            let av: Vec<u16> = std::mem::take(&mut a).into_iter().collect();
+            let bv: Vec<u16> = b.iter().copied().collect();
+            let mut want: Vec<u16> = av.iter().chain(&bv).copied().collect();
+            want.sort_unstable();
+            if unique {
+                want.dedup();
+            }
+            proptest::prop_assert_eq!(merge_sorted(av, bv, unique), want);
+        }
     }
 }
