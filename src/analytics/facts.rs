@@ -109,6 +109,21 @@ pub struct OrderFact {
 }
 
 impl OrderFact {
+    /// The order's day and codes as the incremental state stores them and the tables cache
+    /// hashes them: first day, country, device, band, attempts, first decline reason,
+    /// attempts to recovery.
+    pub fn codes(&self) -> [u32; 7] {
+        [
+            self.first_day as u32,
+            self.country,
+            self.device,
+            self.band,
+            self.attempts,
+            self.first_decline_reason,
+            self.attempts_to_recovery,
+        ]
+    }
+
     /// `decided`, `first_approved`, `eventual_approved` and `immature` as bits 0 to 3, as the
     /// incremental state stores them and the tables cache hashes them.
     pub fn flags(&self) -> u8 {

@@ -581,19 +581,7 @@ fn encode_facts(k: &KeyedFacts, b: &mut Sink) {
     put_fixed_n(b, f.orders.len(), ORDER_BYTES, |i, out| {
         let (o, key) = (&f.orders[i], k.order_keys[i]);
         out[..8].copy_from_slice(&o.first_ts.to_le_bytes());
-        put_u32s(
-            out,
-            8,
-            &[
-                o.first_day as u32,
-                o.country,
-                o.device,
-                o.band,
-                o.attempts,
-                o.first_decline_reason,
-                o.attempts_to_recovery,
-            ],
-        );
+        put_u32s(out, 8, &o.codes());
         out[36] = currency_index(o.currency);
         out[37] = o.flags();
         out[38..].copy_from_slice(&key.to_le_bytes());

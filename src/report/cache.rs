@@ -57,19 +57,7 @@ fn attempt_hash(a: &AttemptFact) -> u128 {
 
 fn order_hash(o: &OrderFact) -> u128 {
     let mut b = [0u8; 40];
-    put_u32s(
-        &mut b,
-        0,
-        &[
-            o.first_day as u32,
-            o.country,
-            o.device,
-            o.band,
-            o.attempts,
-            o.first_decline_reason,
-            o.attempts_to_recovery,
-        ],
-    );
+    put_u32s(&mut b, 0, &o.codes());
     b[28..31].copy_from_slice(o.currency.code().as_bytes());
     b[31] = o.flags();
     b[32] = 2;
