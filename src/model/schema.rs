@@ -632,7 +632,7 @@ pub fn schema_markdown() -> String {
     out.push_str("# The payrecon lake\n\n");
     out.push_str("<!-- Generated from src/model/schema.rs by `payrecon schema --markdown`; a test checks it. -->\n\n");
     out.push_str(
-        "The lake is a folder of plain Parquet files (zstd), one folder per table. Partitioned \
+        "The lake is a folder of plain Parquet files (LZ4), one folder per table. Partitioned \
          tables use Hive-style folders `day=YYYY-MM-DD` (the UTC calendar day of the partition \
          column; `deposits` use the booking date), so any engine can read them:\n\n\
          ```sql\n-- DuckDB\nSELECT * FROM read_parquet('lake/charges/**/*.parquet', hive_partitioning = true);\n```\n\n\

@@ -358,7 +358,7 @@ pub(super) fn results_arrays(rows: &[&ResultRow]) -> Vec<arrow_array::ArrayRef> 
         .collect()
 }
 
-/// Writes some rows as one Parquet file at `path` (ZSTD), atomically, with the arrow-rs writer:
+/// Writes some rows as one Parquet file at `path` (LZ4), atomically, with the arrow-rs writer:
 /// each row group's columns are built and encoded in parallel, and written in order.
 /// [`WRITER`] names its settings: keep the two in step.
 fn write_rows_parquet(rows: &[&ResultRow], path: &Path) -> Result<(), ReconcileError> {
@@ -376,7 +376,6 @@ fn write_parquet(
 ) -> Result<(), ReconcileError> {
     use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
     use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
-    use parquet::basic::{Compression, ZstdLevel};
     use parquet::file::properties::{EnabledStatistics, WriterProperties};
     use parquet::file::writer::SerializedFileWriter;
     use parquet::schema::types::ColumnPath;
@@ -387,9 +386,7 @@ fn write_parquet(
     };
     let schema = results_schema();
     let mut props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(1).expect("valid level"),
-        ))
+        .set_compression(crate::lake::parquet_io::CODEC)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_dictionary_enabled(false);
     for low in ["item_type", "status", "currency", "source_file"] {
@@ -458,7 +455,7 @@ pub const RESULTS_DIGESTS: &str = "_digests.json";
 
 /// How [`write_rows_parquet`] encodes a file, part of every file's digest: change it whenever
 /// the writer's settings change, so that files written the old way are rewritten.
-const WRITER: &str = "zstd(1), row groups of 2^18, dictionaries: item_type status currency source_file, chunk statistics";
+const WRITER: &str = "lz4_raw, row groups of 2^18, dictionaries: item_type status currency source_file, chunk statistics";
 
 /// What a results file's bytes depend on besides its rows (the schema, the text of every status
 /// and item type, the writer's settings, the version), hashed into every digest: a version that
