@@ -186,10 +186,32 @@ fn category(ttype: &str) -> u8 {
     }
 }
 
+/// A settlement line as the month packs add it up: the month it counts in, its settlement's
+/// number, currency, category and amounts. Every month's pack walks all lines; comparing their
+/// type and currency texts and hashing their settlement ids each time was most of its cost.
+#[derive(Debug, Clone, Copy)]
+struct LineFact {
+    /// When it counts: a transfer at its settlement's end, any other line when posted.
+    effective: i64,
+    settlement: u32,
+    currency: Currency,
+    category: u8,
+    amount: i64,
+    total_fee: i64,
+    net: i64,
+}
+
+/// Per-currency accumulators, by `Currency as usize`, into a map by code (the packs' order).
+fn by_code<T>(items: [Option<T>; Currency::ALL.len()]) -> BTreeMap<&'static str, T> {
+    Currency::ALL
+        .into_iter()
+        .zip(items)
+        .filter_map(|(c, v)| Some((c.code(), v?)))
+        .collect()
+}
+
 /// The lookups every month's pack uses, built once (in parallel) for all the months of a run.
 pub struct CloseIndex<'a> {
-    /// Settlement end by settlement id.
-    ends: FxHashMap<&'a str, i64>,
     /// Settlement start by settlement id.
     starts: FxHashMap<&'a str, Option<i64>>,
     /// Posting time of each line.
@@ -200,6 +222,10 @@ pub struct CloseIndex<'a> {
     references: FxHashMap<&'a str, &'a Text>,
     /// The settlement lines (whole or heads).
     lines: &'a [super::load::Line],
+    /// What the packs add up of each line (beside `lines`), decoded once for every month.
+    facts: Vec<LineFact>,
+    /// The number of each settlement with lines (`LineFact::settlement`).
+    numbers: FxHashMap<&'a str, u32>,
     /// The layer-4 row of each settlement.
     payout: FxHashMap<&'a str, &'a ResultRow>,
     /// The rows a pack reads, so that a month does not scan every row: layer-2 charges (sorted
@@ -275,9 +301,45 @@ impl<'a> CloseIndex<'a> {
                 )
             },
         );
+        let ends: FxHashMap<&str, i64> = ends;
+        let mut numbers: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut last: Option<(&str, u32)> = None;
+        let settlement_of: Vec<u32> = lines
+            .iter()
+            .map(|l| match last {
+                Some((s, n)) if s == &*l.settlement_id => n,
+                _ => {
+                    let next = numbers.len() as u32;
+                    let n = *numbers.entry(&*l.settlement_id).or_insert(next);
+                    last = Some((&l.settlement_id, n));
+                    n
+                }
+            })
+            .collect();
+        let facts: Vec<LineFact> = lines
+            .par_iter()
+            .zip(settlement_of)
+            .map(|(l, settlement)| {
+                let category = category(&l.ttype);
+                LineFact {
+                    effective: if category == 4 {
+                        ends.get(&*l.settlement_id).copied().unwrap_or(l.posted)
+                    } else {
+                        l.posted
+                    },
+                    settlement,
+                    currency: l.currency,
+                    category,
+                    amount: l.amount,
+                    total_fee: l.total_fee,
+                    net: l.net,
+                }
+            })
+            .collect();
         CloseIndex {
             lines,
-            ends,
+            facts,
+            numbers,
             starts,
             arrivals,
             booking,
@@ -405,22 +467,14 @@ pub fn close(inputs: &Inputs, rec: &Reconciliation, month: Month) -> ClosePack {
 /// [`close`] with the lookups (and the rows of the reconciliation it reads) built once for
 /// several months.
 pub fn close_with(ix: &CloseIndex, month: Month) -> ClosePack {
-    let ends = &ix.ends;
-    let effective = |l: &super::load::Line| {
-        if &*l.ttype == "Transfer" {
-            ends.get(&*l.settlement_id).copied().unwrap_or(l.posted)
-        } else {
-            l.posted
-        }
-    };
-    let mut rf: BTreeMap<&'static str, RollForward> = BTreeMap::new();
-    let mut ledger: BTreeMap<&'static str, Ledger> = BTreeMap::new();
-    for l in ix.lines {
-        let t = effective(l);
+    let mut rf: [Option<RollForward>; Currency::ALL.len()] = Default::default();
+    let mut ledger: [Option<Ledger>; Currency::ALL.len()] = Default::default();
+    for l in &ix.facts {
+        let t = l.effective;
         if t >= month.end {
             continue;
         }
-        let r = rf.entry(l.currency.code()).or_default();
+        let r = rf[l.currency as usize].get_or_insert_with(Default::default);
         r.closing.0 += l.net;
         r.closing.1 += 1;
         if t < month.start {
@@ -428,12 +482,12 @@ pub fn close_with(ix: &CloseIndex, month: Month) -> ClosePack {
             r.opening.1 += 1;
             continue;
         }
-        let g = ledger.entry(l.currency.code()).or_default();
+        let g = ledger[l.currency as usize].get_or_insert_with(Default::default);
         let add = |f: &mut (i64, u64), v: i64| {
             f.0 += v;
             f.1 += 1;
         };
-        match category(&l.ttype) {
+        match l.category {
             4 => {
                 add(&mut r.transfers_out, -l.net);
                 g.paid_out += -l.net;
@@ -503,7 +557,9 @@ pub fn close_with(ix: &CloseIndex, month: Month) -> ClosePack {
                 });
             }
             ItemType::Deposit if r.status == Status::Deposited && month.contains(r.item_ts) => {
-                ledger.entry(r.currency.code()).or_default().deposited += r.actual.unwrap_or(0);
+                ledger[r.currency as usize]
+                    .get_or_insert_with(Default::default)
+                    .deposited += r.actual.unwrap_or(0);
             }
             _ => {}
         }
@@ -524,8 +580,8 @@ pub fn close_with(ix: &CloseIndex, month: Month) -> ClosePack {
         .collect();
     ClosePack {
         month,
-        roll_forward: rf,
-        ledger,
+        roll_forward: by_code(rf),
+        ledger: by_code(ledger),
         in_transit,
         exceptions,
         settlements: settlements(ix, month),
@@ -536,10 +592,13 @@ pub fn close_with(ix: &CloseIndex, month: Month) -> ClosePack {
 fn settlements(ix: &CloseIndex, month: Month) -> Vec<SettlementSummary> {
     let (starts, payout) = (&ix.starts, &ix.payout);
     let mut out: Vec<SettlementSummary> = Vec::new();
-    let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+    // The month's settlements by number (those without lines have none).
+    let mut index: Vec<Option<u32>> = vec![None; ix.numbers.len()];
     for r in ix.settlement_rows.iter().copied() {
         if month.contains(r.item_ts) {
-            index.insert(&*r.item_id, out.len());
+            if let Some(&n) = ix.numbers.get(&*r.item_id) {
+                index[n as usize] = Some(out.len() as u32);
+            }
             out.push(SettlementSummary {
                 id: r.item_id.clone(),
                 stores: String::new(),
@@ -560,16 +619,17 @@ fn settlements(ix: &CloseIndex, month: Month) -> Vec<SettlementSummary> {
         }
     }
     let mut stores: Vec<std::collections::BTreeSet<&str>> = vec![Default::default(); out.len()];
-    for l in ix.lines {
-        let Some(&i) = index.get(&*l.settlement_id) else {
+    for (l, f) in ix.lines.iter().zip(&ix.facts) {
+        let Some(i) = index[f.settlement as usize] else {
             continue;
         };
+        let i = i as usize;
         if let Some(store) = &l.store {
             stores[i].insert(store);
         }
         let s = &mut out[i];
         s.lines += 1;
-        match category(&l.ttype) {
+        match f.category {
             0 => s.captures += l.amount,
             1 => s.refunds += l.amount,
             4 => {

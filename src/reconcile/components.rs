@@ -233,9 +233,10 @@ fn all_keys(inputs: &Inputs) -> Vec<Keys> {
 }
 
 /// The four item tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Table {
+    #[default]
     Orders = 0,
     Charges = 1,
     Refunds = 2,
@@ -258,7 +259,7 @@ impl Table {
 
 /// Where a row is: its component, its lake partition, the day of its result rows (the results
 /// file they are in) and its own key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Member {
     pub component: Component,
     pub table: Table,
@@ -617,44 +618,46 @@ impl Components {
                     e.1 = l;
                 }
             });
-            // The relabelled members join the new places (the rest stay sorted).
-            let (moved_members, stay): (Vec<Member>, Vec<Member>) =
-                std::mem::take(&mut self.members)
-                    .into_par_iter()
-                    .partition(|m| remap.contains_key(&m.component));
-            self.members = stay;
-            placed.extend(moved_members.into_iter().map(|mut m| {
-                m.component = remap[&m.component];
-                m
-            }));
+            // The relabelled members join the new places (the rest stay sorted, in place).
+            placed.extend(
+                self.members
+                    .extract_if(.., |m| remap.contains_key(&m.component))
+                    .map(|mut m| {
+                        m.component = remap[&m.component];
+                        m
+                    }),
+            );
         }
-        if !placed.is_empty() {
-            // Members are unique: a placed one already there is not added again.
-            placed.sort_unstable();
-            placed.dedup();
-            self.members = merge_sorted(std::mem::take(&mut self.members), placed, true);
-        }
-        if !added.is_empty() {
-            added.sort_unstable();
-            self.keys = merge_sorted(std::mem::take(&mut self.keys), added, false);
-        }
-        if !digests.is_empty() {
-            digests.sort_unstable();
-            digests.dedup_by_key(|d| d.0);
-            // A changed row's digest replaces its old one in place; new rows are merged in.
-            let rows = &mut self.rows;
-            let mut at = 0;
-            digests.retain(|d| {
-                at = gallop(rows, at, |e| e.0 < d.0);
-                if rows.get(at).is_some_and(|e| e.0 == d.0) {
-                    rows[at] = *d;
-                    false
-                } else {
-                    true
-                }
-            });
-            self.rows = merge_sorted(std::mem::take(&mut self.rows), digests, false);
-        }
+        // Members are unique: a placed one already there is not added again.
+        placed.sort_unstable();
+        placed.dedup();
+        added.sort_unstable();
+        digests.sort_unstable();
+        digests.dedup_by_key(|d| d.0);
+        let (members, keys, rows) = (&mut self.members, &mut self.keys, &mut self.rows);
+        rayon::join(
+            || merge_into(members, placed, true),
+            || {
+                rayon::join(
+                    || merge_into(keys, added, false),
+                    || {
+                        // A changed row's digest replaces its old one in place; new rows are
+                        // merged in.
+                        let mut at = 0;
+                        digests.retain(|d| {
+                            at = gallop(rows, at, |e| e.0 < d.0);
+                            if rows.get(at).is_some_and(|e| e.0 == d.0) {
+                                rows[at] = *d;
+                                false
+                            } else {
+                                true
+                            }
+                        });
+                        merge_into(rows, digests, false)
+                    },
+                )
+            },
+        );
         touched
     }
 
@@ -812,15 +815,29 @@ pub(crate) fn put_fixed_n(
 }
 
 /// Reads what [`put_fixed`] wrote (in parallel); `None` when the bytes are short or a record
-/// does not decode.
-pub(crate) fn get_fixed<T: Send>(
+/// does not decode. The records are written in place into one vector (collecting `Option`s
+/// would gather pieces and copy them again), with room for a few nights' additions, so
+/// [`merge_into`] need not move it.
+pub(crate) fn get_fixed<T: Send + Default>(
     b: &mut &[u8],
     size: usize,
     get: impl Fn(&[u8]) -> Option<T> + Sync + Send,
 ) -> Option<Vec<T>> {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let n = usize::try_from(le64(take(b, 8)?)).ok()?;
     let bytes = take(b, n.checked_mul(size)?)?;
-    bytes.par_chunks_exact(size).map(get).collect()
+    let mut out = Vec::with_capacity(n + n / 16 + 1024);
+    let bad = AtomicBool::new(false);
+    bytes
+        .par_chunks_exact(size)
+        .map(|x| {
+            get(x).unwrap_or_else(|| {
+                bad.store(true, Ordering::Relaxed);
+                T::default()
+            })
+        })
+        .collect_into_vec(&mut out);
+    (!bad.into_inner()).then_some(out)
 }
 
 /// The first index from `from` on where `before` is false (`before` holds, then does not,
@@ -837,26 +854,52 @@ fn gallop<T>(a: &[T], from: usize, before: impl Fn(&T) -> bool) -> usize {
     lo + a[lo..hi].partition_point(before)
 }
 
-/// Two sorted runs into one (equal values: `a`'s first; with `unique`, a value of `b` that `a`
-/// holds already is left out). `b` is a night's few against all of history in `a`: each of its
-/// values finds its place by galloping and the runs of `a` between are copied whole, rather
-/// than comparing every value of `a`.
-fn merge_sorted<T: Ord + Copy>(a: Vec<T>, b: Vec<T>, unique: bool) -> Vec<T> {
-    if b.is_empty() {
-        return a;
-    }
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let mut i = 0;
-    for x in b {
-        let p = gallop(&a, i, |y| *y <= x);
-        out.extend_from_slice(&a[i..p]);
-        if !(unique && p > 0 && a[p - 1] == x) {
-            out.push(x);
+/// [`gallop`] from the end: the first index where `before` is false, found by an exponential
+/// search back from `a.len()`, then a binary one in the last step.
+fn gallop_back<T>(a: &[T], before: impl Fn(&T) -> bool) -> usize {
+    let (mut hi, mut step) = (a.len(), 1);
+    let lo = loop {
+        if step > hi {
+            break 0;
         }
+        let k = hi - step;
+        if before(&a[k]) {
+            break k + 1;
+        }
+        hi = k;
+        step <<= 1;
+    };
+    lo + a[lo..hi].partition_point(before)
+}
+
+/// Merges the sorted run `b` into the sorted `a`, in place (equal values: `a`'s first; with
+/// `unique`, a value of `b` that `a` holds already is left out). `b` is a night's few against
+/// all of history in `a`: `a` grows at its end (into the room its decoding left) and its runs
+/// are moved up from the back, each once, to make room for `b`'s values, found by galloping.
+/// A merge into a new vector would touch hundreds of MB of fresh pages, which the kernel must
+/// zero first: that was most of a night's components phase.
+fn merge_into<T: Ord + Copy>(a: &mut Vec<T>, mut b: Vec<T>, unique: bool) {
+    if unique {
+        let mut at = 0;
+        b.retain(|x| {
+            at = gallop(a, at, |y| y < x);
+            a.get(at) != Some(x)
+        });
+    }
+    let Some(&first) = b.first() else {
+        return;
+    };
+    let (n, m) = (a.len(), b.len());
+    a.resize(n + m, first);
+    let (mut i, mut end) = (n, n + m);
+    for &x in b.iter().rev() {
+        let p = gallop_back(&a[..i], |y| *y <= x);
+        let run = i - p;
+        a.copy_within(p..i, end - run);
+        end -= run + 1;
+        a[end] = x;
         i = p;
     }
-    out.extend_from_slice(&a[i..]);
-    out
 }
 
 /// Whether a result row belongs to its item's component (layers 1 and 2, layer 3's lines)
@@ -900,21 +943,21 @@ pub fn merge(
 mod tests {
     use super::*;
 
+    fn merged<T: Ord + Copy>(mut a: Vec<T>, b: Vec<T>, unique: bool) -> Vec<T> {
+        merge_into(&mut a, b, unique);
+        a
+    }
+
     #[test]
     fn sorted_runs_merge() {
         assert_eq!(
-            merge_sorted(vec![1, 4, 9], vec![2, 3, 10], false),
+            merged(vec![1, 4, 9], vec![2, 3, 10], false),
             [1, 2, 3, 4, 9, 10]
         );
-        assert_eq!(merge_sorted(Vec::<u8>::new(), vec![1], false), [1]);
-        assert_eq!(
-            merge_sorted(vec![1, 4], vec![1, 4, 5], false),
-            [1, 1, 4, 4, 5]
-        );
-        assert_eq!(
-            merge_sorted(vec![1, 4], vec![0, 1, 4, 5], true),
-            [0, 1, 4, 5]
-        );
+        assert_eq!(merged(Vec::<u8>::new(), vec![1], false), [1]);
+        assert_eq!(merged(vec![1, 4], vec![1, 4, 5], false), [1, 1, 4, 4, 5]);
+        assert_eq!(merged(vec![1, 4], vec![0, 1, 4, 5], true), [0, 1, 4, 5]);
+        assert_eq!(merged(vec![5, 6], vec![0, 1], false), [0, 1, 5, 6]);
     }
 
     proptest::proptest! {
@@ -929,6 +972,8 @@ mod tests {
             let from = from.min(a.len());
             let want = from + a[from..].partition_point(|y| *y <= x);
             proptest::prop_assert_eq!(gallop(&a, from, |y| *y <= x), want);
+            let want = a.partition_point(|y| *y <= x);
+            proptest::prop_assert_eq!(gallop_back(&a, |y| *y <= x), want);
         }
 
         /// A merge equals sorting the two runs together (less `b`'s values `a` has, if unique).
@@ -945,7 +990,7 @@ mod tests {
             if unique {
                 want.dedup();
             }
-            proptest::prop_assert_eq!(merge_sorted(av, bv, unique), want);
+            proptest::prop_assert_eq!(merged(av, bv, unique), want);
         }
     }
 }
