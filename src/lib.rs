@@ -11,6 +11,7 @@
 pub mod analytics;
 pub mod cli;
 pub mod commands;
+pub mod durable;
 pub mod export;
 pub mod generate;
 pub mod ingest;

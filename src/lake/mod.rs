@@ -115,6 +115,8 @@ impl Lake {
                     let tmp = target.with_extension("parquet.tmp");
                     let empty = arrow_array::RecordBatch::new_empty(table.arrow_schema());
                     parquet_io::write_batches(&tmp, table.name, table.arrow_schema(), &[empty])?;
+                    crate::durable::sync_files([tmp.as_path()])
+                        .map_err(|(path, e)| LakeError::io(&path, e))?;
                     fs::rename(&tmp, &target).map_err(|e| LakeError::io(&target, e))?;
                 }
             }

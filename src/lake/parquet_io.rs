@@ -60,7 +60,8 @@ fn properties(table: &str, schema: &SchemaRef) -> WriterProperties {
         .build()
 }
 
-/// Writes batches to `path` (created or truncated) and syncs the file to disk.
+/// Writes batches to `path` (created or truncated). The file is not synced: the lake's files are
+/// staged, and [`super::Txn::commit`] makes them durable together before its journal names them.
 pub fn write_batches(
     path: &Path,
     table: &str,
@@ -77,10 +78,9 @@ pub fn write_batches(
     for b in batches {
         writer.write(b).map_err(|e| LakeError::parquet(path, e))?;
     }
-    let file = writer
+    writer
         .into_inner()
         .map_err(|e| LakeError::parquet(path, e))?;
-    file.sync_all().map_err(|e| LakeError::io(path, e))?;
     Ok(())
 }
 

@@ -90,13 +90,15 @@ impl Txn {
             deletes: self.deletes.into_iter().collect(),
         };
         let txn_dir = self.root.join(TXN_DIR);
-        // Every staged file must be durable before the journal says it exists.
-        for p in &journal.puts {
-            let staged = txn_dir.join(STAGE).join(p);
-            fs::File::open(&staged)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| LakeError::io(&staged, e))?;
-        }
+        // Every staged file must be durable before the journal says it exists (one sync for
+        // all of them).
+        let staged: Vec<PathBuf> = journal
+            .puts
+            .iter()
+            .map(|p| txn_dir.join(STAGE).join(p))
+            .collect();
+        crate::durable::sync_files(staged.iter().map(|p| p.as_path()))
+            .map_err(|(path, e)| LakeError::io(&path, e))?;
         hook("before-journal");
         let tmp = txn_dir.join("journal.json.tmp");
         let bytes = serde_json::to_vec_pretty(&journal).expect("journal serialises");

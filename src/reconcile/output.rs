@@ -179,12 +179,40 @@ pub fn remove_stale_temp_files(dir: &Path) -> Result<usize, ReconcileError> {
     Ok(n)
 }
 
-/// Writes `path` atomically: `write` fills a temporary file in the same folder, which is synced
-/// and renamed over `path`, so a reader sees the old file or the new one, never half of one.
-pub fn write_atomic_with(
+/// The xxh3-64 of everything written through it, on the way to `inner`.
+pub struct Hashed<W> {
+    inner: W,
+    hasher: xxhash_rust::xxh3::Xxh3,
+}
+
+impl<W: std::io::Write> std::io::Write for Hashed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The writer [`stage_with`] hands out: buffered, hashing the file's bytes.
+pub type StageWriter<'a> = std::io::BufWriter<Hashed<&'a std::fs::File>>;
+
+/// A file written under a temporary name in its target's folder: neither durable nor in place
+/// until [`commit_staged`].
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+    /// xxh3-64 of the file's bytes.
+    pub hash: u64,
+}
+
+/// Writes what `write` writes to a temporary file beside `path` (see [`commit_staged`]).
+pub fn stage_with(
     path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> Result<(), ReconcileError>,
-) -> Result<(), ReconcileError> {
+    write: impl FnOnce(&mut StageWriter<'_>) -> Result<(), ReconcileError>,
+) -> Result<Staged, ReconcileError> {
     let io = |e: std::io::Error| ReconcileError::Io {
         path: path.to_path_buf(),
         source: e,
@@ -198,19 +226,55 @@ pub fn write_atomic_with(
         .permissions(std::fs::Permissions::from_mode(0o644))
         .tempfile_in(dir)
         .map_err(io)?;
-    {
-        let mut w = std::io::BufWriter::new(tmp.as_file());
+    let hash = {
+        let mut w = std::io::BufWriter::new(Hashed {
+            inner: tmp.as_file(),
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+        });
         write(&mut w)?;
         w.flush().map_err(io)?;
+        let (hashed, _) = w.into_parts();
+        hashed.hasher.digest()
+    };
+    Ok(Staged {
+        tmp,
+        path: path.to_path_buf(),
+        hash,
+    })
+}
+
+/// Makes the staged files durable (one sync for all: see [`crate::durable`]), then renames each
+/// over its target, so a reader sees each old file or its new one, never half of one.
+pub fn commit_staged(staged: Vec<Staged>) -> Result<(), ReconcileError> {
+    crate::durable::sync_files(staged.iter().map(|s| s.tmp.path()))
+        .map_err(|(path, source)| ReconcileError::Io { path, source })?;
+    for s in staged {
+        let path = s.path;
+        s.tmp.persist(&path).map_err(|e| ReconcileError::Io {
+            path,
+            source: e.error,
+        })?;
     }
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// Writes `path` atomically: `write` fills a temporary file in the same folder, which is synced
+/// and renamed over `path`.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut StageWriter<'_>) -> Result<(), ReconcileError>,
+) -> Result<(), ReconcileError> {
+    commit_staged(vec![stage_with(path, write)?])
 }
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReconcileError> {
-    write_atomic_with(path, |w| {
+    commit_staged(vec![stage(path, bytes)?])
+}
+
+/// [`stage_with`] of `bytes`.
+pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged, ReconcileError> {
+    stage_with(path, |w| {
         w.write_all(bytes).map_err(|e| ReconcileError::Io {
             path: path.to_path_buf(),
             source: e,
@@ -358,22 +422,23 @@ pub(super) fn results_arrays(rows: &[&ResultRow]) -> Vec<arrow_array::ArrayRef> 
         .collect()
 }
 
-/// Writes some rows as one Parquet file at `path` (LZ4), atomically, with the arrow-rs writer:
-/// each row group's columns are built and encoded in parallel, and written in order.
-/// [`WRITER`] names its settings: keep the two in step.
+/// Writes some rows as one results file at `path`, atomically (see [`stage_parquet`]).
+#[cfg(test)]
 fn write_rows_parquet(rows: &[&ResultRow], path: &Path) -> Result<(), ReconcileError> {
-    write_parquet(path, rows.len(), &|from, to| {
+    commit_staged(vec![stage_parquet(path, rows.len(), &|from, to| {
         results_arrays(&rows[from..to])
-    })
+    })?])
 }
 
-/// [`write_rows_parquet`] of `n` rows whose arrays (of [`results_schema`]) `arrays(from, to)`
-/// gives, a row group at a time.
-fn write_parquet(
+/// Writes `n` rows whose arrays (of [`results_schema`]) `arrays(from, to)` gives as one Parquet
+/// file at `path` (LZ4), staged (see [`commit_staged`]), with the arrow-rs writer: each row
+/// group's columns are encoded in parallel, and written in order. [`WRITER`] names its
+/// settings: keep the two in step.
+fn stage_parquet(
     path: &Path,
     n: usize,
     arrays: &(dyn Fn(usize, usize) -> Vec<arrow_array::ArrayRef> + Sync),
-) -> Result<(), ReconcileError> {
+) -> Result<Staged, ReconcileError> {
     use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
     use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
     use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -399,7 +464,7 @@ fn write_parquet(
         .with_coerce_types(props.coerce_types())
         .convert(&schema)
         .map_err(pq)?;
-    write_atomic_with(path, |w| {
+    stage_with(path, |w| {
         let mut writer =
             SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), props.clone())
                 .map_err(pq)?;
@@ -444,7 +509,7 @@ pub(super) fn write_batch_for_tests(
     path: &Path,
     batch: &arrow_array::RecordBatch,
 ) -> Result<(), ReconcileError> {
-    FileRows::Batch(batch.clone()).write(path)
+    commit_staged(vec![FileRows::Batch(batch.clone()).stage(path)?])
 }
 
 /// The folder of the results table inside an output folder.
@@ -453,7 +518,7 @@ pub const RESULTS_DIR: &str = "results";
 /// The digests of the results files, inside [`RESULTS_DIR`].
 pub const RESULTS_DIGESTS: &str = "_digests.json";
 
-/// How [`write_rows_parquet`] encodes a file, part of every file's digest: change it whenever
+/// How [`stage_parquet`] encodes a file, part of every file's digest: change it whenever
 /// the writer's settings change, so that files written the old way are rewritten.
 const WRITER: &str = "lz4_raw, row groups of 2^18, dictionaries: item_type status currency source_file, chunk statistics";
 
@@ -581,10 +646,12 @@ impl FileRows<'_> {
         }
     }
 
-    fn write(&self, path: &Path) -> Result<(), ReconcileError> {
+    fn stage(&self, path: &Path) -> Result<Staged, ReconcileError> {
         match self {
-            FileRows::Rows(rows) => write_rows_parquet(rows, path),
-            FileRows::Batch(b) => write_parquet(path, b.num_rows(), &|from, to| {
+            FileRows::Rows(rows) => stage_parquet(path, rows.len(), &|from, to| {
+                results_arrays(&rows[from..to])
+            }),
+            FileRows::Batch(b) => stage_parquet(path, b.num_rows(), &|from, to| {
                 b.slice(from, to - from).columns().to_vec()
             }),
         }
@@ -824,19 +891,21 @@ fn write_groups(
             kept.remove(rel);
         }
         write_atomic(&digests_path, &json(&kept))?;
-        let hashes: Vec<(usize, String)> = todo
+        // Written beside their targets, synced together, then renamed into place.
+        let staged: Vec<Staged> = todo
             .par_iter()
             .map(|&i| {
                 let (rel, rows) = &groups[i];
-                let path = dir.join(rel);
-                rows.write(&path)?;
-                let bytes = std::fs::read(&path).map_err(io(&path))?;
-                Ok((i, format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes))))
+                rows.stage(&dir.join(rel))
             })
             .collect::<Result<_, ReconcileError>>()?;
-        for (i, hash) in hashes {
-            kept.insert(groups[i].0.clone(), entry(&digests[i], &hash));
+        for (&i, s) in todo.iter().zip(&staged) {
+            kept.insert(
+                groups[i].0.clone(),
+                entry(&digests[i], &format!("{:016x}", s.hash)),
+            );
         }
+        commit_staged(staged)?;
         for rel in &stale {
             let path = dir.join(rel);
             std::fs::remove_file(&path).map_err(io(&path))?;

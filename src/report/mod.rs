@@ -22,7 +22,7 @@ use crate::analytics::{self, AnalyticsError, Dim, Period, ReportOptions};
 use crate::model::catalogue::Catalogue;
 use crate::reconcile::ReconcileError;
 use crate::reconcile::close::{self, ClosePack, Month};
-use crate::reconcile::output::{csv_bytes, write_atomic};
+use crate::reconcile::output::{commit_staged, csv_bytes, stage};
 
 /// Errors writing reports.
 #[derive(Debug, thiserror::Error)]
@@ -294,23 +294,27 @@ pub struct Written {
     pub unchanged: Vec<PathBuf>,
 }
 
-/// Writes `files` into `dir` (created), each atomically; with `only_changed`, a file whose
-/// current bytes are the same is left alone.
+/// Writes `files` into `dir` (created), each atomically (all synced at once before any is
+/// renamed into place); with `only_changed`, a file whose current bytes are the same is left
+/// alone.
 pub fn write_files(
     dir: &Path,
     files: &[ReportFile],
     only_changed: bool,
 ) -> Result<Written, ReportError> {
     let mut out = Written::default();
+    let mut staged = Vec::new();
     for (name, bytes) in files {
         let path = dir.join(name);
         if only_changed && std::fs::read(&path).is_ok_and(|old| &old == bytes) {
             out.unchanged.push(path);
             continue;
         }
-        write_atomic(&path, bytes)?;
+        staged.push(stage(&path, bytes)?);
         out.written.push(path);
     }
+    // Synced together, then each renamed into place.
+    commit_staged(staged)?;
     Ok(out)
 }
 
