@@ -334,11 +334,13 @@ fn merge_group(
                 line.value(i),
             )
         };
-        let mut winner: FxHashMap<&str, usize> =
-            FxHashMap::with_capacity_and_hasher(n_existing + accepted.len(), Default::default());
-        for i in (0..n_existing).chain(accepted.iter().copied()) {
-            winner
-                .entry(keys.value(i))
+        // The best new version of each key (a night's few), then the stored rows: each key is
+        // stored once, and stays unless a new version outranks it (ties: the stored one).
+        const KEPT: usize = usize::MAX;
+        let mut best: FxHashMap<&str, usize> =
+            FxHashMap::with_capacity_and_hasher(accepted.len(), Default::default());
+        for &i in &accepted {
+            best.entry(keys.value(i))
                 .and_modify(|w| {
                     if rank(i) > rank(*w) {
                         *w = i;
@@ -346,35 +348,49 @@ fn merge_group(
                 })
                 .or_insert(i);
         }
+        let mut winners: Vec<usize> = Vec::with_capacity(n_existing + best.len());
+        for i in 0..n_existing {
+            match best.get_mut(keys.value(i)) {
+                Some(w) if *w != KEPT && rank(i) < rank(*w) => {}
+                Some(w) => {
+                    *w = KEPT;
+                    winners.push(i);
+                }
+                None => winners.push(i),
+            }
+        }
+        winners.extend(best.into_values().filter(|&w| w != KEPT));
         // Rows in reading order of their winning version: deterministic, and the same whether
         // the data came in one ingest or many (cheaper than sorting by key text). When the
         // candidates are in reading order, index order is reading order.
-        let mut winners: Vec<usize> = winner.into_values().collect();
         if candidates_in_order && accepted.is_sorted() {
             winners.sort_unstable();
         } else {
             winners.sort_unstable_by_key(|&i| order(i));
         }
-        let mut key_day: FxHashMap<i64, i32> =
-            FxHashMap::with_capacity_and_hasher(winners.len(), Default::default());
+        let new_versions = accepted
+            .iter()
+            .map(|&i| (key_hash(keys.value(i)) as i64, hash_at(&row_hash, i)));
         if let [day] = days {
-            for &i in &winners {
-                key_day.insert(key_hash(keys.value(i)) as i64, *day);
-            }
+            // One partition: every version stays in it. Its file is sorted: the stable sort
+            // finds the two sorted runs and merges them.
             by_day.insert(*day, winners);
+            let mut all = old_versions;
+            all.extend(new_versions);
+            all.sort();
+            version_rows.insert(*day, all);
         } else {
+            let mut key_day: FxHashMap<i64, i32> =
+                FxHashMap::with_capacity_and_hasher(winners.len(), Default::default());
             for i in winners {
                 let d = day_of(i);
                 by_day.entry(d).or_default().push(i);
                 key_day.insert(key_hash(keys.value(i)) as i64, d);
             }
-        }
-        let new_versions = accepted
-            .iter()
-            .map(|&i| (key_hash(keys.value(i)) as i64, hash_at(&row_hash, i)));
-        for (kh, h) in old_versions.into_iter().chain(new_versions) {
-            let d = key_day.get(&kh).copied().unwrap_or(days[0]);
-            version_rows.entry(d).or_default().push((kh, h));
+            for (kh, h) in old_versions.into_iter().chain(new_versions) {
+                let d = key_day.get(&kh).copied().unwrap_or(days[0]);
+                version_rows.entry(d).or_default().push((kh, h));
+            }
         }
     } else if let [day] = days {
         by_day.insert(
@@ -419,7 +435,9 @@ fn merge_group(
     if keyed {
         let vschema = versions_schema();
         for (&d, rows) in version_rows.iter_mut() {
-            rows.sort_unstable();
+            if !rows.is_sorted() {
+                rows.sort_unstable();
+            }
             rows.dedup();
             let kh: ArrayRef = Arc::new(Int64Array::from(
                 rows.iter().map(|r| r.0).collect::<Vec<_>>(),
