@@ -78,9 +78,10 @@ pub fn write_batches(
     for b in batches {
         writer.write(b).map_err(|e| LakeError::parquet(path, e))?;
     }
-    writer
+    let file = writer
         .into_inner()
         .map_err(|e| LakeError::parquet(path, e))?;
+    crate::durable::start_writeback(&file);
     Ok(())
 }
 

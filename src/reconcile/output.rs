@@ -202,7 +202,8 @@ pub type StageWriter<'a> = std::io::BufWriter<Hashed<&'a std::fs::File>>;
 /// A file written under a temporary name in its target's folder: neither durable nor in place
 /// until [`commit_staged`].
 pub struct Staged {
-    tmp: tempfile::NamedTempFile,
+    /// Closed (a full rebuild stages hundreds of files), removed if dropped before the commit.
+    tmp: tempfile::TempPath,
     path: std::path::PathBuf,
     /// xxh3-64 of the file's bytes.
     pub hash: u64,
@@ -234,10 +235,11 @@ pub fn stage_with(
         write(&mut w)?;
         w.flush().map_err(io)?;
         let (hashed, _) = w.into_parts();
+        crate::durable::start_writeback(tmp.as_file());
         hashed.hasher.digest()
     };
     Ok(Staged {
-        tmp,
+        tmp: tmp.into_temp_path(),
         path: path.to_path_buf(),
         hash,
     })
@@ -246,7 +248,7 @@ pub fn stage_with(
 /// Makes the staged files durable (one sync for all: see [`crate::durable`]), then renames each
 /// over its target, so a reader sees each old file or its new one, never half of one.
 pub fn commit_staged(staged: Vec<Staged>) -> Result<(), ReconcileError> {
-    crate::durable::sync_files(staged.iter().map(|s| s.tmp.path()))
+    crate::durable::sync_files(staged.iter().map(|s| s.tmp.as_ref()))
         .map_err(|(path, source)| ReconcileError::Io { path, source })?;
     for s in staged {
         let path = s.path;
@@ -638,7 +640,24 @@ enum FileRows<'a> {
     Batch(arrow_array::RecordBatch),
 }
 
+/// A results file to write: its rows, or the rows of the file on disk that `keep` keeps with
+/// `new` (see [`super::file_rows::rewrite`]), made when the file is written.
+enum Group<'a> {
+    Ready(FileRows<'a>),
+    Rewrite {
+        new: Vec<&'a ResultRow>,
+        keep: &'a (dyn Fn(u8, super::ItemType, &str) -> bool + Sync),
+    },
+}
+
 impl FileRows<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            FileRows::Rows(rows) => rows.is_empty(),
+            FileRows::Batch(b) => b.num_rows() == 0,
+        }
+    }
+
     fn digest(&self, path: &Path) -> Result<String, ReconcileError> {
         match self {
             FileRows::Rows(rows) => Ok(rows_digest(rows)),
@@ -727,7 +746,7 @@ pub fn write_results(
     }
     let groups = groups
         .into_iter()
-        .map(|(k, rows)| (k, FileRows::Rows(rows)))
+        .map(|(k, rows)| (k, Group::Ready(FileRows::Rows(rows))))
         .collect();
     write_groups(out, groups, &|_| true, force)
 }
@@ -745,9 +764,7 @@ pub fn write_results_night(
     recomputed: &[ResultRow],
     settlement_wide: &[ResultRow],
 ) -> Result<ResultsWrite, ReconcileError> {
-    use super::{ItemType, file_rows};
-    use rayon::prelude::*;
-    let dir = out.join(RESULTS_DIR);
+    use super::ItemType;
     let planned: Vec<(i32, ItemType)> = planned
         .iter()
         .copied()
@@ -766,30 +783,19 @@ pub fn write_results_night(
             )));
         }
     }
-    let new: Vec<((i32, ItemType), Vec<&ResultRow>)> = new.into_iter().collect();
-    let batches: Vec<((i32, ItemType), arrow_array::RecordBatch)> = new
-        .par_iter()
-        .map(|(part, new)| {
-            let path = dir.join(partition_path(*part));
-            let old = if path.exists() {
-                file_rows::read(&path)?
-            } else {
-                arrow_array::RecordBatch::new_empty(results_schema())
-            };
-            Ok((*part, file_rows::rewrite(&path, &old, keep, new)?))
-        })
-        .collect::<Result<_, ReconcileError>>()?;
-    let mut groups: BTreeMap<(i32, ItemType), FileRows> = batches
+    let mut groups: BTreeMap<(i32, ItemType), Group> = new
         .into_iter()
-        .filter(|(_, b)| b.num_rows() > 0)
-        .map(|(k, b)| (k, FileRows::Batch(b)))
+        .map(|(k, new)| (k, Group::Rewrite { new, keep }))
         .collect();
     let mut wide: BTreeMap<(i32, ItemType), Vec<&ResultRow>> = BTreeMap::new();
     for r in settlement_wide {
         wide.entry(partition_of(r)).or_default().push(r);
     }
     for (k, rows) in wide {
-        if groups.insert(k, FileRows::Rows(rows)).is_some() {
+        if groups
+            .insert(k, Group::Ready(FileRows::Rows(rows)))
+            .is_some()
+        {
             return Err(ReconcileError::Incremental(format!(
                 "settlement-wide rows are in the planned results file {}",
                 partition_path(k)
@@ -807,10 +813,12 @@ pub fn write_results_night(
 }
 
 /// Writes each group's file where its digest changed (or `force`), removes the files that
-/// `owned` claims and no group has, and keeps `_digests.json` in step.
+/// `owned` claims and no group has (or whose rows came out empty), and keeps `_digests.json` in
+/// step. Each file is made, hashed and staged in one task, so that its arrays are freed (and
+/// their memory reused) before the next file's are made.
 fn write_groups(
     out: &Path,
-    groups: BTreeMap<(i32, super::ItemType), FileRows>,
+    groups: BTreeMap<(i32, super::ItemType), Group>,
     owned: &dyn Fn(&str) -> bool,
     force: bool,
 ) -> Result<ResultsWrite, ReconcileError> {
@@ -828,14 +836,10 @@ fn write_groups(
             std::fs::remove_file(&p).map_err(io(&p))?;
         }
     }
-    let groups: Vec<(String, FileRows)> = groups
+    let groups: Vec<(String, Group)> = groups
         .into_iter()
         .map(|(k, rows)| (partition_path(k), rows))
         .collect();
-    let digests: Vec<String> = groups
-        .par_iter()
-        .map(|(rel, rows)| rows.digest(&dir.join(rel)))
-        .collect::<Result<_, _>>()?;
     let old: BTreeMap<String, String> = std::fs::read(&digests_path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -848,64 +852,94 @@ fn write_groups(
             .map(|b| format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&b)))
     };
     let entry = |digest: &str, hash: &str| format!("{digest}:{hash}");
-    let same: Vec<bool> = groups
+    enum Outcome {
+        /// Nothing to write: its rows came out empty.
+        Empty,
+        /// The file on disk already holds these rows.
+        Same,
+        /// Staged: the digest, and the new file.
+        New(String, Staged),
+    }
+    let outcomes: Vec<Outcome> = groups
         .par_iter()
-        .zip(&digests)
-        .map(|((rel, _), digest)| {
-            !force
+        .map(|(rel, rows)| {
+            let path = dir.join(rel);
+            let made;
+            let rows = match rows {
+                Group::Ready(rows) => rows,
+                Group::Rewrite { new, keep } => {
+                    let old = if path.exists() {
+                        super::file_rows::read(&path)?
+                    } else {
+                        arrow_array::RecordBatch::new_empty(results_schema())
+                    };
+                    made = FileRows::Batch(super::file_rows::rewrite(&path, &old, *keep, new)?);
+                    &made
+                }
+            };
+            if rows.is_empty() {
+                return Ok(Outcome::Empty);
+            }
+            let digest = rows.digest(&path)?;
+            let same = !force
                 && old.get(rel).is_some_and(|e| {
                     e.starts_with(digest.as_str())
-                        && bytes_hash(rel).is_some_and(|h| *e == entry(digest, &h))
-                })
+                        && bytes_hash(rel).is_some_and(|h| *e == entry(&digest, &h))
+                });
+            Ok(if same {
+                Outcome::Same
+            } else {
+                let staged = rows.stage(&path)?;
+                Outcome::New(digest, staged)
+            })
         })
-        .collect();
+        .collect::<Result<_, ReconcileError>>()?;
     // Files this write does not own keep their entries.
     let mut kept: BTreeMap<String, String> = old
         .iter()
         .filter(|(rel, _)| !owned(rel))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let mut todo: Vec<usize> = Vec::new();
-    for (i, (rel, _)) in groups.iter().enumerate() {
-        if same[i] {
-            kept.insert(rel.clone(), old[rel].clone());
-        } else {
-            kept.remove(rel);
-            todo.push(i);
-        }
-    }
-    let wanted: std::collections::HashSet<&str> = groups.iter().map(|(r, _)| r.as_str()).collect();
-    let stale: Vec<String> = results_files(&dir)
-        .into_iter()
-        .filter(|f| owned(f) && !wanted.contains(f.as_str()))
-        .collect();
     let mut done = ResultsWrite {
         digests: Path::new(RESULTS_DIR).join(RESULTS_DIGESTS),
         ..Default::default()
     };
-    if !todo.is_empty() || !stale.is_empty() || !digests_path.exists() {
+    let mut wanted: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut staged = Vec::new();
+    let mut new_entries = Vec::new();
+    for ((rel, _), outcome) in groups.iter().zip(outcomes) {
+        let p = Path::new(RESULTS_DIR).join(rel);
+        match outcome {
+            Outcome::Empty => continue,
+            Outcome::Same => {
+                kept.insert(rel.clone(), old[rel].clone());
+                done.unchanged.push(p);
+            }
+            Outcome::New(digest, s) => {
+                kept.remove(rel);
+                new_entries.push((rel.clone(), entry(&digest, &format!("{:016x}", s.hash))));
+                staged.push(s);
+                done.written.push(p);
+            }
+        }
+        wanted.insert(rel.as_str());
+    }
+    let stale: Vec<String> = results_files(&dir)
+        .into_iter()
+        .filter(|f| owned(f) && !wanted.contains(f.as_str()))
+        .collect();
+    if !staged.is_empty() || !stale.is_empty() || !digests_path.exists() {
         let json = |m: &BTreeMap<String, String>| {
             serde_json::to_vec_pretty(m).expect("a map of strings serialises")
         };
         for rel in &stale {
             kept.remove(rel);
         }
+        // The digests first without the files about to change, then the files (synced
+        // together, then renamed into place), then the digests with them.
         write_atomic(&digests_path, &json(&kept))?;
-        // Written beside their targets, synced together, then renamed into place.
-        let staged: Vec<Staged> = todo
-            .par_iter()
-            .map(|&i| {
-                let (rel, rows) = &groups[i];
-                rows.stage(&dir.join(rel))
-            })
-            .collect::<Result<_, ReconcileError>>()?;
-        for (&i, s) in todo.iter().zip(&staged) {
-            kept.insert(
-                groups[i].0.clone(),
-                entry(&digests[i], &format!("{:016x}", s.hash)),
-            );
-        }
         commit_staged(staged)?;
+        kept.extend(new_entries);
         for rel in &stale {
             let path = dir.join(rel);
             std::fs::remove_file(&path).map_err(io(&path))?;
@@ -915,15 +949,6 @@ fn write_groups(
             }
         }
         write_atomic(&digests_path, &json(&kept))?;
-    }
-    let todo: std::collections::HashSet<usize> = todo.into_iter().collect();
-    for (i, (rel, _)) in groups.iter().enumerate() {
-        let p = Path::new(RESULTS_DIR).join(rel);
-        if todo.contains(&i) {
-            done.written.push(p);
-        } else {
-            done.unchanged.push(p);
-        }
     }
     // The files this write left alone, still outputs.
     for rel in kept.keys().filter(|rel| !wanted.contains(rel.as_str())) {
