@@ -664,10 +664,14 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     // written while every month's reports are rendered.
     let days = crate::reconcile::output::results_days(&rec_dir);
     let months = months_with_data(facts, &days, tz);
-    /// What writing a month's files did, whether its roll-forward ties, and the digest of its
-    /// tables with their frames when they were computed (not taken from the last run).
-    type Rendered = (Month, report::Written, bool, (u128, Option<Vec<Vec<u8>>>));
-    let first_month_written = std::sync::atomic::AtomicBool::new(false);
+    /// A month's files, whether its roll-forward ties, and the digest of its tables with their
+    /// frames when they were computed (not taken from the last run).
+    type Rendered = (
+        Month,
+        Vec<report::ReportFile>,
+        bool,
+        (u128, Option<Vec<Vec<u8>>>),
+    );
     let (written_rec, rendered) = rayon::join(
         || -> Result<(), CommandError> {
             let exceptions = exceptions_frame(view.exceptions(), view.cutoff);
@@ -684,7 +688,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
             outputs_rec.push(path);
             Ok(())
         },
-        // 4. Every month's reports, rendered and written in parallel.
+        // 4. Every month's reports, rendered in parallel.
         || -> Result<Vec<Rendered>, CommandError> {
             let ix = view.close_index();
             tracing::debug!(
@@ -712,13 +716,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                     } else {
                         Some(TablesCache::encode(&tables, &p.reports)?)
                     };
-                    // Written where their bytes changed, while other months still render.
-                    let w =
-                        report::write_files(&p.reports.join(month.label()), &files, !args.full)?;
-                    if !first_month_written.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                        crash_point("run-mid-reports");
-                    }
-                    Ok((month, w, ties, (digest, frames)))
+                    Ok((month, files, ties, (digest, frames)))
                 })
                 .collect::<Result<Vec<Rendered>, CommandError>>()?;
             let mut cache = TablesCache::default();
@@ -740,18 +738,23 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     );
     written_rec?;
     let rendered = rendered?;
+    // Written where their bytes changed.
     let mut written_months = Vec::new();
     let mut unchanged_months = Vec::new();
     let mut outputs = outputs_rec;
     let mut files_written = 0;
-    for (month, w, _, _) in &rendered {
+    for (i, (month, files, _, _)) in rendered.iter().enumerate() {
+        let w = report::write_files(&p.reports.join(month.label()), files, !args.full)?;
         if w.written.is_empty() {
             unchanged_months.push(month.label());
         } else {
             written_months.push(month.label());
         }
         files_written += w.written.len();
-        outputs.extend(w.written.iter().chain(&w.unchanged).cloned());
+        outputs.extend(w.written.into_iter().chain(w.unchanged));
+        if i == 0 {
+            crash_point("run-mid-reports");
+        }
     }
     // The operator's approval rate: attempts of the last 7 local days with data.
     let approval = facts.newest_day.and_then(|newest| {
