@@ -31,23 +31,22 @@ pub fn sync_files<'a>(
     paths: impl IntoIterator<Item = &'a Path>,
 ) -> Result<(), (PathBuf, io::Error)> {
     let paths: Vec<&Path> = paths.into_iter().collect();
-    let fsync = |p: &Path| {
-        File::open(p)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| (p.to_path_buf(), e))
-    };
     match paths.as_slice() {
         [] => Ok(()),
         [one] => fsync(one),
-        many => sync_many(many, fsync),
+        many => sync_many(many),
     }
 }
 
+fn fsync(p: &Path) -> Result<(), (PathBuf, io::Error)> {
+    File::open(p)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| (p.to_path_buf(), e))
+}
+
+/// One `syncfs` per file system the files are on.
 #[cfg(target_os = "linux")]
-fn sync_many(
-    paths: &[&Path],
-    _fsync: impl Fn(&Path) -> Result<(), (PathBuf, io::Error)>,
-) -> Result<(), (PathBuf, io::Error)> {
+fn sync_many(paths: &[&Path]) -> Result<(), (PathBuf, io::Error)> {
     use std::os::unix::fs::MetadataExt;
     let mut synced = std::collections::BTreeSet::new();
     for p in paths {
@@ -61,10 +60,7 @@ fn sync_many(
 }
 
 #[cfg(not(target_os = "linux"))]
-fn sync_many(
-    paths: &[&Path],
-    fsync: impl Fn(&Path) -> Result<(), (PathBuf, io::Error)>,
-) -> Result<(), (PathBuf, io::Error)> {
+fn sync_many(paths: &[&Path]) -> Result<(), (PathBuf, io::Error)> {
     paths.iter().try_for_each(|p| fsync(p))
 }
 

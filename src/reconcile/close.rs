@@ -201,6 +201,26 @@ struct LineFact {
     net: i64,
 }
 
+/// Numbers the settlements of `lines` in order of first appearance: the numbers, and each
+/// line's. A settlement's lines come together, so only a change of settlement is looked up.
+fn settlement_numbers(lines: &[super::load::Line]) -> (FxHashMap<&str, u32>, Vec<u32>) {
+    let mut numbers: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut last: Option<(&str, u32)> = None;
+    let of = lines
+        .iter()
+        .map(|l| match last {
+            Some((s, n)) if s == &*l.settlement_id => n,
+            _ => {
+                let next = numbers.len() as u32;
+                let n = *numbers.entry(&*l.settlement_id).or_insert(next);
+                last = Some((&l.settlement_id, n));
+                n
+            }
+        })
+        .collect();
+    (numbers, of)
+}
+
 /// Per-currency accumulators, by `Currency as usize`, into a map by code (the packs' order).
 fn by_code<T>(items: [Option<T>; Currency::ALL.len()]) -> BTreeMap<&'static str, T> {
     Currency::ALL
@@ -302,20 +322,7 @@ impl<'a> CloseIndex<'a> {
             },
         );
         let ends: FxHashMap<&str, i64> = ends;
-        let mut numbers: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut last: Option<(&str, u32)> = None;
-        let settlement_of: Vec<u32> = lines
-            .iter()
-            .map(|l| match last {
-                Some((s, n)) if s == &*l.settlement_id => n,
-                _ => {
-                    let next = numbers.len() as u32;
-                    let n = *numbers.entry(&*l.settlement_id).or_insert(next);
-                    last = Some((&l.settlement_id, n));
-                    n
-                }
-            })
-            .collect();
+        let (numbers, settlement_of) = settlement_numbers(lines);
         let facts: Vec<LineFact> = lines
             .par_iter()
             .zip(settlement_of)
@@ -363,25 +370,19 @@ pub struct Arrivals {
 
 impl Arrivals {
     pub fn new(lines: &[super::load::Line]) -> Self {
-        let mut a = Arrivals::default();
-        a.posted.reserve(lines.len());
-        let mut last: Option<(&str, u32)> = None;
-        for l in lines {
-            let sid = match last {
-                Some((s, i)) if s == &*l.settlement_id => i,
-                _ => {
-                    let n = a.settlements.len() as u32;
-                    let i = *a
-                        .settlements
-                        .entry(l.settlement_id.to_string())
-                        .or_insert(n);
-                    last = Some((&l.settlement_id, i));
-                    i
-                }
-            };
-            a.posted.insert((sid, l.source_line), l.posted);
+        let (numbers, settlement_of) = settlement_numbers(lines);
+        let mut posted = FxHashMap::default();
+        posted.reserve(lines.len());
+        for (l, sid) in lines.iter().zip(settlement_of) {
+            posted.insert((sid, l.source_line), l.posted);
         }
-        a
+        Arrivals {
+            settlements: numbers
+                .into_iter()
+                .map(|(s, n)| (s.to_string(), n))
+                .collect(),
+            posted,
+        }
     }
 
     fn get(&self, settlement: &str, line: i64) -> Option<i64> {
