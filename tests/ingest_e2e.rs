@@ -201,23 +201,10 @@ fn json_lines_charges_and_refunds() {
             "seller_reference_id",
         ],
     );
-    // Rows are stored in the reading order of their winning version (line 1, then line 3).
+    // Rows of keyed tables are stored in key order.
     assert_eq!(
         got,
         vec![
-            vec![
-                "P01-2400747-7777779-C084595",
-                "ORD-000123",
-                "Captured",
-                "NULL",
-                "49.99",
-                "49.99",
-                "0.00",
-                "USD",
-                "2026-10-01T15:48:01Z",
-                "2026-10-01T15:48:50Z",
-                "NULL"
-            ],
             vec![
                 "P01-1111111-2222222-C000001",
                 "ORD-JP-1",
@@ -229,6 +216,19 @@ fn json_lines_charges_and_refunds() {
                 "JPY",
                 "2026-10-01T10:00:00Z",
                 "2026-10-01T10:00:01Z",
+                "NULL"
+            ],
+            vec![
+                "P01-2400747-7777779-C084595",
+                "ORD-000123",
+                "Captured",
+                "NULL",
+                "49.99",
+                "49.99",
+                "0.00",
+                "USD",
+                "2026-10-01T15:48:01Z",
+                "2026-10-01T15:48:50Z",
                 "NULL"
             ],
         ]

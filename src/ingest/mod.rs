@@ -493,6 +493,8 @@ pub fn ingest(
         let outcome = merge_table(lake, &mut txn, delta)?;
         tracing::debug!(
             seconds = clock.elapsed().as_secs_f64(),
+            rewritten = outcome.rewritten,
+            patched = outcome.patched,
             "phase: merged {name}"
         );
         for (seq, n) in outcome.duplicates {

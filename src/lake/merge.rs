@@ -5,12 +5,15 @@
 //! the file that brought them), and for keyed tables keeps one winning row per key (the table's
 //! [`Winner`] rule). Keys whose versions fall in different day partitions (e.g. a changed
 //! creation timestamp) pull those partitions into one group, so a key never lives twice.
-//! Everything is index-based over Arrow arrays, generic over tables; groups run in parallel.
+//! Keyed tables keep their rows in key order, so an update keeps its row's place and a partition
+//! that only gets updates is patched: unchanged column chunks are copied, not encoded again
+//! ([`parquet_io::write_patched`]). Everything is index-based over Arrow arrays, generic over
+//! tables; groups run in parallel.
 
 use std::collections::{BTreeMap, HashSet};
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -60,6 +63,9 @@ pub struct MergeOutcome {
     pub accepted: BTreeMap<i64, u64>,
     pub puts: Vec<String>,
     pub deletes: Vec<String>,
+    /// Partition files written whole, and patched (only changed columns encoded).
+    pub rewritten: usize,
+    pub patched: usize,
 }
 
 impl MergeOutcome {
@@ -72,6 +78,8 @@ impl MergeOutcome {
         }
         self.puts.extend(other.puts);
         self.deletes.extend(other.deletes);
+        self.rewritten += other.rewritten;
+        self.patched += other.patched;
     }
 }
 
@@ -221,11 +229,14 @@ fn merge_group(
     let keyed = table.key.is_some();
     let mut parts: Vec<RecordBatch> = Vec::new();
     let mut existing_days = Vec::new();
+    let mut stored: Vec<(PathBuf, parquet_io::StoredFile)> = Vec::new();
     for &d in days {
         let path = lake.root().join(Lake::partition_file(table, d));
         if path.exists() {
-            parts.push(parquet_io::read_file(&path, &schema)?);
+            let file = parquet_io::read_stored(&path, &schema)?;
+            parts.push(file.batch.clone());
             existing_days.push(d);
+            stored.push((path, file));
         }
     }
     let n_existing: usize = parts.iter().map(|b| b.num_rows()).sum();
@@ -294,7 +305,6 @@ fn merge_group(
     if !new_idx.is_sorted_by_key(|&i| order(i)) {
         new_idx.sort_by_key(|&i| order(i));
     }
-    let candidates_in_order = (0..n_existing).is_sorted_by_key(order);
     let mut out = MergeOutcome::default();
     let mut accepted = Vec::with_capacity(new_idx.len());
     for i in new_idx {
@@ -317,6 +327,16 @@ fn merge_group(
     let day_of = day_reader(table, day_column.as_ref());
     let mut by_day: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
     let mut version_rows: BTreeMap<i32, Vec<(i64, u128)>> = BTreeMap::new();
+    // A partition whose rows stay where they are: some replaced (`patch`: its day, its file,
+    // and (stored row, new row) pairs), or none (`unchanged`).
+    type Patch<'a> = (
+        i32,
+        &'a PathBuf,
+        &'a parquet_io::StoredFile,
+        Vec<(usize, usize)>,
+    );
+    let mut patch: Option<Patch> = None;
+    let mut unchanged: Vec<i32> = Vec::new();
     if let Some(key_col) = table.key {
         let keys = column(key_col)?;
         let keys = keys.as_string::<i32>();
@@ -334,9 +354,8 @@ fn merge_group(
                 line.value(i),
             )
         };
-        // The best new version of each key (a night's few), then the stored rows: each key is
+        // The best new version of each key (a night's few), against the stored rows: each key is
         // stored once, and stays unless a new version outranks it (ties: the stored one).
-        const KEPT: usize = usize::MAX;
         let mut best: FxHashMap<&str, usize> =
             FxHashMap::with_capacity_and_hasher(accepted.len(), Default::default());
         for &i in &accepted {
@@ -348,44 +367,93 @@ fn merge_group(
                 })
                 .or_insert(i);
         }
-        let mut winners: Vec<usize> = Vec::with_capacity(n_existing + best.len());
-        for i in 0..n_existing {
-            match best.get_mut(keys.value(i)) {
-                Some(w) if *w != KEPT && rank(i) < rank(*w) => {}
-                Some(w) => {
-                    *w = KEPT;
-                    winners.push(i);
-                }
-                None => winners.push(i),
-            }
-        }
-        winners.extend(best.into_values().filter(|&w| w != KEPT));
-        // Rows in reading order of their winning version: deterministic, and the same whether
-        // the data came in one ingest or many (cheaper than sorting by key text). When the
-        // candidates are in reading order, index order is reading order.
-        if candidates_in_order && accepted.is_sorted() {
-            winners.sort_unstable();
-        } else {
-            winners.sort_unstable_by_key(|&i| order(i));
-        }
         let new_versions = accepted
             .iter()
             .map(|&i| (key_hash(keys.value(i)) as i64, hash_at(&row_hash, i)));
-        if let [day] = days {
-            // One partition: every version stays in it. Its file is sorted: the stable sort
-            // finds the two sorted runs and merges them.
-            by_day.insert(*day, winners);
+        let by_key = |a: &usize, b: &usize| keys.value(*a).cmp(keys.value(*b));
+        // Rows are stored in key order: deterministic, the same whether the data came in one
+        // ingest or many, and an update keeps its row's place.
+        let in_key_order = (1..n_existing).all(|i| keys.value(i - 1) < keys.value(i));
+        if let ([day], true) = (days, in_key_order) {
+            // One partition in key order: each new key is looked up by binary search.
+            let mut replaced: Vec<(usize, usize)> = Vec::new();
+            let mut inserted: Vec<usize> = Vec::new();
+            for (&k, &w) in &best {
+                let p = partition_point(n_existing, |i| keys.value(i) < k);
+                if p < n_existing && keys.value(p) == k {
+                    if rank(w) > rank(p) {
+                        replaced.push((p, w));
+                    }
+                } else {
+                    inserted.push(w);
+                }
+            }
+            replaced.sort_unstable();
+            inserted.sort_unstable_by(by_key);
             let mut all = old_versions;
             all.extend(new_versions);
             all.sort();
             version_rows.insert(*day, all);
+            match (&stored[..], replaced.is_empty(), inserted.is_empty()) {
+                // Every new version lost to the stored one: the rows stay as they are.
+                ([_], true, true) => unchanged.push(*day),
+                ([(path, file)], false, true) if parquet_io::patchable(file, table.name) => {
+                    patch = Some((*day, path, file, replaced));
+                }
+                _ => {
+                    let mut rows = Vec::with_capacity(n_existing + inserted.len());
+                    let mut next = replaced.iter().peekable();
+                    let mut stored_rows = (0..n_existing).map(|i| match next.peek() {
+                        Some(&&(p, w)) if p == i => {
+                            next.next();
+                            w
+                        }
+                        _ => i,
+                    });
+                    let mut new_rows = inserted.into_iter().peekable();
+                    let mut head = stored_rows.next();
+                    loop {
+                        match (head, new_rows.peek()) {
+                            (Some(i), Some(&j)) if keys.value(j) < keys.value(i) => {
+                                rows.push(j);
+                                new_rows.next();
+                            }
+                            (Some(i), _) => {
+                                rows.push(i);
+                                head = stored_rows.next();
+                            }
+                            (None, Some(_)) => rows.extend(new_rows.by_ref()),
+                            (None, None) => break,
+                        }
+                    }
+                    by_day.insert(*day, rows);
+                }
+            }
         } else {
+            // Keys across partitions (or a partition not in key order, written before rows were
+            // kept in key order): every stored row is looked up.
+            const KEPT: usize = usize::MAX;
+            let mut winners: Vec<usize> = Vec::with_capacity(n_existing + best.len());
+            for i in 0..n_existing {
+                match best.get_mut(keys.value(i)) {
+                    Some(w) if *w != KEPT && rank(i) < rank(*w) => {}
+                    Some(w) => {
+                        *w = KEPT;
+                        winners.push(i);
+                    }
+                    None => winners.push(i),
+                }
+            }
+            winners.extend(best.into_values().filter(|&w| w != KEPT));
             let mut key_day: FxHashMap<i64, i32> =
                 FxHashMap::with_capacity_and_hasher(winners.len(), Default::default());
             for i in winners {
                 let d = day_of(i);
                 by_day.entry(d).or_default().push(i);
                 key_day.insert(key_hash(keys.value(i)) as i64, d);
+            }
+            for rows in by_day.values_mut() {
+                rows.sort_unstable_by(by_key);
             }
             for (kh, h) in old_versions.into_iter().chain(new_versions) {
                 let d = key_day.get(&kh).copied().unwrap_or(days[0]);
@@ -426,9 +494,19 @@ fn merge_group(
             &[batch],
         )?;
         out.puts.push(target);
+        out.rewritten += 1;
+    }
+    if let Some((d, path, file, replaced)) = patch {
+        let target = Lake::partition_file(table, d);
+        write_patch(
+            lake, txn, table, &target, path, file, &parts, &offsets, &replaced,
+        )?;
+        out.puts.push(target);
+        out.patched += 1;
+        unchanged.push(d);
     }
     for &d in &existing_days {
-        if !by_day.contains_key(&d) {
+        if !by_day.contains_key(&d) && !unchanged.contains(&d) {
             out.deletes.push(Lake::partition_file(table, d));
         }
     }
@@ -466,6 +544,100 @@ fn merge_group(
         }
     }
     Ok(out)
+}
+
+/// The first of `0..n` for which `before` is false (`before` is true for a prefix).
+fn partition_point(n: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if before(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Stages a partition whose stored rows keep their places, some replaced by new versions
+/// (`replaced`: stored row, combined row; by stored row). Only the columns where a replacement
+/// differs are encoded again, in the row groups where it does; every other column chunk is
+/// copied from the stored file.
+#[allow(clippy::too_many_arguments)]
+fn write_patch(
+    lake: &Lake,
+    txn: &Txn,
+    table: &TableDef,
+    target: &str,
+    path: &Path,
+    file: &parquet_io::StoredFile,
+    parts: &[RecordBatch],
+    offsets: &[usize],
+    replaced: &[(usize, usize)],
+) -> Result<(), LakeError> {
+    let corrupt = |e: arrow_schema::ArrowError| LakeError::corrupt(lake.root(), e.to_string());
+    let stored_rows: Vec<usize> = replaced.iter().map(|&(p, _)| p).collect();
+    let stored_at =
+        arrow_array::UInt64Array::from_iter_values(stored_rows.iter().map(|&p| p as u64));
+    let new_at: Vec<(usize, usize)> = replaced
+        .iter()
+        .map(|&(_, w)| {
+            let p = offsets.partition_point(|&o| o <= w) - 1;
+            (p, w - offsets[p])
+        })
+        .collect();
+    let refs: Vec<&RecordBatch> = parts.iter().collect();
+    // Replacements by row group, as ranges of `replaced`.
+    let n = file.batch.num_rows();
+    let groups: Vec<std::ops::Range<usize>> = (0..n.div_ceil(parquet_io::ROW_GROUP_ROWS))
+        .map(|g| {
+            let lo = stored_rows.partition_point(|&p| p < g * parquet_io::ROW_GROUP_ROWS);
+            let hi = stored_rows.partition_point(|&p| p < (g + 1) * parquet_io::ROW_GROUP_ROWS);
+            lo..hi
+        })
+        .collect();
+    // The whole column: each stored row, or its replacement.
+    let mut whole: Vec<(usize, usize)> = (0..n).map(|i| (0, i)).collect();
+    for (r, &p) in stored_rows.iter().enumerate() {
+        whole[p] = (1, r);
+    }
+    let mut columns = Vec::with_capacity(parts[0].num_columns());
+    let mut changed = Vec::with_capacity(parts[0].num_columns());
+    for c in 0..parts[0].num_columns() {
+        let old =
+            arrow_select::take::take(file.batch.column(c), &stored_at, None).map_err(corrupt)?;
+        let arrays: Vec<&dyn arrow_array::Array> =
+            refs.iter().map(|b| b.column(c).as_ref()).collect();
+        let new = arrow_select::interleave::interleave(&arrays, &new_at).map_err(corrupt)?;
+        let rows: Vec<usize> = groups
+            .iter()
+            .filter(|g| !g.is_empty())
+            .filter(|g| {
+                old.slice(g.start, g.len()).to_data() != new.slice(g.start, g.len()).to_data()
+            })
+            .map(|g| stored_rows[g.start])
+            .collect();
+        if rows.is_empty() {
+            columns.push(None);
+        } else {
+            let values = arrow_select::interleave::interleave(
+                &[file.batch.column(c).as_ref(), new.as_ref()],
+                &whole,
+            )
+            .map_err(corrupt)?;
+            columns.push(Some(values));
+        }
+        changed.push(rows);
+    }
+    parquet_io::write_patched(
+        &txn.staged_path(target),
+        path,
+        table.name,
+        file,
+        &columns,
+        &changed,
+    )
 }
 
 /// Returns a function giving each combined row's partition day, from the partition column

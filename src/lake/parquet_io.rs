@@ -2,16 +2,22 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use arrow_select::concat::concat_batches;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::Compression;
-use parquet::file::metadata::KeyValue;
+use parquet::column::writer::ColumnCloseResult;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{KeyValue, PageIndexPolicy, ParquetMetaData};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::statistics::Statistics;
+use parquet::file::writer::SerializedFileWriter;
 
 use super::LakeError;
 use crate::model::schema::{LAKE_FORMAT_VERSION, LOW_CARDINALITY};
@@ -27,6 +33,20 @@ pub const CODEC: Compression = Compression::LZ4_RAW;
 
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// The key of the file metadata entry naming how the file was written ([`layout`]).
+const LAYOUT_KEY: &str = "payrecon.layout";
+
+/// Everything that decides how a column's values are encoded: a file whose `payrecon.layout`
+/// entry and writer equal this build's holds column chunks byte-identical to the ones this build
+/// would write for the same values, so [`write_patched`] may copy them as they are.
+fn layout() -> String {
+    format!(
+        "codec={CODEC:?};dictionary={};plain={};statistics=page;row_group_rows={ROW_GROUP_ROWS}",
+        LOW_CARDINALITY.join(","),
+        RANDOM_HASHES.join(",")
+    )
+}
 
 fn properties(table: &str, schema: &SchemaRef) -> WriterProperties {
     let mut builder = WriterProperties::builder().set_dictionary_enabled(false);
@@ -56,6 +76,7 @@ fn properties(table: &str, schema: &SchemaRef) -> WriterProperties {
                 "payrecon.format_version".to_string(),
                 LAKE_FORMAT_VERSION.to_string(),
             ),
+            KeyValue::new(LAYOUT_KEY.to_string(), layout()),
         ]))
         .build()
 }
@@ -83,6 +104,214 @@ pub fn write_batches(
         .map_err(|e| LakeError::parquet(path, e))?;
     crate::durable::start_writeback(&file);
     Ok(())
+}
+
+/// A lake file as it is stored: its rows and its metadata with the page indexes, which
+/// [`write_patched`] needs to copy its column chunks.
+pub struct StoredFile {
+    pub batch: RecordBatch,
+    pub meta: Arc<ParquetMetaData>,
+}
+
+/// Reads a whole file as one batch with the given schema, with its metadata.
+pub fn read_stored(path: &Path, schema: &SchemaRef) -> Result<StoredFile, LakeError> {
+    let file = File::open(path).map_err(|e| LakeError::io(path, e))?;
+    // The page indexes and the full page encoding statistics are copied with the chunks.
+    let options = ArrowReaderOptions::new()
+        .with_page_index_policy(PageIndexPolicy::Optional)
+        .with_encoding_stats_as_mask(false);
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+        .map_err(|e| LakeError::parquet(path, e))?
+        .with_batch_size(64 * 1024);
+    let meta = builder.metadata().clone();
+    let names = |s: &SchemaRef| {
+        s.fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect::<Vec<_>>()
+    };
+    if names(builder.schema()) != names(schema) {
+        return Err(LakeError::corrupt(
+            path,
+            format!("does not have the columns {}", names(schema).join(", ")),
+        ));
+    }
+    let batches = builder
+        .build()
+        .map_err(|e| LakeError::parquet(path, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| LakeError::corrupt(path, e.to_string()))?;
+    let normalised: Vec<RecordBatch> = batches
+        .into_iter()
+        .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| LakeError::corrupt(path, format!("does not match the table schema: {e}")))?;
+    let batch =
+        concat_batches(schema, &normalised).map_err(|e| LakeError::corrupt(path, e.to_string()))?;
+    Ok(StoredFile { batch, meta })
+}
+
+/// The row groups of `rows` rows at `group_rows` rows each: `(first row, rows)` each.
+fn row_groups(rows: usize, group_rows: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..rows.div_ceil(group_rows))
+        .map(move |g| (g * group_rows, group_rows.min(rows - g * group_rows)))
+}
+
+/// Whether `stored` was written by this parquet writer with the footer entries `kv` (which name
+/// how its columns were encoded), in row groups of `group_rows`: then its column chunks are
+/// byte-identical to the ones the same writer makes of the same values, and can be copied.
+pub fn same_layout(stored: &StoredFile, group_rows: usize, kv: &[(&str, &str)]) -> bool {
+    let meta = stored.meta.file_metadata();
+    let value = |k: &str| {
+        meta.key_value_metadata()
+            .and_then(|kvs| kvs.iter().find(|e| e.key == k))
+            .and_then(|e| e.value.as_deref())
+    };
+    let groups: Vec<(usize, usize)> = row_groups(stored.batch.num_rows(), group_rows).collect();
+    let writer = WriterProperties::default();
+    meta.created_by() == Some(writer.created_by())
+        && kv.iter().all(|(k, v)| value(k) == Some(v))
+        && stored.meta.num_row_groups() == groups.len()
+        && stored
+            .meta
+            .row_groups()
+            .iter()
+            .zip(&groups)
+            .all(|(rg, &(_, n))| rg.num_rows() as usize == n)
+}
+
+/// Whether `stored` was written by this build's lake writer with this build's layout: then
+/// [`write_patched`] may copy its column chunks.
+pub fn patchable(stored: &StoredFile, table: &str) -> bool {
+    let layout = layout();
+    same_layout(
+        stored,
+        ROW_GROUP_ROWS,
+        &[(LAYOUT_KEY, layout.as_str()), ("payrecon.table", table)],
+    )
+}
+
+/// Writes the rows of `stored` with some columns replaced, to `path`: `columns[c]` is `None`
+/// where column `c` keeps its stored values, else its new values (all rows), re-encoded only in
+/// the row groups where they differ from the stored ones (`changed[c]`: rows that differ,
+/// ascending; one per row group is enough). Every other column chunk is copied from the stored
+/// file as it is. The file is byte-identical to [`write_batches`] of the same rows; `stored`
+/// must be [`patchable`].
+pub fn write_patched(
+    path: &Path,
+    stored_path: &Path,
+    table: &str,
+    stored: &StoredFile,
+    columns: &[Option<ArrayRef>],
+    changed: &[Vec<usize>],
+) -> Result<(), LakeError> {
+    let schema = stored.batch.schema();
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| LakeError::io(parent, e))?;
+    }
+    let pq = |e| LakeError::parquet(path, e);
+    let source = File::open(stored_path).map_err(|e| LakeError::io(stored_path, e))?;
+    let file = File::create(path).map_err(|e| LakeError::io(path, e))?;
+    let writer =
+        ArrowWriter::try_new(file, schema.clone(), Some(properties(table, &schema))).map_err(pq)?;
+    let (mut writer, factory) = writer.into_serialized_writer().map_err(pq)?;
+    let patch = Patch {
+        stored,
+        source: &source,
+        columns,
+        changed,
+    };
+    patch
+        .write_groups(&mut writer, &factory, ROW_GROUP_ROWS)
+        .map_err(pq)?;
+    let file = writer.into_inner().map_err(pq)?;
+    crate::durable::start_writeback(&file);
+    Ok(())
+}
+
+/// A stored file's rows with some columns replaced (see [`write_patched`]).
+pub struct Patch<'a> {
+    pub stored: &'a StoredFile,
+    /// The stored file, open for reading its column chunks.
+    pub source: &'a File,
+    pub columns: &'a [Option<ArrayRef>],
+    pub changed: &'a [Vec<usize>],
+}
+
+impl Patch<'_> {
+    /// Writes every row group: each column chunk copied from the stored file, or encoded from
+    /// its new values where they differ in that row group.
+    pub fn write_groups<W: std::io::Write + Send>(
+        &self,
+        writer: &mut SerializedFileWriter<W>,
+        factory: &ArrowRowGroupWriterFactory,
+        group_rows: usize,
+    ) -> Result<(), ParquetError> {
+        let schema = self.stored.batch.schema();
+        let meta = &self.stored.meta;
+        for (g, (start, rows)) in row_groups(self.stored.batch.num_rows(), group_rows).enumerate() {
+            let mut encoders = factory.create_column_writers(g)?.into_iter();
+            let stored_group = meta.row_group(g);
+            let page_index = meta.page_index_for_row_group(g);
+            let mut group = writer.next_row_group()?;
+            for (c, field) in schema.fields().iter().enumerate() {
+                let mut encoder = encoders.next().expect("a writer per column");
+                let changed = &self.changed[c];
+                let differs = changed
+                    .get(changed.partition_point(|&r| r < start))
+                    .is_some_and(|&r| r < start + rows);
+                match &self.columns[c] {
+                    Some(values) if differs => {
+                        for leaf in compute_leaves(field, &values.slice(start, rows))? {
+                            encoder.write(&leaf)?;
+                        }
+                        encoder.close()?.append_to_row_group(&mut group)?;
+                    }
+                    _ => {
+                        let chunk = stored_group.column(c);
+                        let mut metadata = chunk.clone();
+                        if let Some(stats) = chunk.statistics() {
+                            let signed = chunk.column_descr().sort_order().is_signed();
+                            metadata = metadata
+                                .into_builder()
+                                .set_statistics(as_written(stats.clone(), signed))
+                                .build()?;
+                        }
+                        let close = ColumnCloseResult {
+                            bytes_written: chunk.compressed_size() as u64,
+                            rows_written: rows as u64,
+                            metadata,
+                            bloom_filter: None,
+                            column_index: page_index.column_index(c).cloned(),
+                            offset_index: page_index.offset_index(c).cloned(),
+                        };
+                        group.append_column(self.source, close)?;
+                    }
+                }
+            }
+            group.close()?;
+        }
+        Ok(())
+    }
+}
+
+/// Chunk statistics as the writer made them. Reading a file does not tell whether its min and
+/// max were also written in the deprecated fields, which the writer does for signed sort orders.
+fn as_written(stats: Statistics, signed: bool) -> Statistics {
+    match stats {
+        Statistics::Boolean(s) => Statistics::Boolean(s.with_backwards_compatible_min_max(signed)),
+        Statistics::Int32(s) => Statistics::Int32(s.with_backwards_compatible_min_max(signed)),
+        Statistics::Int64(s) => Statistics::Int64(s.with_backwards_compatible_min_max(signed)),
+        Statistics::Int96(s) => Statistics::Int96(s.with_backwards_compatible_min_max(signed)),
+        Statistics::Float(s) => Statistics::Float(s.with_backwards_compatible_min_max(signed)),
+        Statistics::Double(s) => Statistics::Double(s.with_backwards_compatible_min_max(signed)),
+        Statistics::ByteArray(s) => {
+            Statistics::ByteArray(s.with_backwards_compatible_min_max(signed))
+        }
+        Statistics::FixedLenByteArray(s) => {
+            Statistics::FixedLenByteArray(s.with_backwards_compatible_min_max(signed))
+        }
+    }
 }
 
 /// Writes a spill file (Arrow IPC): read back once, seconds later, so no encoding is spent.
@@ -164,4 +393,114 @@ pub fn int_column_max(path: &Path, column: &str) -> Result<Option<i64>, LakeErro
         }
     }
     Ok(max.or(Some(i64::MIN)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::types::Decimal128Type;
+    use arrow_array::{
+        Date32Array, FixedSizeBinaryArray, Int64Array, PrimitiveArray, StringArray,
+        TimestampMicrosecondArray,
+    };
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+    /// Rows of every lake column type; `status` and `file_seq` are dictionary-encoded, `row_hash`
+    /// stored plain. `status` and `amount` may differ by row.
+    fn batch(
+        rows: usize,
+        status: impl Fn(usize) -> Option<String>,
+        amount: impl Fn(usize) -> Option<i128>,
+    ) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("status", DataType::Utf8, true),
+            Field::new("amount", DataType::Decimal128(18, 2), true),
+            Field::new(
+                "at",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                false,
+            ),
+            Field::new("day", DataType::Date32, false),
+            Field::new("file_seq", DataType::Int64, false),
+            Field::new("row_hash", DataType::FixedSizeBinary(16), false),
+        ]));
+        let ids = StringArray::from_iter_values((0..rows).map(|i| format!("P01-{i:07}")));
+        let status = StringArray::from_iter((0..rows).map(status));
+        let amount = PrimitiveArray::<Decimal128Type>::from_iter((0..rows).map(amount))
+            .with_precision_and_scale(18, 2)
+            .unwrap();
+        let at = TimestampMicrosecondArray::from_iter_values((0..rows).map(|i| i as i64 * 1_000))
+            .with_timezone("UTC");
+        let day = Date32Array::from_iter_values((0..rows).map(|i| 20_000 + (i % 3) as i32));
+        let seq = Int64Array::from_iter_values((0..rows).map(|i| (i % 5) as i64));
+        let hash = FixedSizeBinaryArray::try_from_iter(
+            (0..rows).map(|i| xxhash_rust::xxh3::xxh3_128(&i.to_le_bytes()).to_le_bytes()),
+        )
+        .unwrap();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(ids),
+            Arc::new(status),
+            Arc::new(amount),
+            Arc::new(at),
+            Arc::new(day),
+            Arc::new(seq),
+            Arc::new(hash),
+        ];
+        RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    /// A patched file has the bytes of a fresh write of the same rows, whichever row groups
+    /// and columns change (one row group and three here).
+    #[test]
+    fn a_patched_file_equals_a_fresh_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        for rows in [1000, 2 * ROW_GROUP_ROWS + 77] {
+            let status = |i: usize| ["Open", "Captured", ""][i % 3].to_string();
+            let status = move |i: usize| Some(status(i)).filter(|s| !s.is_empty());
+            let amount = |i: usize| (!i.is_multiple_of(7)).then_some(i as i128 * 7);
+            let old = batch(rows, status, amount);
+            let stored_path = tmp.path().join("stored.parquet");
+            write_batches(&stored_path, "t", old.schema(), std::slice::from_ref(&old)).unwrap();
+            let stored = read_stored(&stored_path, &old.schema()).unwrap();
+            assert_eq!(stored.batch, old);
+            assert!(patchable(&stored, "t"));
+            assert!(!patchable(&stored, "other"));
+            // Row 5 changes status, the last row its amount (in the last row group).
+            let last = rows - 1;
+            let new = batch(
+                rows,
+                |i| {
+                    if i == 5 {
+                        Some("Refunded".into())
+                    } else {
+                        status(i)
+                    }
+                },
+                |i| if i == last { Some(-1) } else { amount(i) },
+            );
+            let mut columns: Vec<Option<ArrayRef>> = vec![None; 7];
+            let mut changed = vec![vec![]; 7];
+            for (c, row) in [(1, 5), (2, last)] {
+                columns[c] = Some(new.column(c).clone());
+                changed[c] = vec![row];
+            }
+            let patched = tmp.path().join("patched.parquet");
+            write_patched(&patched, &stored_path, "t", &stored, &columns, &changed).unwrap();
+            let fresh = tmp.path().join("fresh.parquet");
+            write_batches(&fresh, "t", new.schema(), std::slice::from_ref(&new)).unwrap();
+            let (a, b) = (
+                std::fs::read(&patched).unwrap(),
+                std::fs::read(&fresh).unwrap(),
+            );
+            let first_difference = a.iter().zip(&b).position(|(x, y)| x != y);
+            assert!(
+                a == b,
+                "{rows} rows: {} against {} bytes, first difference at {first_difference:?}",
+                a.len(),
+                b.len()
+            );
+            assert_eq!(read_file(&patched, &new.schema()).unwrap(), new);
+        }
+    }
 }

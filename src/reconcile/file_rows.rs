@@ -184,27 +184,13 @@ fn row_key(
     )
 }
 
-/// The rows of the results file at `path`, as one batch of [`results_schema`].
-pub fn read(path: &Path) -> Result<RecordBatch, ReconcileError> {
-    let batches = crate::lake::parquet_io::read_batches(path, None)?;
-    let schema = results_schema();
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    if batches.is_empty() {
-        return Ok(RecordBatch::new_empty(schema));
-    }
-    for b in &batches {
-        check_schema(path, b)?;
-    }
-    if let [b] = &batches[..] {
-        return RecordBatch::try_new(schema, b.columns().to_vec())
-            .map_err(|e| corrupt(path, e.to_string()));
-    }
-    for c in 0..schema.fields().len() {
-        let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
-        columns
-            .push(arrow_select::concat::concat(&parts).map_err(|e| corrupt(path, e.to_string()))?);
-    }
-    RecordBatch::try_new(schema, columns).map_err(|e| corrupt(path, e.to_string()))
+/// The results file at `path`: its rows as one batch of [`results_schema`], with its metadata
+/// (to patch it, see [`Rewritten`]).
+pub fn read_stored(path: &Path) -> Result<crate::lake::parquet_io::StoredFile, ReconcileError> {
+    Ok(crate::lake::parquet_io::read_stored(
+        path,
+        &results_schema(),
+    )?)
 }
 
 /// A file's rows `old` (in [`super::row_order`]; a file out of order is sorted first) less
@@ -216,7 +202,7 @@ pub fn rewrite(
     old: &RecordBatch,
     keep: &(dyn Fn(u8, ItemType, &str) -> bool + Sync),
     new: &[&ResultRow],
-) -> Result<RecordBatch, ReconcileError> {
+) -> Result<Rewritten, ReconcileError> {
     let schema = results_schema();
     let cols = Columns::new(path, old)?;
     let n = old.num_rows();
@@ -244,7 +230,10 @@ pub fn rewrite(
         new.sort_by(|a, b| super::row_order(a, b));
     }
     if new.is_empty() && sorted && order.len() == n {
-        return Ok(old.clone());
+        return Ok(Rewritten {
+            batch: old.clone(),
+            replaced: Some(vec![]),
+        });
     }
     // (which batch, which row) in the merged order: each new row after the old rows not
     // greater than it.
@@ -266,6 +255,9 @@ pub fn rewrite(
         o = p;
     }
     at.extend(order[o..].iter().map(|&i| (0, i)));
+    // Every old row that stays at its place: the new rows are replacements.
+    let replaced = (at.len() == n && at.iter().enumerate().all(|(k, &(b, i))| b == 1 || i == k))
+        .then(|| (0..n).filter(|&k| at[k].0 == 1).collect());
     let added = RecordBatch::try_new(schema.clone(), results_arrays(&new))
         .map_err(|e| corrupt(path, e.to_string()))?;
     let columns: Vec<ArrayRef> = (0..schema.fields().len())
@@ -278,7 +270,53 @@ pub fn rewrite(
         })
         .collect::<Result<_, _>>()
         .map_err(|e| corrupt(path, e.to_string()))?;
-    RecordBatch::try_new(schema, columns).map_err(|e| corrupt(path, e.to_string()))
+    let batch = RecordBatch::try_new(schema, columns).map_err(|e| corrupt(path, e.to_string()))?;
+    Ok(Rewritten { batch, replaced })
+}
+
+/// A results file's rows after [`rewrite`].
+pub struct Rewritten {
+    pub batch: RecordBatch,
+    /// When every old row that stays kept its place (the common night: a few items' rows
+    /// recomputed, none added or dropped): the rows that were replaced, ascending.
+    pub replaced: Option<Vec<usize>>,
+}
+
+/// For each column of `new` (the rows of `old` with those at `replaced` replaced): the first
+/// replaced row of each row group of `group_rows` where its value changed (empty: the column is
+/// the same).
+pub fn changed_columns(
+    path: &Path,
+    old: &RecordBatch,
+    new: &RecordBatch,
+    replaced: &[usize],
+    group_rows: usize,
+) -> Result<Vec<Vec<usize>>, ReconcileError> {
+    let at = arrow_array::UInt64Array::from_iter_values(replaced.iter().map(|&p| p as u64));
+    let groups: Vec<std::ops::Range<usize>> = (0..old.num_rows().div_ceil(group_rows))
+        .map(|g| {
+            replaced.partition_point(|&p| p < g * group_rows)
+                ..replaced.partition_point(|&p| p < (g + 1) * group_rows)
+        })
+        .filter(|g| !g.is_empty())
+        .collect();
+    (0..old.num_columns())
+        .map(|c| {
+            let take = |b: &RecordBatch| {
+                arrow_select::take::take(b.column(c), &at, None)
+                    .map_err(|e| corrupt(path, e.to_string()))
+            };
+            let (before, after) = (take(old)?, take(new)?);
+            Ok(groups
+                .iter()
+                .filter(|g| {
+                    before.slice(g.start, g.len()).to_data()
+                        != after.slice(g.start, g.len()).to_data()
+                })
+                .map(|g| replaced[g.start])
+                .collect())
+        })
+        .collect()
 }
 
 /// The digest of a batch's rows: equal to [`super::output::rows_digest`] of the rows it holds.
@@ -305,6 +343,7 @@ mod tests {
     use crate::model::money::Currency;
     use crate::reconcile::Counterparts;
     use crate::reconcile::output::{rows_digest, write_rows_parquet_for_tests as write_rows};
+    use std::collections::BTreeMap;
 
     /// A row of item `id`; `v` picks its status, counterparts, amounts and source.
     fn row(id: u8, v: u8) -> ResultRow {
@@ -347,8 +386,46 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.parquet");
         std::fs::write(&path, b"not parquet").unwrap();
-        let e = read(&path).unwrap_err().to_string();
+        let e = read_stored(&path).err().unwrap().to_string();
         assert!(e.contains("x.parquet"), "{e}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Items reconciled again into as many rows as before keep their places: the file is
+        /// patched (only changed columns encoded) into the bytes of a fresh write.
+        #[test]
+        fn items_recomputed_in_place_patch_the_file(
+            old in proptest::collection::vec(0u8..12, 1..40),
+            again in proptest::collection::btree_map(0usize..40, 0u8..12, 0..8),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("old.parquet");
+            let old: Vec<ResultRow> = old.iter().enumerate().map(|(i, &v)| row(i as u8, v)).collect();
+            write_rows(&old.iter().collect::<Vec<_>>(), &path).unwrap();
+            let again: BTreeMap<usize, u8> = again.into_iter().filter(|(i, _)| *i < old.len()).collect();
+            let new: Vec<ResultRow> = again.iter().map(|(&i, &v)| row(i as u8, v)).collect();
+            let ids: Vec<String> = again.keys().map(|&i| format!("C{i:02}")).collect();
+            let keep = |_: u8, _: ItemType, id: &str| !ids.iter().any(|x| x == id);
+            let stored = read_stored(&path).unwrap();
+            let rewritten = rewrite(&path, &stored.batch, &keep, &new.iter().collect::<Vec<_>>()).unwrap();
+            let replaced = rewritten.replaced.clone().expect("rows keep their places");
+            proptest::prop_assert_eq!(&replaced, &again.keys().copied().collect::<Vec<_>>());
+            let expected: Vec<ResultRow> = old
+                .iter()
+                .enumerate()
+                .map(|(i, r)| again.get(&i).map_or_else(|| r.clone(), |&v| row(i as u8, v)))
+                .collect();
+            let expected_path = dir.path().join("expected.parquet");
+            write_rows(&expected.iter().collect::<Vec<_>>(), &expected_path).unwrap();
+            let patched_path = dir.path().join("patched.parquet");
+            crate::reconcile::output::write_patched_for_tests(&path, &patched_path, &rewritten.batch, &replaced)
+                .unwrap();
+            proptest::prop_assert_eq!(
+                std::fs::read(&patched_path).unwrap(),
+                std::fs::read(&expected_path).unwrap()
+            );
+        }
     }
 
     proptest::proptest! {
@@ -378,8 +455,9 @@ mod tests {
                     .collect(),
             );
             let keep = |_: u8, _: ItemType, id: &str| !ids.iter().any(|x| x == id);
-            let merged =
-                rewrite(&path, &read(&path).unwrap(), &keep, &new.iter().collect::<Vec<_>>()).unwrap();
+            let rewritten =
+                rewrite(&path, &read_stored(&path).unwrap().batch, &keep, &new.iter().collect::<Vec<_>>()).unwrap();
+            let merged = rewritten.batch.clone();
 
             let expected: Vec<ResultRow> = sorted(
                 old.iter()
@@ -403,6 +481,16 @@ mod tests {
                 std::fs::read(&merged_path).unwrap(),
                 std::fs::read(&expected_path).unwrap()
             );
+            // Rows that kept their places: the file patched from the old one is the same.
+            if let Some(replaced) = &rewritten.replaced {
+                let patched_path = dir.path().join("patched.parquet");
+                crate::reconcile::output::write_patched_for_tests(&path, &patched_path, &merged, replaced)
+                    .unwrap();
+                proptest::prop_assert_eq!(
+                    std::fs::read(&patched_path).unwrap(),
+                    std::fs::read(&expected_path).unwrap()
+                );
+            }
         }
     }
 }

@@ -442,30 +442,14 @@ fn stage_parquet(
     arrays: &(dyn Fn(usize, usize) -> Vec<arrow_array::ArrayRef> + Sync),
 ) -> Result<Staged, ReconcileError> {
     use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
-    use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
-    use parquet::file::properties::{EnabledStatistics, WriterProperties};
     use parquet::file::writer::SerializedFileWriter;
-    use parquet::schema::types::ColumnPath;
     use rayon::prelude::*;
     let pq = |e: parquet::errors::ParquetError| ReconcileError::Parquet {
         path: path.to_path_buf(),
         source: e,
     };
     let schema = results_schema();
-    let mut props = WriterProperties::builder()
-        .set_compression(crate::lake::parquet_io::CODEC)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_dictionary_enabled(false);
-    for low in ["item_type", "status", "currency", "source_file"] {
-        props = props.set_column_dictionary_enabled(ColumnPath::from(low), true);
-    }
-    let mut props = props.build();
-    add_encoded_arrow_schema_to_metadata(&schema, &mut props);
-    let props = std::sync::Arc::new(props);
-    let parquet_schema = ArrowSchemaConverter::new()
-        .with_coerce_types(props.coerce_types())
-        .convert(&schema)
-        .map_err(pq)?;
+    let (props, parquet_schema) = results_writer().map_err(pq)?;
     stage_with(path, |w| {
         let mut writer =
             SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), props.clone())
@@ -494,6 +478,121 @@ fn stage_parquet(
         writer.close().map_err(pq)?;
         Ok(())
     })
+}
+
+/// The columns of results files written with a dictionary.
+const RESULT_DICTIONARY: [&str; 4] = ["item_type", "status", "currency", "source_file"];
+
+/// How results files' columns are encoded: their footer's `payrecon.layout` entry. A file with
+/// this entry (and the same parquet writer) may have its column chunks copied as they are.
+fn results_layout() -> String {
+    format!(
+        "codec={:?};dictionary={};statistics=chunk;row_group_rows={RESULT_ROW_GROUP}",
+        crate::lake::parquet_io::CODEC,
+        RESULT_DICTIONARY.join(",")
+    )
+}
+
+/// The writer properties and Parquet schema of results files.
+fn results_writer() -> Result<
+    (
+        std::sync::Arc<parquet::file::properties::WriterProperties>,
+        parquet::schema::types::SchemaDescriptor,
+    ),
+    parquet::errors::ParquetError,
+> {
+    use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
+    use parquet::file::metadata::KeyValue;
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    use parquet::schema::types::ColumnPath;
+    let schema = results_schema();
+    let mut props = WriterProperties::builder()
+        .set_compression(crate::lake::parquet_io::CODEC)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_dictionary_enabled(false)
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "payrecon.layout".to_string(),
+            results_layout(),
+        )]));
+    for low in RESULT_DICTIONARY {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(low), true);
+    }
+    let mut props = props.build();
+    add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(&schema)?;
+    Ok((std::sync::Arc::new(props), parquet_schema))
+}
+
+/// Whether a results file's column chunks may be copied into a file this build writes.
+fn results_patchable(stored: &crate::lake::parquet_io::StoredFile) -> bool {
+    let layout = results_layout();
+    crate::lake::parquet_io::same_layout(
+        stored,
+        RESULT_ROW_GROUP,
+        &[("payrecon.layout", layout.as_str())],
+    )
+}
+
+/// Stages the results file `path` from `stored` (the file there now) with the rows at
+/// `replaced` replaced, as `batch` holds them: the columns whose values changed are encoded
+/// again, in the row groups where they did; every other chunk is copied. Byte-identical to
+/// [`stage_parquet`] of `batch`.
+fn stage_patched(
+    path: &Path,
+    stored: &crate::lake::parquet_io::StoredFile,
+    batch: &arrow_array::RecordBatch,
+    changed: &[Vec<usize>],
+) -> Result<Staged, ReconcileError> {
+    use parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory;
+    use parquet::file::writer::SerializedFileWriter;
+    let pq = |e: parquet::errors::ParquetError| ReconcileError::Parquet {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let source = std::fs::File::open(path).map_err(|e| ReconcileError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let columns: Vec<Option<arrow_array::ArrayRef>> = changed
+        .iter()
+        .enumerate()
+        .map(|(c, rows)| (!rows.is_empty()).then(|| batch.column(c).clone()))
+        .collect();
+    let (props, parquet_schema) = results_writer().map_err(pq)?;
+    stage_with(path, |w| {
+        let mut writer =
+            SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), props).map_err(pq)?;
+        let factory = ArrowRowGroupWriterFactory::new(&writer, results_schema());
+        crate::lake::parquet_io::Patch {
+            stored,
+            source: &source,
+            columns: &columns,
+            changed,
+        }
+        .write_groups(&mut writer, &factory, RESULT_ROW_GROUP)
+        .map_err(pq)?;
+        writer.close().map_err(pq)?;
+        Ok(())
+    })
+}
+
+/// A results file patched from the one at `old` (see [`stage_patched`]), for the tests of
+/// [`super::file_rows`].
+#[cfg(test)]
+pub(super) fn write_patched_for_tests(
+    old: &Path,
+    path: &Path,
+    batch: &arrow_array::RecordBatch,
+    replaced: &[usize],
+) -> Result<(), ReconcileError> {
+    let stored = super::file_rows::read_stored(old)?;
+    assert!(results_patchable(&stored));
+    let changed =
+        super::file_rows::changed_columns(old, &stored.batch, batch, replaced, RESULT_ROW_GROUP)?;
+    std::fs::copy(old, path).unwrap();
+    commit_staged(vec![stage_patched(path, &stored, batch, &changed)?])
 }
 
 /// [`write_rows_parquet`], for the tests of [`super::file_rows`].
@@ -638,6 +737,13 @@ pub(super) fn combine_digest(n: usize, parts: &[u128]) -> String {
 enum FileRows<'a> {
     Rows(Vec<&'a ResultRow>),
     Batch(arrow_array::RecordBatch),
+    /// The rows of the file on disk (`stored`) with some replaced in place (`batch`), and for
+    /// each column the row groups where it changed (see [`stage_patched`]).
+    Patched {
+        batch: arrow_array::RecordBatch,
+        stored: crate::lake::parquet_io::StoredFile,
+        changed: Vec<Vec<usize>>,
+    },
 }
 
 /// A results file to write: its rows, or the rows of the file on disk that `keep` keeps with
@@ -654,14 +760,16 @@ impl FileRows<'_> {
     fn is_empty(&self) -> bool {
         match self {
             FileRows::Rows(rows) => rows.is_empty(),
-            FileRows::Batch(b) => b.num_rows() == 0,
+            FileRows::Batch(b) | FileRows::Patched { batch: b, .. } => b.num_rows() == 0,
         }
     }
 
     fn digest(&self, path: &Path) -> Result<String, ReconcileError> {
         match self {
             FileRows::Rows(rows) => Ok(rows_digest(rows)),
-            FileRows::Batch(b) => super::file_rows::digest(path, b),
+            FileRows::Batch(b) | FileRows::Patched { batch: b, .. } => {
+                super::file_rows::digest(path, b)
+            }
         }
     }
 
@@ -673,6 +781,11 @@ impl FileRows<'_> {
             FileRows::Batch(b) => stage_parquet(path, b.num_rows(), &|from, to| {
                 b.slice(from, to - from).columns().to_vec()
             }),
+            FileRows::Patched {
+                batch,
+                stored,
+                changed,
+            } => stage_patched(path, stored, batch, changed),
         }
     }
 }
@@ -868,12 +981,33 @@ fn write_groups(
             let rows = match rows {
                 Group::Ready(rows) => rows,
                 Group::Rewrite { new, keep } => {
-                    let old = if path.exists() {
-                        super::file_rows::read(&path)?
+                    if path.exists() {
+                        let stored = super::file_rows::read_stored(&path)?;
+                        let rewritten =
+                            super::file_rows::rewrite(&path, &stored.batch, *keep, new)?;
+                        made = match rewritten.replaced {
+                            Some(replaced) if results_patchable(&stored) => {
+                                let changed = super::file_rows::changed_columns(
+                                    &path,
+                                    &stored.batch,
+                                    &rewritten.batch,
+                                    &replaced,
+                                    RESULT_ROW_GROUP,
+                                )?;
+                                FileRows::Patched {
+                                    batch: rewritten.batch,
+                                    stored,
+                                    changed,
+                                }
+                            }
+                            _ => FileRows::Batch(rewritten.batch),
+                        };
                     } else {
-                        arrow_array::RecordBatch::new_empty(results_schema())
-                    };
-                    made = FileRows::Batch(super::file_rows::rewrite(&path, &old, *keep, new)?);
+                        let old = arrow_array::RecordBatch::new_empty(results_schema());
+                        made = FileRows::Batch(
+                            super::file_rows::rewrite(&path, &old, *keep, new)?.batch,
+                        );
+                    }
                     &made
                 }
             };
