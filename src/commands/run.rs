@@ -594,6 +594,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                         touched_components = stats.touched_components,
                         reconciled_rows = stats.reconciled_rows,
                         written = stats.results.written.len(),
+                        patched = stats.results.patched,
                         unchanged = stats.results.unchanged.len(),
                         removed = stats.results.removed,
                         "incremental reconciliation"

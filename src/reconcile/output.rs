@@ -811,6 +811,8 @@ fn partition_path((day, item_type): (i32, super::ItemType)) -> String {
 pub struct ResultsWrite {
     pub written: Vec<std::path::PathBuf>,
     pub unchanged: Vec<std::path::PathBuf>,
+    /// Of the written files, those patched from the file there before (rows kept their places).
+    pub patched: usize,
     /// Files of partitions that no longer have rows, removed.
     pub removed: usize,
     /// The digests file ([`RESULTS_DIGESTS`]).
@@ -970,8 +972,8 @@ fn write_groups(
         Empty,
         /// The file on disk already holds these rows.
         Same,
-        /// Staged: the digest, and the new file.
-        New(String, Staged),
+        /// Staged: the digest, the new file, and whether it was patched.
+        New(String, Staged, bool),
     }
     let outcomes: Vec<Outcome> = groups
         .par_iter()
@@ -1024,7 +1026,7 @@ fn write_groups(
                 Outcome::Same
             } else {
                 let staged = rows.stage(&path)?;
-                Outcome::New(digest, staged)
+                Outcome::New(digest, staged, matches!(rows, FileRows::Patched { .. }))
             })
         })
         .collect::<Result<_, ReconcileError>>()?;
@@ -1049,7 +1051,8 @@ fn write_groups(
                 kept.insert(rel.clone(), old[rel].clone());
                 done.unchanged.push(p);
             }
-            Outcome::New(digest, s) => {
+            Outcome::New(digest, s, patched) => {
+                done.patched += usize::from(patched);
                 kept.remove(rel);
                 new_entries.push((rel.clone(), entry(&digest, &format!("{:016x}", s.hash))));
                 staged.push(s);
