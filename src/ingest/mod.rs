@@ -25,7 +25,7 @@ use arrow_select::concat::concat_batches;
 use rayon::prelude::*;
 
 use crate::lake::builder::{RowBuilder, Value};
-use crate::lake::merge::{TableDelta, merge_table};
+use crate::lake::merge::{KeepBudget, TableDelta, merge_table};
 use crate::lake::parquet_io;
 use crate::lake::{Lake, LakeError};
 use crate::model::FileKind;
@@ -489,8 +489,13 @@ pub fn ingest(
     // Merge each table; duplicates and accepted rows are attributed to the file that read them.
     let mut dups: HashMap<(&str, i64), u64> = HashMap::new();
     let mut accepted: HashMap<(&str, i64), u64> = HashMap::new();
+    let mut written = Vec::new();
+    let mut deleted = Vec::new();
+    let keep = KeepBudget::new(KEEP_WRITTEN_BYTES);
     for (name, delta) in deltas {
-        let outcome = merge_table(lake, &mut txn, delta)?;
+        let mut outcome = merge_table(lake, &mut txn, delta, &keep)?;
+        written.append(&mut outcome.written);
+        deleted.extend(outcome.deletes.iter().cloned());
         tracing::debug!(
             seconds = clock.elapsed().as_secs_f64(),
             rewritten = outcome.rewritten,
@@ -578,10 +583,16 @@ pub fn ingest(
     }
     if !txn.is_empty() {
         txn.commit_with_hook(crash_point)?;
+        // What a reconciliation run next by this process reads back.
+        lake.remember_written(written, &deleted);
     }
     tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "phase: committed");
     Ok(IngestReport { files: reports })
 }
+
+/// The bytes of written partitions an ingest keeps in memory for a reconciliation next in the
+/// same process (`payrecon run`): a night at 2M orders keeps ~350 MB.
+const KEEP_WRITTEN_BYTES: usize = 768 << 20;
 
 fn first_reject(batch: &RecordBatch) -> Option<(u64, Option<String>, String)> {
     use arrow_array::Array;
