@@ -25,7 +25,7 @@ use arrow_select::concat::concat_batches;
 use rayon::prelude::*;
 
 use crate::lake::builder::{RowBuilder, Value};
-use crate::lake::merge::{KeepBudget, TableDelta, merge_table};
+use crate::lake::merge::{KeepBudget, TableDelta, merge_tables};
 use crate::lake::parquet_io;
 use crate::lake::{Lake, LakeError};
 use crate::model::FileKind;
@@ -492,15 +492,17 @@ pub fn ingest(
     let mut written = Vec::new();
     let mut deleted = Vec::new();
     let keep = KeepBudget::new(KEEP_WRITTEN_BYTES);
-    for (name, delta) in deltas {
-        let mut outcome = merge_table(lake, &mut txn, delta, &keep)?;
+    let (names, deltas): (Vec<&str>, Vec<TableDelta>) = deltas.into_iter().unzip();
+    let outcomes = merge_tables(lake, &mut txn, &deltas, &keep)?;
+    drop(deltas);
+    tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "phase: merged");
+    for (name, mut outcome) in names.into_iter().zip(outcomes) {
         written.append(&mut outcome.written);
         deleted.extend(outcome.deletes.iter().cloned());
         tracing::debug!(
-            seconds = clock.elapsed().as_secs_f64(),
             rewritten = outcome.rewritten,
             patched = outcome.patched,
-            "phase: merged {name}"
+            "merged {name}"
         );
         for (seq, n) in outcome.duplicates {
             dups.insert((name, seq), n);

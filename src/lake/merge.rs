@@ -126,32 +126,41 @@ fn versions_schema() -> SchemaRef {
     ]))
 }
 
-/// Merges a table's new rows into the lake, staging files in `txn`.
-pub fn merge_table(
+/// Merges the tables' new rows into the lake, staging files in `txn`; the outcomes are in the
+/// order of `deltas`. Every table's partition groups run in one parallel pass, newest days
+/// first (a night's largest), so that no core waits at the end of a table.
+pub fn merge_tables(
     lake: &Lake,
     txn: &mut Txn,
-    delta: TableDelta,
+    deltas: &[TableDelta],
     keep: &KeepBudget,
-) -> Result<MergeOutcome, LakeError> {
-    let groups = plan_groups(lake, &delta)?;
-    let table = delta.table;
-    let spills = &delta.spills;
+) -> Result<Vec<MergeOutcome>, LakeError> {
+    let mut tasks: Vec<(usize, Vec<i32>)> = Vec::new();
+    for (t, delta) in deltas.iter().enumerate() {
+        tasks.extend(plan_groups(lake, delta)?.into_iter().map(|days| (t, days)));
+    }
+    tasks.sort_by_key(|(t, days)| (std::cmp::Reverse(days.iter().max().copied()), *t));
     let txn_ref: &Txn = txn;
-    let outcomes: Vec<MergeOutcome> = groups
+    let outcomes: Vec<(usize, MergeOutcome)> = tasks
         .into_par_iter()
-        .map(|days| merge_group(lake, txn_ref, table, &days, spills, keep))
+        .map(|(t, days)| {
+            let d = &deltas[t];
+            merge_group(lake, txn_ref, d.table, &days, &d.spills, keep).map(|o| (t, o))
+        })
         .collect::<Result<_, _>>()?;
-    let mut total = MergeOutcome::default();
-    for o in outcomes {
-        total.absorb(o);
+    let mut totals: Vec<MergeOutcome> = deltas.iter().map(|_| MergeOutcome::default()).collect();
+    for (t, o) in outcomes {
+        totals[t].absorb(o);
     }
-    for p in &total.puts {
-        txn.stage(p);
+    for total in &totals {
+        for p in &total.puts {
+            txn.stage(p);
+        }
+        for d in &total.deletes {
+            txn.delete(d);
+        }
     }
-    for d in &total.deletes {
-        txn.delete(d);
-    }
-    Ok(total)
+    Ok(totals)
 }
 
 /// Groups the touched partition days so that every key's versions are merged together.
