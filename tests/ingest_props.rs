@@ -365,42 +365,6 @@ fn split_ingest_equals_one_ingest() {
     assert_eq!(rows(&one, &REJECTS), rows(&many, &REJECTS));
 }
 
-/// The partition files an ingest keeps in memory for the reconciliation after it hold exactly
-/// what the files hold, after a first ingest and after a second that patches and rewrites.
-#[test]
-fn the_written_files_kept_in_memory_equal_the_files() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    make_data(&data, 300, 11, true);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&data)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let lake_dir = tmp.path().join("lake");
-    let lake = Lake::open(&lake_dir, LockMode::Fail).unwrap();
-    let (first, second) = files.split_at(files.len() * 2 / 3);
-    for part in [first, second] {
-        lake.forget_written();
-        ingest(&lake, part, &IngestOptions::default()).unwrap();
-        let mut kept = 0;
-        for table in [&ORDERS, &CHARGES, &SETTLEMENT_LINES, &DEPOSITS] {
-            let names: Vec<String> = table.all_columns().map(|c| c.name.to_string()).collect();
-            let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
-            for path in lake.table_files(table).unwrap() {
-                let Some(memory) = lake.written_columns(&path, &names) else {
-                    continue;
-                };
-                kept += 1;
-                let disk =
-                    payrecon::lake::parquet_io::read_file(&path, &table.arrow_schema()).unwrap();
-                assert_eq!(memory.unwrap(), disk, "{}", path.display());
-            }
-        }
-        assert!(kept > 0);
-    }
-}
-
 #[test]
 fn killed_at_any_point_the_next_ingest_finishes_the_job() {
     let tmp = tempfile::tempdir().unwrap();

@@ -659,7 +659,6 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         }
     };
     let facts = &state.facts.facts;
-    lake.forget_written();
     crash_point("run-after-reconcile");
 
     // 3. The exceptions and the state of the next night (after the results it vouches for),

@@ -25,7 +25,7 @@ use arrow_select::concat::concat_batches;
 use rayon::prelude::*;
 
 use crate::lake::builder::{RowBuilder, Value};
-use crate::lake::merge::{KeepBudget, TableDelta, merge_tables};
+use crate::lake::merge::{TableDelta, merge_tables};
 use crate::lake::parquet_io;
 use crate::lake::{Lake, LakeError};
 use crate::model::FileKind;
@@ -489,16 +489,11 @@ pub fn ingest(
     // Merge each table; duplicates and accepted rows are attributed to the file that read them.
     let mut dups: HashMap<(&str, i64), u64> = HashMap::new();
     let mut accepted: HashMap<(&str, i64), u64> = HashMap::new();
-    let mut written = Vec::new();
-    let mut deleted = Vec::new();
-    let keep = KeepBudget::new(KEEP_WRITTEN_BYTES);
     let (names, deltas): (Vec<&str>, Vec<TableDelta>) = deltas.into_iter().unzip();
-    let outcomes = merge_tables(lake, &mut txn, &deltas, &keep)?;
+    let outcomes = merge_tables(lake, &mut txn, &deltas)?;
     drop(deltas);
     tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "phase: merged");
-    for (name, mut outcome) in names.into_iter().zip(outcomes) {
-        written.append(&mut outcome.written);
-        deleted.extend(outcome.deletes.iter().cloned());
+    for (name, outcome) in names.into_iter().zip(outcomes) {
         tracing::debug!(
             rewritten = outcome.rewritten,
             patched = outcome.patched,
@@ -585,16 +580,10 @@ pub fn ingest(
     }
     if !txn.is_empty() {
         txn.commit_with_hook(crash_point)?;
-        // What a reconciliation run next by this process reads back.
-        lake.remember_written(written, &deleted);
     }
     tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "phase: committed");
     Ok(IngestReport { files: reports })
 }
-
-/// The bytes of written partitions an ingest keeps in memory for a reconciliation next in the
-/// same process (`payrecon run`): a night at 2M orders keeps ~350 MB.
-const KEEP_WRITTEN_BYTES: usize = 768 << 20;
 
 fn first_reject(batch: &RecordBatch) -> Option<(u64, Option<String>, String)> {
     use arrow_array::Array;

@@ -24,22 +24,16 @@ pub fn read_table(
     columns: &[&str],
 ) -> Result<Vec<Batch>, LakeError> {
     let files = lake.table_files(table)?;
-    read_files(lake, &files, columns)
+    read_files(&files, columns)
 }
 
-/// The named columns of `files` (of `lake`), read in parallel, in file order. Files this lake
-/// handle committed itself come from memory.
-pub fn read_files(
-    lake: &Lake,
-    files: &[PathBuf],
-    columns: &[&str],
-) -> Result<Vec<Batch>, LakeError> {
+/// The named columns of `files`, read in parallel, in file order.
+pub fn read_files(files: &[PathBuf], columns: &[&str]) -> Result<Vec<Batch>, LakeError> {
     let per_file: Vec<Vec<Batch>> = files
         .par_iter()
-        .map(|p| match lake.written_columns(p, columns) {
-            Some(b) => b.map(|b| vec![(p.clone(), b)]),
-            None => read_batches(p, Some(columns))
-                .map(|bs| bs.into_iter().map(|b| (p.clone(), b)).collect()),
+        .map(|p| {
+            read_batches(p, Some(columns))
+                .map(|bs| bs.into_iter().map(|b| (p.clone(), b)).collect())
         })
         .collect::<Result<_, _>>()?;
     Ok(per_file.into_iter().flatten().collect())
@@ -146,7 +140,7 @@ pub fn read_changed_files(
     if !wanted.contains(&"file_seq") {
         wanted.push("file_seq");
     }
-    let batches = read_files(lake, &changed, &wanted)?;
+    let batches = read_files(&changed, &wanted)?;
     for (p, b) in &batches {
         newest = int(p, b, "file_seq")?
             .iter()

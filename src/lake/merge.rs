@@ -66,8 +66,6 @@ pub struct MergeOutcome {
     /// Partition files written whole, and patched (only changed columns encoded).
     pub rewritten: usize,
     pub patched: usize,
-    /// The rows of every partition file written (relative path), as written.
-    pub written: Vec<(String, RecordBatch)>,
 }
 
 impl MergeOutcome {
@@ -82,32 +80,6 @@ impl MergeOutcome {
         self.deletes.extend(other.deletes);
         self.rewritten += other.rewritten;
         self.patched += other.patched;
-        self.written.extend(other.written);
-    }
-}
-
-/// How many bytes of written partitions the merge may keep in memory for a reconciliation run
-/// next in the same process ([`MergeOutcome::written`]): a night's few dozen partitions fit, a
-/// full rebuild's whole lake does not (past the budget, files are read back as usual).
-pub struct KeepBudget(std::sync::atomic::AtomicUsize);
-
-impl KeepBudget {
-    pub fn new(bytes: usize) -> KeepBudget {
-        KeepBudget(std::sync::atomic::AtomicUsize::new(bytes))
-    }
-
-    /// Keeps `batch` (the rows written to `target`) in `kept` while the budget lasts.
-    fn offer(&self, kept: &mut Vec<(String, RecordBatch)>, target: &str, batch: RecordBatch) {
-        use std::sync::atomic::Ordering;
-        let size = batch.get_array_memory_size();
-        let taken = self
-            .0
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                left.checked_sub(size)
-            });
-        if taken.is_ok() {
-            kept.push((target.to_string(), batch));
-        }
     }
 }
 
@@ -133,7 +105,6 @@ pub fn merge_tables(
     lake: &Lake,
     txn: &mut Txn,
     deltas: &[TableDelta],
-    keep: &KeepBudget,
 ) -> Result<Vec<MergeOutcome>, LakeError> {
     let mut tasks: Vec<(usize, Vec<i32>)> = Vec::new();
     for (t, delta) in deltas.iter().enumerate() {
@@ -145,7 +116,7 @@ pub fn merge_tables(
         .into_par_iter()
         .map(|(t, days)| {
             let d = &deltas[t];
-            merge_group(lake, txn_ref, d.table, &days, &d.spills, keep).map(|o| (t, o))
+            merge_group(lake, txn_ref, d.table, &days, &d.spills).map(|o| (t, o))
         })
         .collect::<Result<_, _>>()?;
     let mut totals: Vec<MergeOutcome> = deltas.iter().map(|_| MergeOutcome::default()).collect();
@@ -262,7 +233,6 @@ fn merge_group(
     table: &'static TableDef,
     days: &[i32],
     spills: &BTreeMap<i32, Vec<Chunk>>,
-    keep: &KeepBudget,
 ) -> Result<MergeOutcome, LakeError> {
     let schema = table.arrow_schema();
     let keyed = table.key.is_some();
@@ -530,18 +500,16 @@ fn merge_group(
             &txn.staged_path(&target),
             table.name,
             schema.clone(),
-            std::slice::from_ref(&batch),
+            &[batch],
         )?;
-        keep.offer(&mut out.written, &target, batch);
         out.puts.push(target);
         out.rewritten += 1;
     }
     if let Some((d, path, file, replaced)) = patch {
         let target = Lake::partition_file(table, d);
-        let batch = write_patch(
+        write_patch(
             lake, txn, table, &target, path, file, &parts, &offsets, &replaced,
         )?;
-        keep.offer(&mut out.written, &target, batch);
         out.puts.push(target);
         out.patched += 1;
         unchanged.push(d);
@@ -616,7 +584,7 @@ fn write_patch(
     parts: &[RecordBatch],
     offsets: &[usize],
     replaced: &[(usize, usize)],
-) -> Result<RecordBatch, LakeError> {
+) -> Result<(), LakeError> {
     let corrupt = |e: arrow_schema::ArrowError| LakeError::corrupt(lake.root(), e.to_string());
     let stored_rows: Vec<usize> = replaced.iter().map(|&(p, _)| p).collect();
     let stored_at =
@@ -678,13 +646,7 @@ fn write_patch(
         file,
         &columns,
         &changed,
-    )?;
-    let columns: Vec<ArrayRef> = columns
-        .into_iter()
-        .enumerate()
-        .map(|(c, new)| new.unwrap_or_else(|| file.batch.column(c).clone()))
-        .collect();
-    RecordBatch::try_new(file.batch.schema(), columns).map_err(corrupt)
+    )
 }
 
 /// Returns a function giving each combined row's partition day, from the partition column

@@ -79,11 +79,6 @@ pub struct Lake {
     root: PathBuf,
     /// The exclusive lock of a writer; `None` for a read-only handle.
     _lock: Option<fs::File>,
-    /// The rows of the partition files this handle committed, as they were written: a `run`
-    /// reconciles right after its ingest, and reads them from here instead of decoding the
-    /// files it just wrote. Only a writer (holding the lock) fills it, so no one else can have
-    /// changed those files.
-    written: std::sync::Mutex<rustc_hash::FxHashMap<PathBuf, arrow_array::RecordBatch>>,
 }
 
 impl Lake {
@@ -137,57 +132,7 @@ impl Lake {
         Ok(Lake {
             root: root.to_path_buf(),
             _lock: Some(lock),
-            written: Default::default(),
         })
-    }
-
-    /// Keeps the rows of partition files just committed (paths relative to the root), and
-    /// forgets the deleted ones.
-    pub fn remember_written(
-        &self,
-        files: Vec<(String, arrow_array::RecordBatch)>,
-        deleted: &[String],
-    ) {
-        let mut written = self.written.lock().expect("the written files' lock");
-        for rel in deleted {
-            written.remove(&self.root.join(rel));
-        }
-        for (rel, batch) in files {
-            written.insert(self.root.join(rel), batch);
-        }
-    }
-
-    /// Frees the rows kept by [`Lake::remember_written`].
-    pub fn forget_written(&self) {
-        self.written
-            .lock()
-            .expect("the written files' lock")
-            .clear();
-    }
-
-    /// The named columns of a partition file this handle committed, from memory (`None`: read
-    /// the file).
-    pub fn written_columns(
-        &self,
-        path: &Path,
-        columns: &[&str],
-    ) -> Option<Result<arrow_array::RecordBatch, LakeError>> {
-        let written = self.written.lock().expect("the written files' lock");
-        let batch = written.get(path)?;
-        let schema = batch.schema();
-        let indices: Result<Vec<usize>, LakeError> = columns
-            .iter()
-            .map(|c| {
-                schema
-                    .index_of(c)
-                    .map_err(|_| LakeError::corrupt(path, format!("has no column {c}")))
-            })
-            .collect();
-        Some(indices.and_then(|i| {
-            batch
-                .project(&i)
-                .map_err(|e| LakeError::corrupt(path, e.to_string()))
-        }))
     }
 
     /// Opens an existing lake for reading only: no lock is taken and nothing is written. A lake
@@ -208,7 +153,6 @@ impl Lake {
         Ok(Lake {
             root: root.to_path_buf(),
             _lock: None,
-            written: Default::default(),
         })
     }
 

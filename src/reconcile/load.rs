@@ -601,7 +601,7 @@ impl NightReads {
                 .filter(|p| !have.contains_key(*p) && p.exists())
                 .cloned()
                 .collect();
-            for (p, b) in columns::read_files(lake, &missing, cols)? {
+            for (p, b) in columns::read_files(&missing, cols)? {
                 have.entry(p.clone()).or_default().push((p, b));
             }
             let batches: Vec<Batch> = paths
