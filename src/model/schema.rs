@@ -639,8 +639,9 @@ pub fn schema_markdown() -> String {
          ```python\n# pandas / pyarrow\npd.read_parquet('lake/charges')\n```\n\n\
          Money columns are `DECIMAL(18,2)` for every currency (JPY amounts have `.00`), exact \
          in every engine. Timestamps are UTC instants. The `day` partition column is not stored \
-         inside the files. Folders whose names begin with `_` (`_txn`, `_versions`) are payrecon's \
-         own bookkeeping; engines skip them.\n\n",
+         inside the files. A keyed table's rows are stored in key order within each file (one \
+         row per key: its latest version). Folders whose names begin with `_` (`_txn`, \
+         `_versions`) are payrecon's own bookkeeping; engines skip them.\n\n",
     );
     for t in TABLES {
         out.push_str(&format!("## `{}`\n\n{}\n\n", t.name, t.doc));
