@@ -1,4 +1,6 @@
-//! Reading and writing the lake's Parquet files (arrow-rs), with payrecon's key-value metadata.
+//! Reading and writing the lake's Parquet files (arrow-rs), with payrecon's key-value metadata,
+//! and patching a stored file: its unchanged column chunks copied as they are, the changed
+//! columns encoded again ([`write_patched`], [`Patch`]; results files use it too).
 
 use std::fs::File;
 use std::path::Path;
