@@ -587,8 +587,6 @@ fn write_patch(
 ) -> Result<(), LakeError> {
     let corrupt = |e: arrow_schema::ArrowError| LakeError::corrupt(lake.root(), e.to_string());
     let stored_rows: Vec<usize> = replaced.iter().map(|&(p, _)| p).collect();
-    let stored_at =
-        arrow_array::UInt64Array::from_iter_values(stored_rows.iter().map(|&p| p as u64));
     let new_at: Vec<(usize, usize)> = replaced
         .iter()
         .map(|&(_, w)| {
@@ -596,47 +594,33 @@ fn write_patch(
             (p, w - offsets[p])
         })
         .collect();
-    let refs: Vec<&RecordBatch> = parts.iter().collect();
-    // Replacements by row group, as ranges of `replaced`.
-    let n = file.batch.num_rows();
-    let groups: Vec<std::ops::Range<usize>> = (0..n.div_ceil(parquet_io::ROW_GROUP_ROWS))
-        .map(|g| {
-            let lo = stored_rows.partition_point(|&p| p < g * parquet_io::ROW_GROUP_ROWS);
-            let hi = stored_rows.partition_point(|&p| p < (g + 1) * parquet_io::ROW_GROUP_ROWS);
-            lo..hi
-        })
-        .collect();
     // The whole column: each stored row, or its replacement.
-    let mut whole: Vec<(usize, usize)> = (0..n).map(|i| (0, i)).collect();
+    let mut whole: Vec<(usize, usize)> = (0..file.batch.num_rows()).map(|i| (0, i)).collect();
     for (r, &p) in stored_rows.iter().enumerate() {
         whole[p] = (1, r);
     }
     let mut columns = Vec::with_capacity(parts[0].num_columns());
     let mut changed = Vec::with_capacity(parts[0].num_columns());
     for c in 0..parts[0].num_columns() {
-        let old =
-            arrow_select::take::take(file.batch.column(c), &stored_at, None).map_err(corrupt)?;
         let arrays: Vec<&dyn arrow_array::Array> =
-            refs.iter().map(|b| b.column(c).as_ref()).collect();
+            parts.iter().map(|b| b.column(c).as_ref()).collect();
         let new = arrow_select::interleave::interleave(&arrays, &new_at).map_err(corrupt)?;
-        let rows: Vec<usize> = groups
-            .iter()
-            .filter(|g| !g.is_empty())
-            .filter(|g| {
-                old.slice(g.start, g.len()).to_data() != new.slice(g.start, g.len()).to_data()
-            })
-            .map(|g| stored_rows[g.start])
-            .collect();
-        if rows.is_empty() {
-            columns.push(None);
+        let stored = file.batch.column(c).as_ref();
+        let rows = parquet_io::changed_groups(
+            stored,
+            &stored_rows,
+            new.as_ref(),
+            parquet_io::ROW_GROUP_ROWS,
+        )
+        .map_err(corrupt)?;
+        columns.push(if rows.is_empty() {
+            None
         } else {
-            let values = arrow_select::interleave::interleave(
-                &[file.batch.column(c).as_ref(), new.as_ref()],
-                &whole,
+            Some(
+                arrow_select::interleave::interleave(&[stored, new.as_ref()], &whole)
+                    .map_err(corrupt)?,
             )
-            .map_err(corrupt)?;
-            columns.push(Some(values));
-        }
+        });
         changed.push(rows);
     }
     parquet_io::write_patched(

@@ -143,14 +143,47 @@ pub fn read_stored(path: &Path, schema: &SchemaRef) -> Result<StoredFile, LakeEr
         .map_err(|e| LakeError::parquet(path, e))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| LakeError::corrupt(path, e.to_string()))?;
+    let batch = one_batch(path, schema, batches)?;
+    Ok(StoredFile { batch, meta })
+}
+
+/// A file's batches as one batch of `schema` (columns by position).
+fn one_batch(
+    path: &Path,
+    schema: &SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<RecordBatch, LakeError> {
     let normalised: Vec<RecordBatch> = batches
         .into_iter()
         .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
         .collect::<Result<_, _>>()
         .map_err(|e| LakeError::corrupt(path, format!("does not match the table schema: {e}")))?;
-    let batch =
-        concat_batches(schema, &normalised).map_err(|e| LakeError::corrupt(path, e.to_string()))?;
-    Ok(StoredFile { batch, meta })
+    concat_batches(schema, &normalised).map_err(|e| LakeError::corrupt(path, e.to_string()))
+}
+
+/// Where putting `new` (one value per row of `rows`, ascending) in place of a column's `old`
+/// values at `rows` changes it: the first of `rows` in each row group of `group_rows` rows
+/// where a value differs (empty: the column stays as it is). This is what [`Patch::changed`]
+/// takes for the column.
+pub fn changed_groups(
+    old: &dyn arrow_array::Array,
+    rows: &[usize],
+    new: &dyn arrow_array::Array,
+    group_rows: usize,
+) -> Result<Vec<usize>, arrow_schema::ArrowError> {
+    let at = arrow_array::UInt64Array::from_iter_values(rows.iter().map(|&p| p as u64));
+    let before = arrow_select::take::take(old, &at, None)?;
+    Ok((0..old.len().div_ceil(group_rows))
+        .map(|g| {
+            rows.partition_point(|&p| p < g * group_rows)
+                ..rows.partition_point(|&p| p < (g + 1) * group_rows)
+        })
+        .filter(|g| {
+            !g.is_empty()
+                && before.slice(g.start, g.len()).to_data() != new.slice(g.start, g.len()).to_data()
+        })
+        .map(|g| rows[g.start])
+        .collect())
 }
 
 /// The row groups of `rows` rows at `group_rows` rows each: `(first row, rows)` each.
@@ -339,13 +372,7 @@ pub fn read_spill(path: &Path, schema: &SchemaRef) -> Result<RecordBatch, LakeEr
 
 /// Reads a whole file as one batch with the given schema (columns by position).
 pub fn read_file(path: &Path, schema: &SchemaRef) -> Result<RecordBatch, LakeError> {
-    let batches = read_batches(path, None)?;
-    let normalised: Vec<RecordBatch> = batches
-        .into_iter()
-        .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| LakeError::corrupt(path, format!("does not match the table schema: {e}")))?;
-    concat_batches(schema, &normalised).map_err(|e| LakeError::corrupt(path, e.to_string()))
+    one_batch(path, schema, read_batches(path, None)?)
 }
 
 /// Reads a file's batches, optionally only the named top-level columns.

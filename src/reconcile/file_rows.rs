@@ -293,28 +293,17 @@ pub fn changed_columns(
     group_rows: usize,
 ) -> Result<Vec<Vec<usize>>, ReconcileError> {
     let at = arrow_array::UInt64Array::from_iter_values(replaced.iter().map(|&p| p as u64));
-    let groups: Vec<std::ops::Range<usize>> = (0..old.num_rows().div_ceil(group_rows))
-        .map(|g| {
-            replaced.partition_point(|&p| p < g * group_rows)
-                ..replaced.partition_point(|&p| p < (g + 1) * group_rows)
-        })
-        .filter(|g| !g.is_empty())
-        .collect();
     (0..old.num_columns())
         .map(|c| {
-            let take = |b: &RecordBatch| {
-                arrow_select::take::take(b.column(c), &at, None)
-                    .map_err(|e| corrupt(path, e.to_string()))
-            };
-            let (before, after) = (take(old)?, take(new)?);
-            Ok(groups
-                .iter()
-                .filter(|g| {
-                    before.slice(g.start, g.len()).to_data()
-                        != after.slice(g.start, g.len()).to_data()
-                })
-                .map(|g| replaced[g.start])
-                .collect())
+            let err = |e: arrow_schema::ArrowError| corrupt(path, e.to_string());
+            let after = arrow_select::take::take(new.column(c), &at, None).map_err(err)?;
+            crate::lake::parquet_io::changed_groups(
+                old.column(c).as_ref(),
+                replaced,
+                after.as_ref(),
+                group_rows,
+            )
+            .map_err(err)
         })
         .collect()
 }
