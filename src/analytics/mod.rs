@@ -152,11 +152,12 @@ fn currencies_sorted() -> [Currency; 10] {
     c
 }
 
+/// Each currency's code (indexed by `Currency as usize`, the order of [`Currency::ALL`]): its
+/// place among the currencies sorted by ISO code.
+const CURRENCY_CODES: [u32; 10] = [9, 4, 5, 6, 0, 1, 2, 8, 3, 7];
+
 fn currency_code(c: Currency) -> u32 {
-    currencies_sorted()
-        .iter()
-        .position(|&x| x == c)
-        .unwrap_or(0) as u32
+    CURRENCY_CODES[c as usize]
 }
 
 fn day_code(day: i32) -> u32 {
@@ -371,7 +372,7 @@ const DENSE_CELLS: usize = 4096;
 impl Dense {
     fn new(f: &Facts, dims: &[Dim]) -> Option<Dense> {
         // The days of the facts (the codes of days, weeks and months grow with the day).
-        let days = || {
+        Dense::spanning(f, dims, || {
             let span = |x: (i32, i32), y: (i32, i32)| (x.0.min(y.0), x.1.max(y.1));
             let (a, o) = rayon::join(
                 || {
@@ -388,7 +389,17 @@ impl Dense {
                 },
             );
             a.into_iter().chain(o).reduce(span)
-        };
+        })
+    }
+
+    /// [`Dense::new`] for facts whose days lie in the span `days` gives (asked only for a
+    /// layout by day, week or month).
+    fn spanning(
+        f: &Facts,
+        dims: &[Dim],
+        days: impl FnOnce() -> Option<(i32, i32)>,
+    ) -> Option<Dense> {
+        let mut days = Some(days);
         let mut span: Option<Option<(i32, i32)>> = None;
         let mut ranges = Vec::with_capacity(dims.len());
         let mut cells = 1usize;
@@ -402,7 +413,7 @@ impl Dense {
                 Dim::ReasonCode => (0, len(f.reasons.len())?),
                 Dim::DeclineClass => (0, len(CLASSES.len())?),
                 Dim::Day | Dim::Week | Dim::Month => {
-                    let (lo, hi) = (*span.get_or_insert_with(days))?;
+                    let (lo, hi) = (*span.get_or_insert_with(|| days.take().and_then(|d| d())))?;
                     let code = |day: i32| match d {
                         Dim::Day => day_code(day),
                         Dim::Week => iso_week(day),
@@ -610,7 +621,16 @@ fn hi(w: Option<(f64, f64)>) -> Option<f64> {
 /// `first_attempt_rate`, `eventual_rate`, `retry_uplift`, `immature_orders`, `low_volume`, and
 /// after them `decided_orders` and the intervals of the two order rates.
 pub fn approvals(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, AnalyticsError> {
-    let cells = cells(f, opts);
+    approvals_table(f, &opts.dims, &cells(f, opts), opts.min_n)
+}
+
+/// The table of [`approvals`] from its cells (sorted by key).
+fn approvals_table(
+    f: &Facts,
+    dims: &[Dim],
+    cells: &[(Key, Cell)],
+    min_n: u64,
+) -> Result<DataFrame, AnalyticsError> {
     let keys: Vec<Key> = cells.iter().map(|c| c.0).collect();
     let cs: Vec<&Cell> = cells.iter().map(|c| &c.1).collect();
     let rate = |k: fn(&Cell) -> u64, n: fn(&Cell) -> u64| -> Vec<Option<f64>> {
@@ -631,7 +651,7 @@ pub fn approvals(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, Analytics
         .collect();
     let count = |g: fn(&Cell) -> u64| cs.iter().map(|c| g(c)).collect::<Vec<u64>>();
     TableBuilder::new()
-        .dims(f, &opts.dims, &keys)
+        .dims(f, dims, &keys)
         .u64("attempts", count(|c| c.attempts))
         .u64("approved", count(|c| c.approved))
         .u64("declined", count(|c| c.declined))
@@ -651,7 +671,7 @@ pub fn approvals(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, Analytics
         .bool(
             "low_volume",
             cs.iter()
-                .map(|c| c.decided().min(c.decided_orders) < opts.min_n)
+                .map(|c| c.decided().min(c.decided_orders) < min_n)
                 .collect(),
         )
         .u64("decided_orders", count(|c| c.decided_orders))
@@ -680,16 +700,26 @@ pub fn declines(
     let totals: FxHashMap<Key, Cell> = cells(f, &base).into_iter().collect();
     let mut by_reason = dims.clone();
     by_reason.push(Dim::ReasonCode);
-    let n = dims.len();
-    let mut rows: Vec<(Key, u64)> = aggregate(
+    let declined = aggregate(
         f,
         &by_reason,
         |a| a.outcome == Outcome::Declined && opts.in_range(a.day),
         |_| false,
-    )
-    .into_iter()
-    .map(|(k, c)| (k, c.declined))
-    .collect();
+    );
+    declines_table(f, catalogue, &dims, &totals, declined)
+}
+
+/// The table of [`declines`] from the cells of its dimensions (`totals`) and of its dimensions
+/// and the reason code (declined attempts only).
+fn declines_table(
+    f: &Facts,
+    catalogue: &Catalogue,
+    dims: &[Dim],
+    totals: &FxHashMap<Key, Cell>,
+    declined: FxHashMap<Key, Cell>,
+) -> Result<DataFrame, AnalyticsError> {
+    let n = dims.len();
+    let mut rows: Vec<(Key, u64)> = declined.into_iter().map(|(k, c)| (k, c.declined)).collect();
     rows.sort_by(|a, b| {
         a.0[..n]
             .cmp(&b.0[..n])
@@ -721,7 +751,7 @@ pub fn declines(
         action.push(Some(cls.action().to_string()));
     }
     TableBuilder::new()
-        .dims(f, &dims, &keys)
+        .dims(f, dims, &keys)
         .str("reason_code", reason)
         .str("decline_class", class)
         .u64("declines", rows.iter().map(|r| r.1).collect())
@@ -744,13 +774,6 @@ pub fn recovery(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, AnalyticsE
         .filter(|d| !matches!(d, Dim::ReasonCode | Dim::DeclineClass))
         .collect();
     let n = dims.len();
-    #[derive(Default)]
-    struct Rec {
-        orders: u64,
-        recovered: u64,
-        immature: u64,
-        attempts: Vec<u32>,
-    }
     let mut map: FxHashMap<Key, Rec> = FxHashMap::default();
     for o in f
         .orders
@@ -759,14 +782,46 @@ pub fn recovery(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, AnalyticsE
     {
         let mut k = key_of(&dims, |d| order_code(f, o, d));
         k[n] = o.first_decline_reason;
-        let r = map.entry(k).or_default();
-        r.orders += 1;
-        r.immature += o.immature as u64;
+        map.entry(k).or_default().add(o);
+    }
+    recovery_table(f, &dims, map, opts.min_n)
+}
+
+/// Orders of one [`recovery`] row.
+#[derive(Debug, Clone, Default)]
+struct Rec {
+    orders: u64,
+    recovered: u64,
+    immature: u64,
+    attempts: Vec<u32>,
+}
+
+impl Rec {
+    fn add(&mut self, o: &OrderFact) {
+        self.orders += 1;
+        self.immature += o.immature as u64;
         if o.eventual_approved {
-            r.recovered += 1;
-            r.attempts.push(o.attempts_to_recovery);
+            self.recovered += 1;
+            self.attempts.push(o.attempts_to_recovery);
         }
     }
+
+    fn merge(&mut self, other: Rec) {
+        self.orders += other.orders;
+        self.recovered += other.recovered;
+        self.immature += other.immature;
+        self.attempts.extend(other.attempts);
+    }
+}
+
+/// The table of [`recovery`] from its rows by key (its dimensions, then the reason code).
+fn recovery_table(
+    f: &Facts,
+    dims: &[Dim],
+    map: FxHashMap<Key, Rec>,
+    min_n: u64,
+) -> Result<DataFrame, AnalyticsError> {
+    let n = dims.len();
     let mut rows: Vec<(Key, Rec)> = map.into_iter().collect();
     rows.sort_by(|a, b| {
         a.0[..n]
@@ -780,7 +835,7 @@ pub fn recovery(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, AnalyticsE
         .map(|(_, r)| stats::wilson(r.recovered, r.orders))
         .collect();
     TableBuilder::new()
-        .dims(f, &dims, &keys)
+        .dims(f, dims, &keys)
         .str(
             "reason_code",
             keys.iter()
@@ -814,7 +869,7 @@ pub fn recovery(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, AnalyticsE
         )
         .bool(
             "low_volume",
-            rows.iter().map(|r| r.1.orders < opts.min_n).collect(),
+            rows.iter().map(|r| r.1.orders < min_n).collect(),
         )
         .finish(rows.len())
 }
@@ -869,6 +924,20 @@ pub fn changes(
     let in_prev = |d: i32| d >= prev_from && d <= prev_to;
     let cur = aggregate(f, dims, |a| in_cur(a.day), |_| false);
     let prev = aggregate(f, dims, |a| in_prev(a.day), |_| false);
+    changes_table(f, dims, &cur, &prev, [cur_label, prev_label], fdr, min_n)
+}
+
+/// The table of [`changes`] from the cells of the period (`cur`) and of the period before
+/// (`prev`), and the two periods' labels.
+fn changes_table(
+    f: &Facts,
+    dims: &[Dim],
+    cur: &FxHashMap<Key, Cell>,
+    prev: &FxHashMap<Key, Cell>,
+    [cur_label, prev_label]: [String; 2],
+    fdr: f64,
+    min_n: u64,
+) -> Result<DataFrame, AnalyticsError> {
     let mut keys: Vec<Key> = cur.keys().chain(prev.keys()).copied().collect();
     keys.sort();
     keys.dedup();
@@ -985,6 +1054,214 @@ pub fn changes(
         .finish(height)
 }
 
+// ---------------------------------------------------------------------------------------------
+// A month report's tables, in one pass.
+
+/// The analytics tables of a month report: approvals overall and by country, device, currency
+/// and day, declines and recovery by reason code (all over the month's days), and the
+/// week-over-week changes by country and device.
+#[derive(Debug, Clone)]
+pub struct MonthTables {
+    pub headline: DataFrame,
+    pub by_country: DataFrame,
+    pub by_device: DataFrame,
+    pub by_currency: DataFrame,
+    pub by_day: DataFrame,
+    pub declines: DataFrame,
+    pub changes: DataFrame,
+    pub recovery: DataFrame,
+}
+
+/// The dimensions of [`MonthTables`]' approval tables, in field order.
+const APPROVAL_LAYOUTS: [&[Dim]; 5] = [
+    &[],
+    &[Dim::Country],
+    &[Dim::Device],
+    &[Dim::Currency],
+    &[Dim::Day],
+];
+/// The dimensions of [`MonthTables::changes`].
+const CHANGE_DIMS: [Dim; 2] = [Dim::Country, Dim::Device];
+
+/// The month's tables over the local days `from..=to`, and the changes of the week containing
+/// `at` against the week before: the very frames [`approvals`], [`declines`] (no dimensions),
+/// [`recovery`] (by reason code) and [`changes`] give, from one parallel pass over the
+/// attempts and one over the orders instead of one or two per table.
+pub fn month_tables(
+    f: &Facts,
+    catalogue: &Catalogue,
+    (from, to): (i32, i32),
+    at: i32,
+    fdr: f64,
+    min_n: u64,
+) -> Result<MonthTables, AnalyticsError> {
+    let opts = |dims: &[Dim]| ReportOptions {
+        dims: dims.to_vec(),
+        from: Some(from),
+        to: Some(to),
+        min_n,
+    };
+    let (cur_from, cur_to, cur_label) = Period::Week.bounds(at);
+    let (prev_from, prev_to, prev_label) = Period::Week.bounds(cur_from - 1);
+    let Some((mut maps, rec)) =
+        month_cells(f, (from, to), [(cur_from, cur_to), (prev_from, prev_to)])
+    else {
+        // Some code outside its dense layout: table by table.
+        return Ok(MonthTables {
+            headline: approvals(f, &opts(&[]))?,
+            by_country: approvals(f, &opts(&[Dim::Country]))?,
+            by_device: approvals(f, &opts(&[Dim::Device]))?,
+            by_currency: approvals(f, &opts(&[Dim::Currency]))?,
+            by_day: approvals(f, &opts(&[Dim::Day]))?,
+            declines: declines(f, catalogue, &opts(&[]))?,
+            changes: changes(f, &CHANGE_DIMS, Period::Week, Some(at), fdr, min_n)?,
+            recovery: recovery(f, &opts(&[Dim::ReasonCode]))?,
+        });
+    };
+    let sorted = |m: &FxHashMap<Key, Cell>| {
+        let mut v: Vec<(Key, Cell)> = m.iter().map(|(k, c)| (*k, c.clone())).collect();
+        v.sort_by_key(|c| c.0);
+        v
+    };
+    let prev = maps.pop().expect("the previous week's cells");
+    let cur = maps.pop().expect("the week's cells");
+    let declined = maps.pop().expect("the declines' cells");
+    let approval = |l: usize| approvals_table(f, APPROVAL_LAYOUTS[l], &sorted(&maps[l]), min_n);
+    Ok(MonthTables {
+        headline: approval(0)?,
+        by_country: approval(1)?,
+        by_device: approval(2)?,
+        by_currency: approval(3)?,
+        by_day: approval(4)?,
+        declines: declines_table(f, catalogue, &[], &maps[0], declined)?,
+        changes: changes_table(
+            f,
+            &CHANGE_DIMS,
+            &cur,
+            &prev,
+            [cur_label, prev_label],
+            fdr,
+            min_n,
+        )?,
+        recovery: recovery_table(f, &[], rec, min_n)?,
+    })
+}
+
+/// The cells of [`month_tables`] by layout (the five approval tables', the declined attempts'
+/// by reason code, the week's and the previous week's by [`CHANGE_DIMS`]) and the recovery
+/// rows; `None` when some code lies outside its dense layout.
+#[allow(clippy::type_complexity)]
+fn month_cells(
+    f: &Facts,
+    (from, to): (i32, i32),
+    [cur, prev]: [(i32, i32); 2],
+) -> Option<(Vec<FxHashMap<Key, Cell>>, FxHashMap<Key, Rec>)> {
+    let mut layouts: Vec<&[Dim]> = APPROVAL_LAYOUTS.to_vec();
+    layouts.extend([&[Dim::ReasonCode][..], &CHANGE_DIMS, &CHANGE_DIMS]);
+    // Only the month's facts are counted by day.
+    let dense: Vec<Dense> = layouts
+        .iter()
+        .map(|dims| Dense::spanning(f, dims, || Some((from, to))))
+        .collect::<Option<_>>()?;
+    let within = |d: i32, (a, b): (i32, i32)| d >= a && d <= b;
+    let empty = |n: usize| -> Vec<Vec<Cell>> {
+        dense[..n]
+            .iter()
+            .map(|d| vec![Cell::default(); d.cells])
+            .collect()
+    };
+    let merge = |mut a: Vec<Vec<Cell>>, b: &[Vec<Cell>]| {
+        for (x, y) in a.iter_mut().zip(b) {
+            for (p, q) in x.iter_mut().zip(y) {
+                p.merge(q);
+            }
+        }
+        a
+    };
+    let part = |n: usize| n.div_ceil(2 * rayon::current_num_threads()).max(CHUNK);
+    let n_reasons = f.reasons.len();
+    let (attempts, orders) = rayon::join(
+        || {
+            f.attempts
+                .par_chunks(part(f.attempts.len()))
+                .map(|chunk| {
+                    let mut cells = empty(layouts.len());
+                    for a in chunk {
+                        let month = within(a.day, (from, to));
+                        let weeks = [within(a.day, cur), within(a.day, prev)];
+                        if !(month || weeks[0] || weeks[1]) {
+                            continue;
+                        }
+                        for (l, dims) in layouts.iter().enumerate() {
+                            let keep = match l {
+                                0..5 => month,
+                                5 => month && a.outcome == Outcome::Declined,
+                                _ => weeks[l - 6],
+                            };
+                            if keep {
+                                let slot =
+                                    dense[l].slot(&key_of(dims, |d| attempt_code(f, a, d)))?;
+                                cells[l][slot].add_attempt(a);
+                            }
+                        }
+                    }
+                    Some(cells)
+                })
+                .try_reduce(|| empty(layouts.len()), |a, b| Some(merge(a, &b)))
+        },
+        || {
+            f.orders
+                .par_chunks(part(f.orders.len()))
+                .map(|chunk| {
+                    let mut cells = empty(APPROVAL_LAYOUTS.len());
+                    let mut rec = vec![Rec::default(); n_reasons];
+                    for o in chunk.iter().filter(|o| within(o.first_day, (from, to))) {
+                        for (l, dims) in APPROVAL_LAYOUTS.iter().enumerate() {
+                            let slot = dense[l].slot(&key_of(dims, |d| order_code(f, o, d)))?;
+                            cells[l][slot].add_order(o);
+                        }
+                        if o.first_decline_reason != NONE {
+                            rec.get_mut(o.first_decline_reason as usize)?.add(o);
+                        }
+                    }
+                    Some((cells, rec))
+                })
+                .try_reduce(
+                    || {
+                        (
+                            empty(APPROVAL_LAYOUTS.len()),
+                            vec![Rec::default(); n_reasons],
+                        )
+                    },
+                    |(a, mut ra), (b, rb)| {
+                        for (x, y) in ra.iter_mut().zip(rb) {
+                            x.merge(y);
+                        }
+                        Some((merge(a, &b), ra))
+                    },
+                )
+        },
+    );
+    let (orders, rec) = orders?;
+    let cells = merge(attempts?, &orders);
+    let maps = cells
+        .into_iter()
+        .zip(&dense)
+        .map(|(c, d)| d.to_map(c))
+        .collect();
+    let rec = rec
+        .into_iter()
+        .enumerate()
+        .filter(|(_, r)| r.orders > 0)
+        .map(|(i, r)| {
+            let mut k = [0u32; 9];
+            k[0] = i as u32;
+            (k, r)
+        })
+        .collect();
+    Some((maps, rec))
+}
+
 fn empty_changes(f: &Facts, dims: &[Dim]) -> Result<DataFrame, AnalyticsError> {
     TableBuilder::new()
         .dims(f, dims, &[])
@@ -1089,6 +1366,69 @@ pub(crate) mod tests {
             reason_classes: vec![DeclineClass::Hard, DeclineClass::Soft, DeclineClass::Soft],
             newest_ts: None,
             newest_day: Some(20_440),
+        }
+    }
+
+    #[test]
+    fn currency_codes_follow_the_iso_codes() {
+        let sorted = currencies_sorted();
+        for c in Currency::ALL {
+            assert_eq!(sorted[currency_code(c) as usize], c);
+        }
+    }
+
+    #[test]
+    fn month_tables_equal_the_tables_one_by_one() {
+        let f = facts();
+        let catalogue = Catalogue::embedded();
+        // A month inside the facts, one reaching past them, and one without facts.
+        for (from, to, at) in [
+            (20_410, 20_430, 20_430),
+            (20_425, 20_455, 20_441),
+            (20_500, 20_530, 20_530),
+        ] {
+            let opts = |dims: &[Dim]| ReportOptions {
+                dims: dims.to_vec(),
+                from: Some(from),
+                to: Some(to),
+                min_n: 30,
+            };
+            let t = month_tables(&f, catalogue, (from, to), at, 0.05, 30).unwrap();
+            let one_by_one = [
+                approvals(&f, &opts(&[])).unwrap(),
+                approvals(&f, &opts(&[Dim::Country])).unwrap(),
+                approvals(&f, &opts(&[Dim::Device])).unwrap(),
+                approvals(&f, &opts(&[Dim::Currency])).unwrap(),
+                approvals(&f, &opts(&[Dim::Day])).unwrap(),
+                declines(&f, catalogue, &opts(&[])).unwrap(),
+                changes(&f, &CHANGE_DIMS, Period::Week, Some(at), 0.05, 30).unwrap(),
+                recovery(&f, &opts(&[Dim::ReasonCode])).unwrap(),
+            ];
+            let fused = [
+                &t.headline,
+                &t.by_country,
+                &t.by_device,
+                &t.by_currency,
+                &t.by_day,
+                &t.declines,
+                &t.changes,
+                &t.recovery,
+            ];
+            for (a, b) in fused.into_iter().zip(&one_by_one) {
+                assert!(a.equals_missing(b), "{from}..{to}: {a:?} != {b:?}");
+                assert_eq!(a.schema(), b.schema());
+            }
+            assert!(from > 20_450 || t.by_day.height() > 0);
+            // Declines by count (most first), then reason code: the order the report shows.
+            let by_count = t
+                .declines
+                .sort(
+                    ["declines", "reason_code"],
+                    polars::prelude::SortMultipleOptions::default()
+                        .with_order_descending_multi([true, false]),
+                )
+                .unwrap();
+            assert!(by_count.equals_missing(&t.declines));
         }
     }
 

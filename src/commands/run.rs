@@ -675,49 +675,77 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     );
     let (written_rec, rendered) = rayon::join(
         || -> Result<(), CommandError> {
-            let exceptions = exceptions_frame(view.exceptions(), view.cutoff);
-            let ex_path = rec_dir.join("exceptions.csv");
-            report::write_files(
-                &rec_dir,
-                &[("exceptions.csv".into(), csv_bytes(&exceptions, &ex_path)?)],
-                !args.full,
-            )?;
-            outputs_rec.push(ex_path);
-            let digest = state.save(&p.reports)?;
+            let (ex_path, digest) = rayon::join(
+                || -> Result<PathBuf, CommandError> {
+                    let exceptions = exceptions_frame(view.exceptions(), view.cutoff);
+                    let ex_path = rec_dir.join("exceptions.csv");
+                    report::write_files(
+                        &rec_dir,
+                        &[("exceptions.csv".into(), csv_bytes(&exceptions, &ex_path)?)],
+                        !args.full,
+                    )?;
+                    tracing::debug!(
+                        elapsed_ms = step.elapsed().as_millis() as u64,
+                        "exceptions written"
+                    );
+                    Ok(ex_path)
+                },
+                || {
+                    let digest = state.save(&p.reports);
+                    tracing::debug!(
+                        elapsed_ms = step.elapsed().as_millis() as u64,
+                        "reconcile state saved"
+                    );
+                    digest
+                },
+            );
+            outputs_rec.push(ex_path?);
             let path = p.reports.join(incremental::STATE_FILE);
-            known.insert(path.clone(), digest);
+            known.insert(path.clone(), digest?);
             outputs_rec.push(path);
             Ok(())
         },
         // 4. Every month's reports, rendered in parallel.
         || -> Result<Vec<Rendered>, CommandError> {
-            let ix = view.close_index();
-            tracing::debug!(
-                elapsed_ms = step.elapsed().as_millis() as u64,
-                "close index"
-            );
-            // The tables of months whose attempts did not change come from the last run.
+            // The tables of months whose attempts did not change come from the last run; the
+            // others are computed beside the close pack's lookups.
             let last = if args.full {
                 TablesCache::default()
             } else {
                 TablesCache::load(&p.reports)
             };
-            let rendered = months
-                .par_iter()
-                .map(|label| {
-                    let month = Month::parse(label, tz).expect("a month label");
-                    let settings = ReportSettings::new(month, config, None);
-                    let digest = report::cache::digest(facts, &settings);
-                    let known = last.get(digest, facts, &settings);
-                    let hit = known.is_some();
-                    let (files, ties, tables) =
-                        report::render_month_using(facts, &ix, &settings, known)?;
-                    let frames = if hit {
-                        None
-                    } else {
-                        Some(TablesCache::encode(&tables, &p.reports)?)
-                    };
-                    Ok((month, files, ties, (digest, frames)))
+            let (ix, tables) = rayon::join(
+                || view.close_index(),
+                || {
+                    months
+                        .par_iter()
+                        .map(|label| {
+                            let month = Month::parse(label, tz).expect("a month label");
+                            let settings = ReportSettings::new(month, config, None);
+                            let digest = report::cache::digest(facts, &settings);
+                            Ok(match last.get(digest, facts, &settings) {
+                                Some(t) => (settings, t, (digest, None)),
+                                None => {
+                                    let t =
+                                        report::tables(facts, Catalogue::embedded(), &settings)?;
+                                    let frames = TablesCache::encode(&t, &p.reports)?;
+                                    (settings, t, (digest, Some(frames)))
+                                }
+                            })
+                        })
+                        .collect::<Result<Vec<_>, CommandError>>()
+                },
+            );
+            tracing::debug!(
+                elapsed_ms = step.elapsed().as_millis() as u64,
+                "close index and tables"
+            );
+            let rendered = tables?
+                .into_par_iter()
+                .map(|(settings, tables, cached)| {
+                    let (files, ties, _) =
+                        report::render_month_using(facts, &ix, &settings, Some(tables))?;
+                    Ok((settings.month, files, ties, cached))
                 })
                 .collect::<Result<Vec<Rendered>, CommandError>>()?;
             let mut cache = TablesCache::default();
@@ -788,6 +816,9 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     outputs.sort();
     RunState::of_outputs(&p.reports, inputs_digest, &outputs, &known, summary.clone())?
         .save(&p.reports)?;
+    // What is left is memory only (millions of lines, rows and facts): the run ends without
+    // taking it apart piece by piece, the system frees it at once.
+    std::mem::forget((view, state, rendered));
     Ok(finish(
         config,
         &report,

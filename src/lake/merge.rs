@@ -257,8 +257,6 @@ fn merge_group(
             Chunk::Disk(_) => SPILL_ROWS_HINT,
         })
         .sum();
-    let mut seen: FxHashSet<u128> =
-        FxHashSet::with_capacity_and_hasher(n_existing + new_rows, Default::default());
     let mut old_versions: Vec<(i64, u128)> = Vec::new();
     if keyed {
         let vschema = versions_schema();
@@ -268,11 +266,7 @@ fn merge_group(
                 let b = parquet_io::read_file(&path, &vschema)?;
                 let kh = b.column(0).as_primitive::<Int64Type>();
                 let rh = b.column(1).as_fixed_size_binary();
-                for i in 0..b.num_rows() {
-                    let h = hash_at(rh, i);
-                    seen.insert(h);
-                    old_versions.push((kh.value(i), h));
-                }
+                old_versions.extend((0..b.num_rows()).map(|i| (kh.value(i), hash_at(rh, i))));
             }
         }
     }
@@ -300,10 +294,18 @@ fn merge_group(
     let file_seq = column("file_seq")?.as_primitive::<Int64Type>().clone();
     let line = column("source_line")?.as_primitive::<Int64Type>().clone();
     let row_hash = column("row_hash")?.as_fixed_size_binary().clone();
-    if !keyed {
-        for i in 0..n_existing {
-            seen.insert(hash_at(&row_hash, i));
-        }
+    // The stored rows (versions, for a keyed table) that a new row repeats: the new rows are
+    // few, so the stored ones are looked up in a set of theirs rather than the other way round.
+    let mut seen: FxHashSet<u128> =
+        FxHashSet::with_capacity_and_hasher(2 * new_rows, Default::default());
+    {
+        let new: FxHashSet<u128> = (n_existing..total).map(|i| hash_at(&row_hash, i)).collect();
+        let stored: Box<dyn Iterator<Item = u128>> = if keyed {
+            Box::new(old_versions.iter().map(|v| v.1))
+        } else {
+            Box::new((0..n_existing).map(|i| hash_at(&row_hash, i)))
+        };
+        seen.extend(stored.filter(|h| new.contains(h)));
     }
 
     // New rows in reading order; the first of identical rows is loaded, the rest are duplicates.

@@ -362,32 +362,69 @@ impl<'a> CloseIndex<'a> {
 
 /// When each settlement line was posted, by (settlement, line): when a counterpart arrived.
 /// Built once a run and shared by the incremental state's filter and every month's pack.
+///
+/// The lines' numbers and times are kept ordered by (settlement, line), each settlement's
+/// a range found by its number: a binary search, and no hash table of every line to build.
+/// Of two lines with the same settlement and number, the later in lake order counts.
 #[derive(Debug, Clone, Default)]
 pub struct Arrivals {
     settlements: FxHashMap<String, u32>,
-    posted: FxHashMap<(u32, i64), i64>,
+    /// Where each settlement's lines begin in `line` and `posted` (one more entry at the end).
+    starts: Vec<u32>,
+    line: Vec<i64>,
+    posted: Vec<i64>,
 }
 
 impl Arrivals {
     pub fn new(lines: &[super::load::Line]) -> Self {
+        use rayon::prelude::*;
         let (numbers, settlement_of) = settlement_numbers(lines);
-        let mut posted = FxHashMap::default();
-        posted.reserve(lines.len());
-        for (l, sid) in lines.iter().zip(settlement_of) {
-            posted.insert((sid, l.source_line), l.posted);
+        // Lake order is usually (settlement, line) order already: a settlement's lines come
+        // together, numbered in order of first appearance, in the order of their file.
+        let ordered = (1..lines.len()).all(|i| {
+            let (a, b) = (settlement_of[i - 1], settlement_of[i]);
+            a < b || (a == b && lines[i - 1].source_line <= lines[i].source_line)
+        });
+        let (line, posted, settlement_of): (Vec<i64>, Vec<i64>, Vec<u32>) = if ordered {
+            let (line, posted) = rayon::join(
+                || lines.par_iter().map(|l| l.source_line).collect(),
+                || lines.par_iter().map(|l| l.posted).collect(),
+            );
+            (line, posted, settlement_of)
+        } else {
+            let mut at: Vec<u32> = (0..lines.len() as u32).collect();
+            at.par_sort_by_key(|&i| (settlement_of[i as usize], lines[i as usize].source_line));
+            (
+                at.iter().map(|&i| lines[i as usize].source_line).collect(),
+                at.iter().map(|&i| lines[i as usize].posted).collect(),
+                at.iter().map(|&i| settlement_of[i as usize]).collect(),
+            )
+        };
+        let mut starts = Vec::with_capacity(numbers.len() + 1);
+        for (i, &s) in settlement_of.iter().enumerate() {
+            while starts.len() <= s as usize {
+                starts.push(i as u32);
+            }
+        }
+        while starts.len() <= numbers.len() {
+            starts.push(line.len() as u32);
         }
         Arrivals {
             settlements: numbers
                 .into_iter()
                 .map(|(s, n)| (s.to_string(), n))
                 .collect(),
+            starts,
+            line,
             posted,
         }
     }
 
     fn get(&self, settlement: &str, line: i64) -> Option<i64> {
-        let s = *self.settlements.get(settlement)?;
-        self.posted.get(&(s, line)).copied()
+        let s = *self.settlements.get(settlement)? as usize;
+        let (from, to) = (self.starts[s] as usize, self.starts[s + 1] as usize);
+        let p = from + self.line[from..to].partition_point(|&l| l <= line);
+        (p > from && self.line[p - 1] == line).then(|| self.posted[p - 1])
     }
 
     /// When the matched line(s) of a row's counterparts were posted (the earliest).
@@ -914,4 +951,62 @@ pub fn markdown(pack: &ClosePack) -> String {
         out.push_str("| (none) | 0 | |\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::load::{Line, Text};
+
+    fn line(settlement: &str, source_line: i64, posted: i64) -> Line {
+        Line {
+            settlement_id: Text::from(settlement),
+            posted,
+            txn_id: None,
+            seller_ref: None,
+            ttype: Text::from("Capture"),
+            seller_order: None,
+            store: None,
+            currency: Currency::EUR,
+            amount: 0,
+            pct_fee: 0,
+            fixed_fee: 0,
+            total_fee: 0,
+            net: 0,
+            source_file: Text::default(),
+            source_line,
+        }
+    }
+
+    /// Arrivals equal a map of every (settlement, line) in lake order, the later line winning,
+    /// whether the lines come in (settlement, line) order or not.
+    #[test]
+    fn arrivals_are_the_posting_times_by_settlement_and_line() {
+        let ordered: Vec<Line> = (0..300)
+            .map(|i| line(&format!("S{}", i / 100), 2 + (i % 100) * 3, 1_000 + i))
+            .collect();
+        let mut shuffled = ordered.clone();
+        shuffled.swap(10, 250);
+        shuffled.swap(3, 4);
+        shuffled.push(line("S1", 5, 7)); // S1's line 5 again, later: it counts
+        shuffled.push(line("S0", 2, 9));
+        shuffled.insert(50, line("S2", 1, 11)); // S2 seen first in the middle of S0
+        for lines in [ordered, shuffled] {
+            let mut want: FxHashMap<(String, i64), i64> = FxHashMap::default();
+            for l in &lines {
+                want.insert((l.settlement_id.to_string(), l.source_line), l.posted);
+            }
+            let a = Arrivals::new(&lines);
+            for s in ["S0", "S1", "S2", "S3"] {
+                for n in -1..305 {
+                    assert_eq!(
+                        a.get(s, n),
+                        want.get(&(s.to_string(), n)).copied(),
+                        "{s}:{n}"
+                    );
+                }
+            }
+        }
+        assert_eq!(Arrivals::new(&[]).get("S0", 1), None);
+    }
 }

@@ -707,32 +707,79 @@ pub(crate) fn le64(b: &[u8]) -> u64 {
     u64::from_le_bytes(b.try_into().expect("8 bytes"))
 }
 
-/// Encoded bytes on their way to a file: a buffer reused batch after batch (no fresh memory for
-/// the whole encoding), each batch hashed and written as it fills. Dereferences to its buffer.
-pub(crate) struct Sink<'a> {
+/// Encoded bytes on their way to a file (see [`write_hashed`]): a few buffers reused batch
+/// after batch (no fresh memory for the whole encoding), each full one handed to a writer
+/// thread that hashes and writes it while the next is encoded. Dereferences to its buffer.
+pub(crate) struct Sink {
     buf: Vec<u8>,
-    file: &'a mut dyn std::io::Write,
-    /// Hash of every byte written.
-    hash: xxhash_rust::xxh3::Xxh3,
-    len: u64,
-    error: Option<std::io::Error>,
+    /// Full batches to the writer, and emptied ones back from it.
+    full: std::sync::mpsc::SyncSender<Vec<u8>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    /// Buffers made so far.
+    made: usize,
 }
 
 /// Bytes a [`Sink`] gathers before it writes them.
 const SINK_BATCH: usize = 4 << 20;
+/// The most buffers a [`Sink`] makes: one filling, one queued, one being written.
+const SINK_BUFFERS: usize = 3;
 
-impl<'a> Sink<'a> {
-    pub fn new(file: &'a mut dyn std::io::Write) -> Self {
-        Sink {
-            buf: Vec::with_capacity(SINK_BATCH + (1 << 16)),
-            file,
-            hash: xxhash_rust::xxh3::Xxh3::new(),
-            len: 0,
-            error: None,
-        }
-    }
+fn sink_buffer() -> Vec<u8> {
+    Vec::with_capacity(SINK_BATCH + (1 << 16))
+}
 
-    /// Writes the buffer out when it holds a batch.
+/// Writes to `file` what `encode` puts into a [`Sink`], then a trailer: the xxh3-128 of
+/// everything before it (so the file verifies itself). A thread of its own hashes and writes
+/// the batches, so the encoding does not wait for the copies into the page cache. Returns the
+/// hash and length of the whole file, trailer included.
+pub(crate) fn write_hashed(
+    file: &mut (dyn std::io::Write + Send),
+    encode: impl FnOnce(&mut Sink),
+) -> std::io::Result<(u128, u64)> {
+    use std::sync::mpsc::sync_channel;
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = sync_channel::<Vec<u8>>(1);
+        let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(SINK_BUFFERS);
+        let writer = scope.spawn(move || {
+            let mut hash = xxhash_rust::xxh3::Xxh3::new();
+            let mut len = 0u64;
+            let mut error = None;
+            for mut buf in full_rx {
+                hash.update(&buf);
+                len += buf.len() as u64;
+                if error.is_none() {
+                    error = file.write_all(&buf).err();
+                }
+                buf.clear();
+                let _ = empty_tx.send(buf);
+            }
+            if error.is_none() {
+                let trailer = hash.digest128().to_le_bytes();
+                error = file.write_all(&trailer).err();
+                hash.update(&trailer);
+                len += trailer.len() as u64;
+            }
+            match error {
+                Some(e) => Err(e),
+                None => Ok((hash.digest128(), len)),
+            }
+        });
+        let mut sink = Sink {
+            buf: sink_buffer(),
+            full: full_tx,
+            empty: empty_rx,
+            made: 1,
+        };
+        encode(&mut sink);
+        let Sink { buf, full, .. } = sink;
+        let _ = full.send(buf);
+        drop(full);
+        writer.join().expect("the writer thread does not panic")
+    })
+}
+
+impl Sink {
+    /// Hands the buffer to the writer when it holds a batch.
     pub fn maybe_flush(&mut self) {
         if self.buf.len() >= SINK_BATCH {
             self.flush();
@@ -740,36 +787,29 @@ impl<'a> Sink<'a> {
     }
 
     fn flush(&mut self) {
-        self.hash.update(&self.buf);
-        self.len += self.buf.len() as u64;
-        if self.error.is_none() {
-            self.error = self.file.write_all(&self.buf).err();
-        }
-        self.buf.clear();
-    }
-
-    /// Writes what is left, then a trailer: the xxh3-128 of everything before it (so the file
-    /// verifies itself). The hash and length of the whole file, trailer included.
-    pub fn finish_with_hash(mut self) -> std::io::Result<(u128, u64)> {
-        self.flush();
-        let trailer = self.hash.digest128().to_le_bytes();
-        self.buf.extend_from_slice(&trailer);
-        self.flush();
-        match self.error {
-            Some(e) => Err(e),
-            None => Ok((self.hash.digest128(), self.len)),
-        }
+        let next = match self.empty.try_recv() {
+            Ok(b) => b,
+            Err(_) if self.made < SINK_BUFFERS => {
+                self.made += 1;
+                sink_buffer()
+            }
+            // The writer failed (it keeps every buffer it was given): a fresh one, so the
+            // encoding ends and the error is told.
+            Err(_) => self.empty.recv().unwrap_or_else(|_| sink_buffer()),
+        };
+        let full = std::mem::replace(&mut self.buf, next);
+        let _ = self.full.send(full);
     }
 }
 
-impl std::ops::Deref for Sink<'_> {
+impl std::ops::Deref for Sink {
     type Target = Vec<u8>;
     fn deref(&self) -> &Vec<u8> {
         &self.buf
     }
 }
 
-impl std::ops::DerefMut for Sink<'_> {
+impl std::ops::DerefMut for Sink {
     fn deref_mut(&mut self) -> &mut Vec<u8> {
         &mut self.buf
     }

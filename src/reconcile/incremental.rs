@@ -21,7 +21,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::close::{Arrivals, CloseIndex, MonthEnds};
 use super::components::{
-    Components, Sink, is_item_row, is_item_row_of, le32, le64, put_fixed_n, put_u32s,
+    Components, Sink, is_item_row, is_item_row_of, le32, le64, put_fixed_n, put_u32s, write_hashed,
 };
 use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
 use super::output::{
@@ -692,19 +692,20 @@ impl State {
             .truncate(false)
             .open(&path)
             .map_err(io)?;
-        let mut b = Sink::new(&mut file);
-        b.extend_from_slice(MAGIC);
-        b.extend_from_slice(&self.settings.to_le_bytes());
-        b.extend_from_slice(&self.mark.to_le_bytes());
-        b.extend_from_slice(&self.cutoff.to_le_bytes());
-        self.components.encode(&mut b);
-        b.extend_from_slice(&(self.item_rows.len() as u64).to_le_bytes());
-        for r in &self.item_rows {
-            encode_row(r, &mut b);
-            b.maybe_flush();
-        }
-        encode_facts(&self.facts, &mut b);
-        let (whole, len) = b.finish_with_hash().map_err(io)?;
+        let (whole, len) = write_hashed(&mut file, |b| {
+            b.extend_from_slice(MAGIC);
+            b.extend_from_slice(&self.settings.to_le_bytes());
+            b.extend_from_slice(&self.mark.to_le_bytes());
+            b.extend_from_slice(&self.cutoff.to_le_bytes());
+            self.components.encode(b);
+            b.extend_from_slice(&(self.item_rows.len() as u64).to_le_bytes());
+            for r in &self.item_rows {
+                encode_row(r, b);
+                b.maybe_flush();
+            }
+            encode_facts(&self.facts, b);
+        })
+        .map_err(io)?;
         file.set_len(len).map_err(io)?;
         Ok(format!("{whole:032x}:{len}"))
     }

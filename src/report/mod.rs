@@ -18,7 +18,7 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
 use crate::analytics::facts::Facts;
-use crate::analytics::{self, AnalyticsError, Dim, Period, ReportOptions};
+use crate::analytics::{self, AnalyticsError};
 use crate::model::catalogue::Catalogue;
 use crate::reconcile::ReconcileError;
 use crate::reconcile::close::{self, ClosePack, Month};
@@ -108,42 +108,24 @@ pub fn tables(
 ) -> Result<Tables, ReportError> {
     use crate::model::time::{from_epoch_days, to_epoch_days};
     let (first, last, newest) = month_bounds(facts, settings);
-    let opts = |dims: Vec<Dim>| ReportOptions {
-        dims,
-        from: Some(to_epoch_days(first)),
-        to: Some(to_epoch_days(last)),
-        min_n: settings.min_n,
-    };
-    // The month's rows, for the tables of the month (the week-over-week changes may reach
-    // into the month before).
-    let whole = facts;
-    let month_facts = facts.days(to_epoch_days(first), to_epoch_days(last));
-    let facts = &month_facts;
-    let mut declines = analytics::declines(facts, catalogue, &opts(vec![]))?;
-    declines = declines
-        .sort(
-            ["declines", "reason_code"],
-            SortMultipleOptions::default()
-                .with_order_descending_multi([true, false])
-                .with_nulls_last(true),
-        )
-        .map_err(AnalyticsError::from)?;
+    let t = analytics::month_tables(
+        facts,
+        catalogue,
+        (to_epoch_days(first), to_epoch_days(last)),
+        newest.unwrap_or(to_epoch_days(last)),
+        settings.fdr,
+        settings.min_n,
+    )?;
     Ok(Tables {
-        headline: analytics::approvals(facts, &opts(vec![]))?,
-        by_country: analytics::approvals(facts, &opts(vec![Dim::Country]))?,
-        by_device: analytics::approvals(facts, &opts(vec![Dim::Device]))?,
-        by_currency: analytics::approvals(facts, &opts(vec![Dim::Currency]))?,
-        by_day: analytics::approvals(facts, &opts(vec![Dim::Day]))?,
-        declines,
-        changes: analytics::changes(
-            whole,
-            &[Dim::Country, Dim::Device],
-            Period::Week,
-            Some(newest.unwrap_or(to_epoch_days(last))),
-            settings.fdr,
-            settings.min_n,
-        )?,
-        recovery: analytics::recovery(facts, &opts(vec![Dim::ReasonCode]))?,
+        headline: t.headline,
+        by_country: t.by_country,
+        by_device: t.by_device,
+        by_currency: t.by_currency,
+        by_day: t.by_day,
+        // Without dimensions, by declines (most first), then reason code.
+        declines: t.declines,
+        changes: t.changes,
+        recovery: t.recovery,
         first_day: first,
         last_day: last,
         newest_day: newest.map(from_epoch_days),

@@ -45,6 +45,12 @@ impl Formats {
         }
     }
 
+    /// [`Self::money`] of a code already made.
+    fn money_made(&self, code: Option<&str>) -> &Format {
+        code.and_then(|c| self.money.get(c))
+            .unwrap_or(&self.money_plain)
+    }
+
     /// The number format of an amount in `code` (its own minor units, ISO code after it).
     fn money(&mut self, code: Option<&str>) -> &Format {
         let Some(code) = code else {
@@ -97,17 +103,23 @@ fn write_table(
     }
     let room = MAX_ROWS - first_row as usize - 2;
     let rows = df.height().min(room);
+    // Each currency's format made once, before the cells borrow them.
+    for code in currencies.iter().flatten() {
+        if !f.money.contains_key(code) {
+            f.money(Some(code));
+        }
+    }
+    let f = &*f;
     for (c, col) in df.columns().iter().enumerate() {
         let c = c as u16;
-        for (i, currency) in currencies.iter().enumerate().take(rows) {
+        let values = col.as_materialized_series().iter();
+        for ((i, currency), v) in currencies.iter().enumerate().take(rows).zip(values) {
             let row = first_row + 1 + i as u32;
-            let Ok(v) = col.get(i) else { continue };
             match v {
                 AnyValue::Null => {}
                 AnyValue::Decimal(v, _, scale) => {
                     let x = v as f64 / 10f64.powi(scale as i32);
-                    let fmt = f.money(currency.as_deref()).clone();
-                    ws.write_number_with_format(row, c, x, &fmt)?;
+                    ws.write_number_with_format(row, c, x, f.money_made(currency.as_deref()))?;
                 }
                 AnyValue::Date(d) => {
                     ws.write_datetime_with_format(row, c, excel_date(d)?, &f.date)?;
@@ -129,6 +141,7 @@ fn write_table(
                     let n = v.extract::<i64>().unwrap_or(0) as f64;
                     ws.write_number_with_format(row, c, n, &f.integer)?;
                 }
+                AnyValue::String(text) => write_text(ws, row, c, text, f)?,
                 other => {
                     let text = crate::query::cell_text(&other).unwrap_or_default();
                     write_text(ws, row, c, &text, f)?;
