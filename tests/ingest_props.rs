@@ -304,7 +304,9 @@ proptest! {
         let chunk = files.len().div_ceil(split);
         let mut total_read = 0;
         for batch in files.chunks(chunk) {
-            let lake = Lake::open(&lake_dir, LockMode::Fail).unwrap();
+            // Waits: another test's child process may hold a copy of the lock's descriptor for
+            // a moment (between its fork and its exec), after this loop's last handle closed.
+            let lake = Lake::open(&lake_dir, LockMode::Wait).unwrap();
             // With no memory budget every chunk goes through a spill file on disk.
             let opts = IngestOptions { memory_budget: if spill { 0 } else { 64 << 20 }, ..IngestOptions::default() };
             let report = ingest(&lake, batch, &opts).unwrap();
@@ -346,7 +348,7 @@ fn split_ingest_equals_one_ingest() {
     let many = tmp.path().join("many");
     for f in &files {
         ingest(
-            &Lake::open(&many, LockMode::Fail).unwrap(),
+            &Lake::open(&many, LockMode::Wait).unwrap(),
             std::slice::from_ref(f),
             &IngestOptions::default(),
         )
@@ -400,7 +402,7 @@ fn killed_at_any_point_the_next_ingest_finishes_the_job() {
         );
         // Whatever a reader sees after recovery is the lake before or after the commit.
         let recovered = {
-            drop(Lake::open(&lake, LockMode::Fail).unwrap());
+            drop(Lake::open(&lake, LockMode::Wait).unwrap());
             snapshot(&lake)
         };
         let committed = matches!(point, "after-journal" | "mid-apply" | "before-cleanup");

@@ -194,6 +194,18 @@ fn convert<'b, P: Sync + Send, T: Send>(
     prepare: impl Fn(&'b Path, &'b RecordBatch) -> Result<P, ReconcileError> + Sync + Send,
     row: impl Fn(&P, usize) -> T + Sync + Send,
 ) -> Result<Vec<T>, ReconcileError> {
+    let mut out = Vec::new();
+    convert_into(batches, prepare, row, &mut out)?;
+    Ok(out)
+}
+
+/// [`convert`], appending to `out` (in place, in parallel).
+fn convert_into<'b, P: Sync + Send, T: Send>(
+    batches: &'b [Batch],
+    prepare: impl Fn(&'b Path, &'b RecordBatch) -> Result<P, ReconcileError> + Sync + Send,
+    row: impl Fn(&P, usize) -> T + Sync + Send,
+    out: &mut Vec<T>,
+) -> Result<(), ReconcileError> {
     let prepared: Vec<P> = batches
         .par_iter()
         .map(|(p, b)| prepare(p, b))
@@ -204,15 +216,11 @@ fn convert<'b, P: Sync + Send, T: Send>(
         starts.push(starts[starts.len() - 1] + b.num_rows());
     }
     let total = starts[starts.len() - 1];
-    let mut out = Vec::new();
-    (0..total)
-        .into_par_iter()
-        .map(|g| {
-            let k = starts.partition_point(|&s| s <= g) - 1;
-            row(&prepared[k], g - starts[k])
-        })
-        .collect_into_vec(&mut out);
-    Ok(out)
+    out.par_extend((0..total).into_par_iter().map(|g| {
+        let k = starts.partition_point(|&s| s <= g) - 1;
+        row(&prepared[k], g - starts[k])
+    }));
+    Ok(())
 }
 
 /// Reads the six tables (each table's Parquet batches are freed once its records are built).
@@ -486,11 +494,25 @@ pub const LINE_HEAD_COLUMNS: &[&str] = &[
 /// Every settlement line with only what the settlement-wide layers (balances, payouts) and the
 /// month-close pack read: the ids, references, fee parts and source file are left empty, which
 /// saves most of the work of [`load`]'s lines. Lake order, as [`load`].
+///
+/// The files are read a few at a time, each few's Parquet batches freed once their lines are
+/// built: the next few reuse that memory rather than every file's batches being fresh memory at
+/// once (each fresh page is a fault, a good part of reading them).
 pub fn load_line_heads(lake: &Lake) -> Result<Vec<Line>, ReconcileError> {
-    let batches = columns::read_table(lake, &SETTLEMENT_LINES, LINE_HEAD_COLUMNS)?;
+    let files = lake.table_files(&SETTLEMENT_LINES)?;
+    let mut out = Vec::new();
+    for few in files.chunks(2 * rayon::current_num_threads()) {
+        let batches = columns::read_files(few, LINE_HEAD_COLUMNS)?;
+        line_heads_into(&batches, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The lines of `batches` with only their heads (see [`load_line_heads`]), appended to `out`.
+fn line_heads_into(batches: &[Batch], out: &mut Vec<Line>) -> Result<(), ReconcileError> {
     let empty = Text::default();
-    convert(
-        &batches,
+    convert_into(
+        batches,
         |p, b| {
             Ok((
                 (
@@ -525,6 +547,7 @@ pub fn load_line_heads(lake: &Lake) -> Result<Vec<Line>, ReconcileError> {
             source_file: empty.clone(),
             source_line: line.value(i),
         },
+        out,
     )
 }
 
