@@ -1057,19 +1057,40 @@ fn changes_table(
 // ---------------------------------------------------------------------------------------------
 // A month report's tables, in one pass.
 
-/// The analytics tables of a month report: approvals overall and by country, device, currency
-/// and day, declines and recovery by reason code (all over the month's days), and the
-/// week-over-week changes by country and device.
+/// The analytics tables of a month report (`payrecon approvals|declines|recovery|changes`
+/// frames): approvals overall and by country, device, currency and day, declines and recovery
+/// by reason code (all over the month's days), and the week-over-week changes by country and
+/// device.
 #[derive(Debug, Clone)]
 pub struct MonthTables {
+    /// One row: the headline rates of the month.
     pub headline: DataFrame,
     pub by_country: DataFrame,
     pub by_device: DataFrame,
+    /// By currency: the amount-weighted rate only exists within one currency.
     pub by_currency: DataFrame,
     pub by_day: DataFrame,
+    /// Declines by reason code (with class and the catalogue's advice), most frequent first.
     pub declines: DataFrame,
+    /// Week over week changes by country and device, at the month's newest day.
     pub changes: DataFrame,
     pub recovery: DataFrame,
+}
+
+impl MonthTables {
+    /// Every frame, in field order.
+    pub fn frames(&self) -> [&DataFrame; 8] {
+        [
+            &self.headline,
+            &self.by_country,
+            &self.by_device,
+            &self.by_currency,
+            &self.by_day,
+            &self.declines,
+            &self.changes,
+            &self.recovery,
+        ]
+    }
 }
 
 /// The dimensions of [`MonthTables`]' approval tables, in field order.
@@ -1404,17 +1425,7 @@ pub(crate) mod tests {
                 changes(&f, &CHANGE_DIMS, Period::Week, Some(at), 0.05, 30).unwrap(),
                 recovery(&f, &opts(&[Dim::ReasonCode])).unwrap(),
             ];
-            let fused = [
-                &t.headline,
-                &t.by_country,
-                &t.by_device,
-                &t.by_currency,
-                &t.by_day,
-                &t.declines,
-                &t.changes,
-                &t.recovery,
-            ];
-            for (a, b) in fused.into_iter().zip(&one_by_one) {
+            for (a, b) in t.frames().into_iter().zip(&one_by_one) {
                 assert!(a.equals_missing(b), "{from}..{to}: {a:?} != {b:?}");
                 assert_eq!(a.schema(), b.schema());
             }

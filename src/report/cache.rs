@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
 use super::{ReportError, ReportSettings, Tables, month_bounds};
+use crate::analytics::MonthTables;
 use crate::analytics::facts::{AttemptFact, Facts, OrderFact};
 use crate::model::time::{from_epoch_days, to_epoch_days};
 use crate::reconcile::components::put_u32s;
@@ -29,16 +30,7 @@ const MAGIC: &[u8; 8] = b"PRTBL001";
 const FRAMES: usize = 8;
 
 fn frames(t: &Tables) -> [&DataFrame; FRAMES] {
-    [
-        &t.headline,
-        &t.by_country,
-        &t.by_device,
-        &t.by_currency,
-        &t.by_day,
-        &t.declines,
-        &t.changes,
-        &t.recovery,
-    ]
+    t.frames.frames()
 }
 
 fn attempt_hash(a: &AttemptFact) -> u128 {
@@ -178,14 +170,16 @@ impl TablesCache {
         let mut next = || f.next().flatten();
         let (first, last, newest) = month_bounds(facts, settings);
         Some(Tables {
-            headline: next()?,
-            by_country: next()?,
-            by_device: next()?,
-            by_currency: next()?,
-            by_day: next()?,
-            declines: next()?,
-            changes: next()?,
-            recovery: next()?,
+            frames: MonthTables {
+                headline: next()?,
+                by_country: next()?,
+                by_device: next()?,
+                by_currency: next()?,
+                by_day: next()?,
+                declines: next()?,
+                changes: next()?,
+                recovery: next()?,
+            },
             first_day: first,
             last_day: last,
             newest_day: newest.map(from_epoch_days),

@@ -54,25 +54,21 @@ pub struct ReportSettings {
     pub generated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// The analytics tables of the month (`payrecon approvals|declines|recovery|changes` frames).
+/// The analytics tables of the month, and its days.
 #[derive(Debug, Clone)]
 pub struct Tables {
-    /// One row: the headline rates of the month.
-    pub headline: DataFrame,
-    pub by_country: DataFrame,
-    pub by_device: DataFrame,
-    /// By currency: the amount-weighted rate only exists within one currency.
-    pub by_currency: DataFrame,
-    pub by_day: DataFrame,
-    /// Declines by reason code (with class and the catalogue's advice), most frequent first.
-    pub declines: DataFrame,
-    /// Week over week changes by country and device, at the month's newest day.
-    pub changes: DataFrame,
-    pub recovery: DataFrame,
+    pub frames: analytics::MonthTables,
     /// First and last local day of the month, and the newest day with data (if any).
     pub first_day: NaiveDate,
     pub last_day: NaiveDate,
     pub newest_day: Option<NaiveDate>,
+}
+
+impl std::ops::Deref for Tables {
+    type Target = analytics::MonthTables;
+    fn deref(&self) -> &analytics::MonthTables {
+        &self.frames
+    }
 }
 
 /// First and last day of `month`.
@@ -116,16 +112,9 @@ pub fn tables(
         settings.fdr,
         settings.min_n,
     )?;
+    // The declines, without dimensions, come by count (most first), then reason code.
     Ok(Tables {
-        headline: t.headline,
-        by_country: t.by_country,
-        by_device: t.by_device,
-        by_currency: t.by_currency,
-        by_day: t.by_day,
-        // Without dimensions, by declines (most first), then reason code.
-        declines: t.declines,
-        changes: t.changes,
-        recovery: t.recovery,
+        frames: t,
         first_day: first,
         last_day: last,
         newest_day: newest.map(from_epoch_days),
