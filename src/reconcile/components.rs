@@ -431,7 +431,7 @@ impl Components {
         });
     }
 
-    /// Reads what [`Self::encode`] wrote from the front of `b`, which it advances; `None` when
+    /// Reads what `Self::encode` wrote from the front of `b`, which it advances; `None` when
     /// the bytes are not such an encoding.
     pub fn decode(b: &mut &[u8]) -> Option<Self> {
         let next = u32::from_le_bytes(take(b, 4)?.try_into().ok()?);

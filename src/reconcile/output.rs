@@ -700,7 +700,7 @@ pub(crate) fn encode_row_source(r: &ResultRow, b: &mut Vec<u8>) {
     put_opt(b, r.source_line);
 }
 
-/// A digest of rows (every field a file of them is made of, and [`format_seed`]): equal
+/// A digest of rows (every field a file of them is made of, and `format_seed`): equal
 /// digests, equal files. Rows are encoded into a buffer a chunk at a time and each chunk hashed
 /// whole, in parallel; the chunks' hashes are combined in order.
 pub fn rows_digest(rows: &[&ResultRow]) -> String {
@@ -842,7 +842,7 @@ fn results_files(dir: &Path) -> Vec<String> {
 }
 
 /// Writes the results table into `out/results/`, a Parquet dataset partitioned by the item's
-/// day and type ([`partition_of`]), rewriting only the files whose rows changed: each file's
+/// day and type (`partition_of`), rewriting only the files whose rows changed: each file's
 /// row digest ([`rows_digest`]) and the hash of its bytes are kept in `results/_digests.json`,
 /// and a file whose rows have the same digest and whose bytes are still the ones written stays
 /// as it is (`force` rewrites every file). Files of partitions without rows any more are removed.
@@ -871,7 +871,7 @@ pub fn write_results(
 /// `recomputed` (the touched components' item rows); the settlement and deposit files get
 /// `settlement_wide`. Every other file is left as it is. The rows of a file are in the order
 /// [`super::reconcile`] sorts them: the old ones stay Arrow arrays and the recomputed ones are
-/// put at their places ([`super::file_rows`]).
+/// put at their places (`reconcile::file_rows`).
 pub fn write_results_night(
     out: &Path,
     planned: &std::collections::BTreeSet<(i32, super::ItemType)>,
