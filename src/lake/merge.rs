@@ -83,9 +83,6 @@ impl MergeOutcome {
     }
 }
 
-/// A capacity hint for a chunk on disk (rows per spill chunk at most).
-const SPILL_ROWS_HINT: usize = 16 * 1024;
-
 /// Hash of a key value, as stored in the version files.
 pub fn key_hash(key: &str) -> u64 {
     xxh3_64(key.as_bytes())
@@ -249,14 +246,6 @@ fn merge_group(
         }
     }
     let n_existing: usize = parts.iter().map(|b| b.num_rows()).sum();
-    let new_rows: usize = days
-        .iter()
-        .flat_map(|d| spills.get(d).into_iter().flatten())
-        .map(|c| match c {
-            Chunk::Memory(b) => b.num_rows(),
-            Chunk::Disk(_) => SPILL_ROWS_HINT,
-        })
-        .sum();
     let mut old_versions: Vec<(i64, u128)> = Vec::new();
     if keyed {
         let vschema = versions_schema();
@@ -296,17 +285,17 @@ fn merge_group(
     let row_hash = column("row_hash")?.as_fixed_size_binary().clone();
     // The stored rows (versions, for a keyed table) that a new row repeats: the new rows are
     // few, so the stored ones are looked up in a set of theirs rather than the other way round.
-    let mut seen: FxHashSet<u128> =
-        FxHashSet::with_capacity_and_hasher(2 * new_rows, Default::default());
-    {
-        let new: FxHashSet<u128> = (n_existing..total).map(|i| hash_at(&row_hash, i)).collect();
-        let stored: Box<dyn Iterator<Item = u128>> = if keyed {
-            Box::new(old_versions.iter().map(|v| v.1))
-        } else {
-            Box::new((0..n_existing).map(|i| hash_at(&row_hash, i)))
-        };
-        seen.extend(stored.filter(|h| new.contains(h)));
-    }
+    let new: FxHashSet<u128> = (n_existing..total).map(|i| hash_at(&row_hash, i)).collect();
+    let repeated = |h: &u128| new.contains(h);
+    let mut seen: FxHashSet<u128> = if keyed {
+        old_versions.iter().map(|v| v.1).filter(repeated).collect()
+    } else {
+        (0..n_existing)
+            .map(|i| hash_at(&row_hash, i))
+            .filter(repeated)
+            .collect()
+    };
+    seen.reserve(new.len());
 
     // New rows in reading order; the first of identical rows is loaded, the rest are duplicates.
     // Reading order (file_seq, line). Chunks arrive in file order and rows within a chunk in

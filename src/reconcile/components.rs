@@ -793,8 +793,8 @@ impl Sink {
                 self.made += 1;
                 sink_buffer()
             }
-            // The writer failed (it keeps every buffer it was given): a fresh one, so the
-            // encoding ends and the error is told.
+            // Every buffer is out: wait for the writer to hand one back (a fresh one if the
+            // writer is gone, so the encoding still ends).
             Err(_) => self.empty.recv().unwrap_or_else(|_| sink_buffer()),
         };
         let full = std::mem::replace(&mut self.buf, next);

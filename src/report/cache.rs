@@ -29,10 +29,6 @@ const MAGIC: &[u8; 8] = b"PRTBL001";
 /// Frames per month, in [`frames`] order.
 const FRAMES: usize = 8;
 
-fn frames(t: &Tables) -> [&DataFrame; FRAMES] {
-    t.frames.frames()
-}
-
 fn attempt_hash(a: &AttemptFact) -> u128 {
     let mut b = [0u8; 34];
     b[..8].copy_from_slice(&a.amount.to_le_bytes());
@@ -188,7 +184,8 @@ impl TablesCache {
 
     /// The frames of `tables` as the cache in `reports` keeps them.
     pub fn encode(tables: &Tables, reports: &Path) -> Result<Vec<Vec<u8>>, ReportError> {
-        frames(tables)
+        tables
+            .frames()
             .into_iter()
             .map(|df| {
                 let mut out = Vec::new();
@@ -268,7 +265,7 @@ mod tests {
         cache.save(dir.path()).unwrap();
         let back = TablesCache::load(dir.path());
         let got = back.get(d, &facts, &s).expect("kept");
-        for (a, b) in frames(&tables).into_iter().zip(frames(&got)) {
+        for (a, b) in tables.frames().into_iter().zip(got.frames()) {
             assert!(a.equals_missing(b), "{a:?} != {b:?}");
             assert_eq!(a.schema(), b.schema());
         }
