@@ -7,7 +7,9 @@
 //! creation timestamp) pull those partitions into one group, so a key never lives twice.
 //! Keyed tables keep their rows in key order, so an update keeps its row's place and a partition
 //! that only gets updates is patched: unchanged column chunks are copied, not encoded again
-//! ([`parquet_io::write_patched`]). Everything is index-based over Arrow arrays, generic over
+//! ([`parquet_io::write_patched`]), and a stored partition's columns are decoded only as far
+//! as the merge needs them (the key and provenance columns whole, the others at the replaced
+//! rows, and whole only where a replacement changes them). Everything is index-based over Arrow arrays, generic over
 //! tables; groups run in parallel.
 
 use std::collections::{BTreeMap, HashSet};
@@ -233,19 +235,33 @@ fn merge_group(
 ) -> Result<MergeOutcome, LakeError> {
     let schema = table.arrow_schema();
     let keyed = table.key.is_some();
-    let mut parts: Vec<RecordBatch> = Vec::new();
+    // The stored partitions are opened with only the columns the merge reads: a partition that
+    // only gets updates is patched, and reads its other columns only where they are replaced.
+    let merge_columns: Vec<usize> = ["file_seq", "source_line", "row_hash"]
+        .into_iter()
+        .chain(table.key)
+        .chain(match table.winner {
+            Winner::LatestBy(c) => Some(c),
+            _ => None,
+        })
+        .chain(match table.partitioning {
+            Partitioning::Day(c) => Some(c),
+            _ => None,
+        })
+        .map(|c| table.index_of(c))
+        .collect();
     let mut existing_days = Vec::new();
     let mut stored: Vec<(PathBuf, parquet_io::StoredFile)> = Vec::new();
     for &d in days {
         let path = lake.root().join(Lake::partition_file(table, d));
         if path.exists() {
-            let file = parquet_io::read_stored(&path, &schema)?;
-            parts.push(file.batch.clone());
+            let mut file = parquet_io::StoredFile::open(&path, &schema)?;
+            file.load(&merge_columns)?;
             existing_days.push(d);
             stored.push((path, file));
         }
     }
-    let n_existing: usize = parts.iter().map(|b| b.num_rows()).sum();
+    let n_existing: usize = stored.iter().map(|(_, f)| f.rows).sum();
     let mut old_versions: Vec<(i64, u128)> = Vec::new();
     if keyed {
         let vschema = versions_schema();
@@ -259,23 +275,31 @@ fn merge_group(
             }
         }
     }
+    let mut chunks: Vec<RecordBatch> = Vec::new();
     for &d in days {
         for f in spills.get(&d).into_iter().flatten() {
-            parts.push(f.load(&schema)?);
+            chunks.push(f.load(&schema)?);
         }
     }
-    // Rows are numbered across the parts (existing files first, then the new chunks); only
+    // Rows are numbered across the parts (the stored files first, then the new chunks); only
     // the columns the merge reads are put end to end, and the rows written are taken from the
     // parts themselves, so every other column is copied once.
-    let mut offsets = Vec::with_capacity(parts.len() + 1);
+    let mut offsets = Vec::with_capacity(stored.len() + chunks.len() + 1);
     offsets.push(0);
-    for p in &parts {
-        offsets.push(offsets.last().copied().unwrap_or(0) + p.num_rows());
+    for rows in stored
+        .iter()
+        .map(|(_, f)| f.rows)
+        .chain(chunks.iter().map(|b| b.num_rows()))
+    {
+        offsets.push(offsets.last().copied().unwrap_or(0) + rows);
     }
     let column = |name: &str| -> Result<ArrayRef, LakeError> {
         let i = table.index_of(name);
-        let arrays: Vec<&dyn arrow_array::Array> =
-            parts.iter().map(|p| p.column(i).as_ref()).collect();
+        let arrays: Vec<&dyn arrow_array::Array> = stored
+            .iter()
+            .map(|(_, f)| f.column(i).as_ref())
+            .chain(chunks.iter().map(|p| p.column(i).as_ref()))
+            .collect();
         arrow_select::concat::concat(&arrays)
             .map_err(|e| LakeError::corrupt(lake.root(), e.to_string()))
     };
@@ -329,13 +353,7 @@ fn merge_group(
     let mut version_rows: BTreeMap<i32, Vec<(i64, u128)>> = BTreeMap::new();
     // A partition whose rows stay where they are: some replaced (`patch`: its day, its file,
     // and (stored row, new row) pairs), or none (`unchanged`).
-    type Patch<'a> = (
-        i32,
-        &'a PathBuf,
-        &'a parquet_io::StoredFile,
-        Vec<(usize, usize)>,
-    );
-    let mut patch: Option<Patch> = None;
+    let mut patch: Option<(i32, Vec<(usize, usize)>)> = None;
     let mut unchanged: Vec<i32> = Vec::new();
     if let Some(key_col) = table.key {
         let keys = column(key_col)?;
@@ -397,8 +415,8 @@ fn merge_group(
             match (&stored[..], replaced.is_empty(), inserted.is_empty()) {
                 // Every new version lost to the stored one: the rows stay as they are.
                 ([_], true, true) => unchanged.push(*day),
-                ([(path, file)], false, true) if parquet_io::patchable(file, table.name) => {
-                    patch = Some((*day, path, file, replaced));
+                ([(_, file)], false, true) if parquet_io::patchable(file, table.name) => {
+                    patch = Some((*day, replaced));
                 }
                 _ => {
                     let mut rows = Vec::with_capacity(n_existing + inserted.len());
@@ -471,6 +489,22 @@ fn merge_group(
         }
     }
 
+    if !by_day.is_empty() {
+        // Rows move: every column of the stored partitions is needed.
+        let all: Vec<usize> = (0..schema.fields().len()).collect();
+        for (_, file) in stored.iter_mut() {
+            file.load(&all)?;
+        }
+    }
+    let batches: Vec<RecordBatch> = if by_day.is_empty() {
+        Vec::new()
+    } else {
+        stored
+            .iter()
+            .map(|(_, f)| f.batch())
+            .chain(chunks.iter().cloned())
+            .collect()
+    };
     for (&d, idx) in &by_day {
         let target = Lake::partition_file(table, d);
         let at: Vec<(usize, usize)> = idx
@@ -480,7 +514,7 @@ fn merge_group(
                 (p, i - offsets[p])
             })
             .collect();
-        let refs: Vec<&RecordBatch> = parts.iter().collect();
+        let refs: Vec<&RecordBatch> = batches.iter().collect();
         let batch = if refs.is_empty() {
             RecordBatch::new_empty(schema.clone())
         } else {
@@ -496,10 +530,11 @@ fn merge_group(
         out.puts.push(target);
         out.rewritten += 1;
     }
-    if let Some((d, path, file, replaced)) = patch {
+    if let Some((d, replaced)) = patch {
         let target = Lake::partition_file(table, d);
+        let (path, file) = &mut stored[0];
         write_patch(
-            lake, txn, table, &target, path, file, &parts, &offsets, &replaced,
+            lake, txn, table, &target, path, file, &chunks, &offsets, &replaced,
         )?;
         out.puts.push(target);
         out.patched += 1;
@@ -561,9 +596,11 @@ fn partition_point(n: usize, before: impl Fn(usize) -> bool) -> usize {
 }
 
 /// Stages a partition whose stored rows keep their places, some replaced by new versions
-/// (`replaced`: stored row, combined row; by stored row). Only the columns where a replacement
-/// differs are encoded again, in the row groups where it does; every other column chunk is
-/// copied from the stored file.
+/// (`replaced`: stored row, combined row; by stored row; the stored file is the first part,
+/// `chunks` the others). Only the columns where a replacement differs are encoded again, in
+/// the row groups where it does; every other column chunk is copied from the stored file.
+/// The stored file's other columns are read only at the replaced rows, and read whole only
+/// where they change.
 #[allow(clippy::too_many_arguments)]
 fn write_patch(
     lake: &Lake,
@@ -571,49 +608,59 @@ fn write_patch(
     table: &TableDef,
     target: &str,
     path: &Path,
-    file: &parquet_io::StoredFile,
-    parts: &[RecordBatch],
+    file: &mut parquet_io::StoredFile,
+    chunks: &[RecordBatch],
     offsets: &[usize],
     replaced: &[(usize, usize)],
 ) -> Result<(), LakeError> {
     let corrupt = |e: arrow_schema::ArrowError| LakeError::corrupt(lake.root(), e.to_string());
     let stored_rows: Vec<usize> = replaced.iter().map(|&(p, _)| p).collect();
+    // The new rows, by chunk (the stored file is part 0 of `offsets`).
     let new_at: Vec<(usize, usize)> = replaced
         .iter()
         .map(|&(_, w)| {
             let p = offsets.partition_point(|&o| o <= w) - 1;
-            (p, w - offsets[p])
+            (p - 1, w - offsets[p])
         })
         .collect();
+    let n_columns = file.schema.fields().len();
+    let all: Vec<usize> = (0..n_columns).collect();
+    let before = file.values_at(&all, &stored_rows)?;
+    let mut news = Vec::with_capacity(n_columns);
+    let mut changed = Vec::with_capacity(n_columns);
+    for (c, before) in before.iter().enumerate() {
+        let arrays: Vec<&dyn arrow_array::Array> =
+            chunks.iter().map(|b| b.column(c).as_ref()).collect();
+        let new = arrow_select::interleave::interleave(&arrays, &new_at).map_err(corrupt)?;
+        changed.push(parquet_io::changed_groups_at(
+            before.as_ref(),
+            &stored_rows,
+            new.as_ref(),
+            file.rows,
+            parquet_io::ROW_GROUP_ROWS,
+        ));
+        news.push(new);
+    }
+    let differ: Vec<usize> = (0..n_columns).filter(|&c| !changed[c].is_empty()).collect();
+    file.load(&differ)?;
     // The whole column: each stored row, or its replacement.
-    let mut whole: Vec<(usize, usize)> = (0..file.batch.num_rows()).map(|i| (0, i)).collect();
+    let mut whole: Vec<(usize, usize)> = (0..file.rows).map(|i| (0, i)).collect();
     for (r, &p) in stored_rows.iter().enumerate() {
         whole[p] = (1, r);
     }
-    let mut columns = Vec::with_capacity(parts[0].num_columns());
-    let mut changed = Vec::with_capacity(parts[0].num_columns());
-    for c in 0..parts[0].num_columns() {
-        let arrays: Vec<&dyn arrow_array::Array> =
-            parts.iter().map(|b| b.column(c).as_ref()).collect();
-        let new = arrow_select::interleave::interleave(&arrays, &new_at).map_err(corrupt)?;
-        let stored = file.batch.column(c).as_ref();
-        let rows = parquet_io::changed_groups(
-            stored,
-            &stored_rows,
-            new.as_ref(),
-            parquet_io::ROW_GROUP_ROWS,
-        )
-        .map_err(corrupt)?;
-        columns.push(if rows.is_empty() {
-            None
-        } else {
-            Some(
-                arrow_select::interleave::interleave(&[stored, new.as_ref()], &whole)
-                    .map_err(corrupt)?,
+    let columns = (0..n_columns)
+        .map(|c| {
+            if changed[c].is_empty() {
+                return Ok(None);
+            }
+            arrow_select::interleave::interleave(
+                &[file.column(c).as_ref(), news[c].as_ref()],
+                &whole,
             )
-        });
-        changed.push(rows);
-    }
+            .map(Some)
+            .map_err(corrupt)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     parquet_io::write_patched(
         &txn.staged_path(target),
         path,

@@ -3,7 +3,7 @@
 //! columns encoded again ([`write_patched`], [`Patch`]; results files use it too).
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
@@ -11,7 +11,10 @@ use arrow_schema::SchemaRef;
 use arrow_select::concat::concat_batches;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelectionPolicy,
+};
 use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::Compression;
 use parquet::column::writer::ColumnCloseResult;
@@ -44,7 +47,7 @@ const LAYOUT_KEY: &str = "payrecon.layout";
 /// would write for the same values, so [`write_patched`] may copy them as they are.
 fn layout() -> String {
     format!(
-        "codec={CODEC:?};dictionary={};plain={};statistics=page;row_group_rows={ROW_GROUP_ROWS}",
+        "codec={CODEC:?};dictionary={};plain={};statistics=page;row_group_rows={ROW_GROUP_ROWS};nulls=canonical",
         LOW_CARDINALITY.join(","),
         RANDOM_HASHES.join(",")
     )
@@ -96,10 +99,32 @@ pub fn write_batches(
     }
     let file = File::create(path).map_err(|e| LakeError::io(path, e))?;
     let props = properties(table, &schema);
-    let mut writer =
-        ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| LakeError::parquet(path, e))?;
-    for b in batches {
-        writer.write(b).map_err(|e| LakeError::parquet(path, e))?;
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+        .map_err(|e| LakeError::parquet(path, e))?;
+    // One write per row group, of canonical arrays: the pages then fall where they would for
+    // the same rows coming from anywhere (see [`canonical`]).
+    let whole;
+    let batch = match batches {
+        [] => return Err(LakeError::corrupt(path, "no batch to write")),
+        [one] => one,
+        many => {
+            whole = concat_batches(&schema, many)
+                .map_err(|e| LakeError::corrupt(path, e.to_string()))?;
+            &whole
+        }
+    };
+    for (start, rows) in row_groups(batch.num_rows(), ROW_GROUP_ROWS) {
+        let columns = batch
+            .slice(start, rows)
+            .columns()
+            .iter()
+            .map(canonical)
+            .collect();
+        let group = RecordBatch::try_new(schema.clone(), columns)
+            .map_err(|e| LakeError::corrupt(path, e.to_string()))?;
+        writer
+            .write(&group)
+            .map_err(|e| LakeError::parquet(path, e))?;
     }
     let file = writer
         .into_inner()
@@ -108,43 +133,183 @@ pub fn write_batches(
     Ok(())
 }
 
-/// A lake file as it is stored: its rows and its metadata with the page indexes, which
-/// [`write_patched`] needs to copy its column chunks.
-pub struct StoredFile {
-    pub batch: RecordBatch,
-    pub meta: Arc<ParquetMetaData>,
+/// An array in the one form the writer encodes the same way whatever made it: a null buffer
+/// without a null is dropped. The parquet writer cuts a column into pages at different rows
+/// for an array with definition levels to write (any null buffer) than for one without, so the
+/// same values read back from a file (which come with a null buffer) and built afresh (which
+/// do not) would give different bytes.
+pub fn canonical(array: &ArrayRef) -> ArrayRef {
+    match array.nulls() {
+        Some(nulls) if nulls.null_count() == 0 => {
+            let data = array.to_data().into_builder().nulls(None);
+            // SAFETY: only a null buffer that marks every value valid is removed; the values,
+            // offsets and children are those of a valid array.
+            arrow_array::make_array(unsafe { data.build_unchecked() })
+        }
+        _ => array.clone(),
+    }
 }
 
-/// Reads a whole file as one batch with the given schema, with its metadata.
-pub fn read_stored(path: &Path, schema: &SchemaRef) -> Result<StoredFile, LakeError> {
-    let file = File::open(path).map_err(|e| LakeError::io(path, e))?;
-    // The page indexes and the full page encoding statistics are copied with the chunks.
-    let options = ArrowReaderOptions::new()
-        .with_page_index_policy(PageIndexPolicy::Optional)
-        .with_encoding_stats_as_mask(false);
-    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
-        .map_err(|e| LakeError::parquet(path, e))?
-        .with_batch_size(64 * 1024);
-    let meta = builder.metadata().clone();
-    let names = |s: &SchemaRef| {
-        s.fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect::<Vec<_>>()
-    };
-    if names(builder.schema()) != names(schema) {
-        return Err(LakeError::corrupt(
-            path,
-            format!("does not have the columns {}", names(schema).join(", ")),
-        ));
+/// A lake file as it is stored: its metadata with the page indexes (which [`write_patched`]
+/// needs to copy its column chunks) and the columns read so far: all of them
+/// ([`read_stored`]), or only those a caller asked for ([`StoredFile::open`],
+/// [`StoredFile::load`]).
+pub struct StoredFile {
+    pub meta: Arc<ParquetMetaData>,
+    pub schema: SchemaRef,
+    pub rows: usize,
+    columns: Vec<Option<ArrayRef>>,
+    reader: ArrowReaderMetadata,
+    path: PathBuf,
+}
+
+impl StoredFile {
+    /// Opens a stored file with the given schema: its footer and page indexes, no column yet.
+    pub fn open(path: &Path, schema: &SchemaRef) -> Result<StoredFile, LakeError> {
+        let file = File::open(path).map_err(|e| LakeError::io(path, e))?;
+        // The page indexes and the full page encoding statistics are copied with the chunks.
+        let options = ArrowReaderOptions::new()
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .with_encoding_stats_as_mask(false);
+        let reader =
+            ArrowReaderMetadata::load(&file, options).map_err(|e| LakeError::parquet(path, e))?;
+        let names = |s: &SchemaRef| {
+            s.fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect::<Vec<_>>()
+        };
+        if names(reader.schema()) != names(schema) {
+            return Err(LakeError::corrupt(
+                path,
+                format!("does not have the columns {}", names(schema).join(", ")),
+            ));
+        }
+        let meta = reader.metadata().clone();
+        Ok(StoredFile {
+            rows: meta.file_metadata().num_rows() as usize,
+            meta,
+            schema: schema.clone(),
+            columns: vec![None; schema.fields().len()],
+            reader,
+            path: path.to_path_buf(),
+        })
     }
-    let batches = builder
-        .build()
-        .map_err(|e| LakeError::parquet(path, e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| LakeError::corrupt(path, e.to_string()))?;
-    let batch = one_batch(path, schema, batches)?;
-    Ok(StoredFile { batch, meta })
+
+    /// Reads the given columns (by position) whole, those not read yet.
+    pub fn load(&mut self, columns: &[usize]) -> Result<(), LakeError> {
+        let mut wanted: Vec<usize> = columns
+            .iter()
+            .copied()
+            .filter(|&c| self.columns[c].is_none())
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let arrays = self.read(&wanted, None)?;
+        for (c, a) in wanted.into_iter().zip(arrays) {
+            self.columns[c] = Some(a);
+        }
+        Ok(())
+    }
+
+    /// Column `c`, which [`StoredFile::load`] has read.
+    pub fn column(&self, c: usize) -> &ArrayRef {
+        self.columns[c]
+            .as_ref()
+            .expect("a stored file's column is loaded before it is used")
+    }
+
+    /// The values of the given columns at `rows` (ascending): only the pages holding them are
+    /// decompressed, and only those rows are decoded. Columns already read are taken from them.
+    pub fn values_at(&self, columns: &[usize], rows: &[usize]) -> Result<Vec<ArrayRef>, LakeError> {
+        let mut unread: Vec<usize> = columns
+            .iter()
+            .copied()
+            .filter(|&c| self.columns[c].is_none())
+            .collect();
+        unread.sort_unstable();
+        unread.dedup();
+        let mut read = self.read(&unread, Some(rows))?.into_iter();
+        let mut from_file: Vec<(usize, ArrayRef)> = Vec::with_capacity(unread.len());
+        for &c in &unread {
+            from_file.push((c, read.next().expect("one array per column read")));
+        }
+        let at = arrow_array::UInt64Array::from_iter_values(rows.iter().map(|&p| p as u64));
+        columns
+            .iter()
+            .map(|&c| match &self.columns[c] {
+                Some(a) => arrow_select::take::take(a, &at, None)
+                    .map_err(|e| LakeError::corrupt(&self.path, e.to_string())),
+                None => Ok(from_file
+                    .iter()
+                    .find(|(u, _)| *u == c)
+                    .map(|(_, a)| a.clone())
+                    .expect("every unread column was read")),
+            })
+            .collect()
+    }
+
+    /// The whole file as one batch: every column must have been read.
+    pub fn batch(&self) -> RecordBatch {
+        let columns = (0..self.columns.len())
+            .map(|c| self.column(c).clone())
+            .collect();
+        RecordBatch::try_new(self.schema.clone(), columns)
+            .expect("a stored file's columns match its schema")
+    }
+
+    /// Reads columns (ascending positions), of every row or of `rows` (ascending) only: one
+    /// array per column.
+    fn read(&self, columns: &[usize], rows: Option<&[usize]>) -> Result<Vec<ArrayRef>, LakeError> {
+        let path = &self.path;
+        if columns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let file = File::open(path).map_err(|e| LakeError::io(path, e))?;
+        let mask =
+            ProjectionMask::roots(self.meta.file_metadata().schema_descr(), columns.to_vec());
+        let mut builder =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.reader.clone())
+                .with_projection(mask)
+                .with_batch_size(64 * 1024);
+        if let Some(rows) = rows {
+            let selection =
+                RowSelection::from_consecutive_ranges(rows.iter().map(|&r| r..r + 1), self.rows);
+            builder = builder
+                .with_row_selection(selection)
+                .with_row_selection_policy(RowSelectionPolicy::Selectors);
+        }
+        let batches = builder
+            .build()
+            .map_err(|e| LakeError::parquet(path, e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LakeError::corrupt(path, e.to_string()))?;
+        (0..columns.len())
+            .map(|j| {
+                let arrays: Vec<&dyn arrow_array::Array> =
+                    batches.iter().map(|b| b.column(j).as_ref()).collect();
+                match arrays.as_slice() {
+                    [] => Ok(arrow_array::new_empty_array(
+                        self.schema.field(columns[j]).data_type(),
+                    )),
+                    [one] => Ok(arrow_array::make_array(one.to_data())),
+                    _ => arrow_select::concat::concat(&arrays)
+                        .map_err(|e| LakeError::corrupt(path, e.to_string())),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Reads a whole stored file, with its metadata.
+pub fn read_stored(path: &Path, schema: &SchemaRef) -> Result<StoredFile, LakeError> {
+    let mut file = StoredFile::open(path, schema)?;
+    let all: Vec<usize> = (0..schema.fields().len()).collect();
+    file.load(&all)?;
+    Ok(file)
 }
 
 /// A file's batches as one batch of `schema` (columns by position).
@@ -173,7 +338,24 @@ pub fn changed_groups(
 ) -> Result<Vec<usize>, arrow_schema::ArrowError> {
     let at = arrow_array::UInt64Array::from_iter_values(rows.iter().map(|&p| p as u64));
     let before = arrow_select::take::take(old, &at, None)?;
-    Ok((0..old.len().div_ceil(group_rows))
+    Ok(changed_groups_at(
+        before.as_ref(),
+        rows,
+        new,
+        old.len(),
+        group_rows,
+    ))
+}
+
+/// [`changed_groups`] from the old values at `rows` (`before`) of a column of `len` rows.
+pub fn changed_groups_at(
+    before: &dyn arrow_array::Array,
+    rows: &[usize],
+    new: &dyn arrow_array::Array,
+    len: usize,
+    group_rows: usize,
+) -> Vec<usize> {
+    (0..len.div_ceil(group_rows))
         .map(|g| {
             rows.partition_point(|&p| p < g * group_rows)
                 ..rows.partition_point(|&p| p < (g + 1) * group_rows)
@@ -183,7 +365,7 @@ pub fn changed_groups(
                 && before.slice(g.start, g.len()).to_data() != new.slice(g.start, g.len()).to_data()
         })
         .map(|g| rows[g.start])
-        .collect())
+        .collect()
 }
 
 /// The row groups of `rows` rows at `group_rows` rows each: `(first row, rows)` each.
@@ -202,7 +384,7 @@ pub fn same_layout(stored: &StoredFile, group_rows: usize, kv: &[(&str, &str)]) 
             .and_then(|kvs| kvs.iter().find(|e| e.key == k))
             .and_then(|e| e.value.as_deref())
     };
-    let groups: Vec<(usize, usize)> = row_groups(stored.batch.num_rows(), group_rows).collect();
+    let groups: Vec<(usize, usize)> = row_groups(stored.rows, group_rows).collect();
     let writer = WriterProperties::default();
     meta.created_by() == Some(writer.created_by())
         && kv.iter().all(|(k, v)| value(k) == Some(v))
@@ -240,7 +422,7 @@ pub fn write_patched(
     columns: &[Option<ArrayRef>],
     changed: &[Vec<usize>],
 ) -> Result<(), LakeError> {
-    let schema = stored.batch.schema();
+    let schema = stored.schema.clone();
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| LakeError::io(parent, e))?;
     }
@@ -282,9 +464,9 @@ impl Patch<'_> {
         factory: &ArrowRowGroupWriterFactory,
         group_rows: usize,
     ) -> Result<(), ParquetError> {
-        let schema = self.stored.batch.schema();
+        let schema = &self.stored.schema;
         let meta = &self.stored.meta;
-        for (g, (start, rows)) in row_groups(self.stored.batch.num_rows(), group_rows).enumerate() {
+        for (g, (start, rows)) in row_groups(self.stored.rows, group_rows).enumerate() {
             let mut encoders = factory.create_column_writers(g)?.into_iter();
             let stored_group = meta.row_group(g);
             let page_index = meta.page_index_for_row_group(g);
@@ -297,7 +479,7 @@ impl Patch<'_> {
                     .is_some_and(|&r| r < start + rows);
                 match &self.columns[c] {
                     Some(values) if differs => {
-                        for leaf in compute_leaves(field, &values.slice(start, rows))? {
+                        for leaf in compute_leaves(field, &canonical(&values.slice(start, rows)))? {
                             encoder.write(&leaf)?;
                         }
                         encoder.close()?.append_to_row_group(&mut group)?;
@@ -481,6 +663,66 @@ mod tests {
 
     /// A patched file has the bytes of a fresh write of the same rows, whichever row groups
     /// and columns change (one row group and three here).
+    /// The same values give the same bytes whether their arrays carry a null buffer without a
+    /// null (as arrays read back from a file do) or none (as arrays built afresh may): with the
+    /// buffer, the writer would cut pages at other rows (20,480 rather than 20,000).
+    #[test]
+    fn a_null_buffer_without_nulls_does_not_change_the_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rows = ROW_GROUP_ROWS + 50_001;
+        let status = |i: usize| Some(format!("status of row {i} padded out to a longer string"));
+        let plain = batch(rows, status, |i| Some(i as i128));
+        // As an interleave or a parquet reader makes them: a null buffer marking all valid.
+        let valid = || Some(arrow_buffer::NullBuffer::new_valid(rows));
+        let mut with_nulls: Vec<ArrayRef> = plain.columns().to_vec();
+        use arrow_array::cast::AsArray;
+        let status = plain.column(1).as_string::<i32>();
+        with_nulls[1] = Arc::new(StringArray::new(
+            status.offsets().clone(),
+            status.values().clone(),
+            valid(),
+        ));
+        let amount = plain.column(2).as_primitive::<Decimal128Type>();
+        with_nulls[2] = Arc::new(
+            PrimitiveArray::<Decimal128Type>::new(amount.values().clone(), valid())
+                .with_data_type(plain.column(2).data_type().clone()),
+        );
+        let with_nulls = RecordBatch::try_new(plain.schema(), with_nulls).unwrap();
+        assert!(with_nulls.column(1).nulls().is_some() && with_nulls.column(2).nulls().is_some());
+        let (a, b) = (tmp.path().join("a.parquet"), tmp.path().join("b.parquet"));
+        write_batches(&a, "t", plain.schema(), std::slice::from_ref(&plain)).unwrap();
+        write_batches(&b, "t", plain.schema(), std::slice::from_ref(&with_nulls)).unwrap();
+        assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap());
+        assert_eq!(read_file(&b, &plain.schema()).unwrap(), plain);
+    }
+
+    /// A stored file read column by column, or at some rows only, gives the values a whole
+    /// read does (rows across pages and row groups, first and last included).
+    #[test]
+    fn stored_columns_read_lazily_equal_a_whole_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rows = 2 * ROW_GROUP_ROWS + 77;
+        let status = |i: usize| Some(["Open", "Captured", "Declined"][i % 3].to_string());
+        let old = batch(rows, status, |i| {
+            (!i.is_multiple_of(7)).then_some(i as i128)
+        });
+        let path = tmp.path().join("stored.parquet");
+        write_batches(&path, "t", old.schema(), std::slice::from_ref(&old)).unwrap();
+        let mut file = StoredFile::open(&path, &old.schema()).unwrap();
+        assert_eq!(file.rows, rows);
+        file.load(&[2, 5]).unwrap();
+        let at: Vec<usize> = vec![0, 1, 2, 999, ROW_GROUP_ROWS, ROW_GROUP_ROWS + 5, rows - 1];
+        let all: Vec<usize> = (0..old.num_columns()).collect();
+        let values = file.values_at(&all, &at).unwrap();
+        let idx = arrow_array::UInt64Array::from_iter_values(at.iter().map(|&p| p as u64));
+        for c in all.iter().copied() {
+            let want = arrow_select::take::take(old.column(c), &idx, None).unwrap();
+            assert_eq!(values[c].to_data(), want.to_data(), "column {c}");
+        }
+        file.load(&all).unwrap();
+        assert_eq!(file.batch(), old);
+    }
+
     #[test]
     fn a_patched_file_equals_a_fresh_write() {
         let tmp = tempfile::tempdir().unwrap();
@@ -492,7 +734,7 @@ mod tests {
             let stored_path = tmp.path().join("stored.parquet");
             write_batches(&stored_path, "t", old.schema(), std::slice::from_ref(&old)).unwrap();
             let stored = read_stored(&stored_path, &old.schema()).unwrap();
-            assert_eq!(stored.batch, old);
+            assert_eq!(stored.batch(), old);
             assert!(patchable(&stored, "t"));
             assert!(!patchable(&stored, "other"));
             // Row 5 changes status, the last row its amount (in the last row group).

@@ -397,7 +397,7 @@ mod tests {
             let ids: Vec<String> = again.keys().map(|&i| format!("C{i:02}")).collect();
             let keep = |_: u8, _: ItemType, id: &str| !ids.iter().any(|x| x == id);
             let stored = read_stored(&path).unwrap();
-            let rewritten = rewrite(&path, &stored.batch, &keep, &new.iter().collect::<Vec<_>>()).unwrap();
+            let rewritten = rewrite(&path, &stored.batch(), &keep, &new.iter().collect::<Vec<_>>()).unwrap();
             let replaced = rewritten.replaced.clone().expect("rows keep their places");
             proptest::prop_assert_eq!(&replaced, &again.keys().copied().collect::<Vec<_>>());
             let expected: Vec<ResultRow> = old
@@ -445,7 +445,7 @@ mod tests {
             );
             let keep = |_: u8, _: ItemType, id: &str| !ids.iter().any(|x| x == id);
             let rewritten =
-                rewrite(&path, &read_stored(&path).unwrap().batch, &keep, &new.iter().collect::<Vec<_>>()).unwrap();
+                rewrite(&path, &read_stored(&path).unwrap().batch(), &keep, &new.iter().collect::<Vec<_>>()).unwrap();
             let merged = rewritten.batch.clone();
 
             let expected: Vec<ResultRow> = sorted(

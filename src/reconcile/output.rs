@@ -462,7 +462,8 @@ fn stage_parquet(
                 .into_par_iter()
                 .zip(arrays.par_iter().zip(schema.fields().par_iter()))
                 .map(|(mut cw, (array, field))| {
-                    for leaf in compute_leaves(field, array)? {
+                    let array = crate::lake::parquet_io::canonical(array);
+                    for leaf in compute_leaves(field, &array)? {
                         cw.write(&leaf)?;
                     }
                     cw.close()
@@ -487,7 +488,7 @@ const RESULT_DICTIONARY: [&str; 4] = ["item_type", "status", "currency", "source
 /// this entry (and the same parquet writer) may have its column chunks copied as they are.
 fn results_layout() -> String {
     format!(
-        "codec={:?};dictionary={};statistics=chunk;row_group_rows={RESULT_ROW_GROUP}",
+        "codec={:?};dictionary={};statistics=chunk;row_group_rows={RESULT_ROW_GROUP};nulls=canonical",
         crate::lake::parquet_io::CODEC,
         RESULT_DICTIONARY.join(",")
     )
@@ -590,7 +591,7 @@ pub(super) fn write_patched_for_tests(
     let stored = super::file_rows::read_stored(old)?;
     assert!(results_patchable(&stored));
     let changed =
-        super::file_rows::changed_columns(old, &stored.batch, batch, replaced, RESULT_ROW_GROUP)?;
+        super::file_rows::changed_columns(old, &stored.batch(), batch, replaced, RESULT_ROW_GROUP)?;
     std::fs::copy(old, path).unwrap();
     commit_staged(vec![stage_patched(path, &stored, batch, &changed)?])
 }
@@ -621,7 +622,7 @@ pub const RESULTS_DIGESTS: &str = "_digests.json";
 
 /// How [`stage_parquet`] encodes a file, part of every file's digest: change it whenever
 /// the writer's settings change, so that files written the old way are rewritten.
-const WRITER: &str = "lz4_raw, row groups of 2^18, dictionaries: item_type status currency source_file, chunk statistics";
+const WRITER: &str = "lz4_raw, row groups of 2^18, dictionaries: item_type status currency source_file, chunk statistics, canonical nulls";
 
 /// What a results file's bytes depend on besides its rows (the schema, the text of every status
 /// and item type, the writer's settings, the version), hashed into every digest: a version that
@@ -986,12 +987,12 @@ fn write_groups(
                     if path.exists() {
                         let stored = super::file_rows::read_stored(&path)?;
                         let rewritten =
-                            super::file_rows::rewrite(&path, &stored.batch, *keep, new)?;
+                            super::file_rows::rewrite(&path, &stored.batch(), *keep, new)?;
                         made = match rewritten.replaced {
                             Some(replaced) if results_patchable(&stored) => {
                                 let changed = super::file_rows::changed_columns(
                                     &path,
-                                    &stored.batch,
+                                    &stored.batch(),
                                     &rewritten.batch,
                                     &replaced,
                                     RESULT_ROW_GROUP,
