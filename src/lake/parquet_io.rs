@@ -198,13 +198,7 @@ impl StoredFile {
 
     /// Reads the given columns (by position) whole, those not read yet.
     pub fn load(&mut self, columns: &[usize]) -> Result<(), LakeError> {
-        let mut wanted: Vec<usize> = columns
-            .iter()
-            .copied()
-            .filter(|&c| self.columns[c].is_none())
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
+        let wanted = self.unread(columns);
         if wanted.is_empty() {
             return Ok(());
         }
@@ -213,6 +207,18 @@ impl StoredFile {
             self.columns[c] = Some(a);
         }
         Ok(())
+    }
+
+    /// Those of `columns` not read yet, ascending, each once.
+    fn unread(&self, columns: &[usize]) -> Vec<usize> {
+        let mut unread: Vec<usize> = columns
+            .iter()
+            .copied()
+            .filter(|&c| self.columns[c].is_none())
+            .collect();
+        unread.sort_unstable();
+        unread.dedup();
+        unread
     }
 
     /// Column `c`, which [`StoredFile::load`] has read.
@@ -225,18 +231,9 @@ impl StoredFile {
     /// The values of the given columns at `rows` (ascending): only the pages holding them are
     /// decompressed, and only those rows are decoded. Columns already read are taken from them.
     pub fn values_at(&self, columns: &[usize], rows: &[usize]) -> Result<Vec<ArrayRef>, LakeError> {
-        let mut unread: Vec<usize> = columns
-            .iter()
-            .copied()
-            .filter(|&c| self.columns[c].is_none())
-            .collect();
-        unread.sort_unstable();
-        unread.dedup();
-        let mut read = self.read(&unread, Some(rows))?.into_iter();
-        let mut from_file: Vec<(usize, ArrayRef)> = Vec::with_capacity(unread.len());
-        for &c in &unread {
-            from_file.push((c, read.next().expect("one array per column read")));
-        }
+        let unread = self.unread(columns);
+        let read = self.read(&unread, Some(rows))?;
+        let from_file: Vec<(usize, ArrayRef)> = unread.into_iter().zip(read).collect();
         let at = arrow_array::UInt64Array::from_iter_values(rows.iter().map(|&p| p as u64));
         columns
             .iter()
