@@ -9,8 +9,8 @@
 //! that only gets updates is patched: unchanged column chunks are copied, not encoded again
 //! ([`parquet_io::write_patched`]), and a stored partition's columns are decoded only as far
 //! as the merge needs them (the key and provenance columns whole, the others at the replaced
-//! rows, and whole only where a replacement changes them). Everything is index-based over Arrow arrays, generic over
-//! tables; groups run in parallel.
+//! rows, and whole only where a replacement changes them). Everything is index-based over
+//! Arrow arrays, generic over tables; groups run in parallel.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -489,16 +489,14 @@ fn merge_group(
         }
     }
 
-    if !by_day.is_empty() {
+    let batches: Vec<RecordBatch> = if by_day.is_empty() {
+        Vec::new()
+    } else {
         // Rows move: every column of the stored partitions is needed.
         let all: Vec<usize> = (0..schema.fields().len()).collect();
         for (_, file) in stored.iter_mut() {
             file.load(&all)?;
         }
-    }
-    let batches: Vec<RecordBatch> = if by_day.is_empty() {
-        Vec::new()
-    } else {
         stored
             .iter()
             .map(|(_, f)| f.batch())
