@@ -51,6 +51,57 @@ pub fn neutralise_frame(df: &DataFrame) -> DataFrame {
     DataFrame::new(df.height(), columns).expect("same shape")
 }
 
+/// `df` with every binary column as lowercase hex text (text formats cannot hold bytes).
+pub fn binary_as_hex(df: &DataFrame) -> DataFrame {
+    if !df.columns().iter().any(|c| c.dtype() == &DataType::Binary) {
+        return df.clone();
+    }
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| match c.dtype() {
+            DataType::Binary => {
+                let ca = c.binary().expect("a Binary column");
+                let hex: StringChunked = ca
+                    .iter()
+                    .map(|v| {
+                        v.map(|b| {
+                            b.iter()
+                                .fold(String::with_capacity(b.len() * 2), |mut s, x| {
+                                    use std::fmt::Write;
+                                    let _ = write!(s, "{x:02x}");
+                                    s
+                                })
+                        })
+                    })
+                    .collect();
+                hex.with_name(c.name().clone()).into_column()
+            }
+            _ => c.clone(),
+        })
+        .collect();
+    DataFrame::new(df.height(), columns).expect("same shape")
+}
+
+/// The one way the command line writes CSV for people: binary columns as hex, text that a
+/// spreadsheet would run as a formula neutralised.
+pub fn csv_safe_frame(df: &DataFrame) -> DataFrame {
+    neutralise_frame(&binary_as_hex(df))
+}
+
+/// Writes `df` as CSV to `w` (made safe by [`csv_safe_frame`]): every CSV payrecon writes goes
+/// through here.
+pub fn write_csv<W: std::io::Write>(
+    df: &DataFrame,
+    w: W,
+    include_header: bool,
+) -> PolarsResult<()> {
+    let mut safe = csv_safe_frame(df);
+    CsvWriter::new(w)
+        .include_header(include_header)
+        .finish(&mut safe)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +134,17 @@ mod tests {
             .collect();
         assert_eq!(ids, ["'=HYPERLINK(\"http://x\")", "ok"]);
         assert_eq!(safe.column("amount").unwrap().dtype(), &DataType::Float64);
+    }
+
+    #[test]
+    fn binary_columns_become_hex() {
+        let bytes = BinaryChunked::from_iter([Some(&[0x00u8, 0xab][..]), None])
+            .with_name("row_hash".into())
+            .into_column();
+        let df = DataFrame::new(2, vec![bytes]).unwrap();
+        let out = csv_safe_frame(&df);
+        let col = out.column("row_hash").unwrap().str().unwrap();
+        assert_eq!(col.get(0), Some("00ab"));
+        assert_eq!(col.get(1), None);
     }
 }

@@ -4,6 +4,7 @@
 //! lake), [`analytics`] (approval and decline reports), [`reconcile`] (matching and the
 //! month-close pack), [`report`] (the HTML report, the close workbook and their tables),
 //! [`query`] (SQL over the lake), [`export`] (formula-injection-safe text for spreadsheets),
+//! [`printable`] (file text made safe for logs and terminals),
 //! [`generate`] (synthetic data), with [`model`] holding the typed records, newtypes and
 //! the one schema definition, and [`settings`] the configuration. [`commands`] glues them to the
 //! command line; only it and [`cli`] know about clap.
@@ -17,6 +18,7 @@ pub mod generate;
 pub mod ingest;
 pub mod lake;
 pub mod model;
+pub mod printable;
 pub mod query;
 pub mod reconcile;
 pub mod report;

@@ -79,13 +79,62 @@ pub struct OrdersConfig {
 pub struct IngestConfig {
     /// MiB of parsed rows an ingest keeps in memory before spilling chunks to disk.
     pub memory_budget_mb: u64,
+    /// Rows dated before this day (`YYYY-MM-DD`) are rejected as implausible.
+    pub earliest_date: String,
+    /// Rows dated more than this many days after the time of the run are rejected.
+    pub future_tolerance_days: u32,
+    /// The longest record (a CSV record or a JSON line) read, in bytes; a longer one is
+    /// rejected with its line, and never held in memory whole.
+    pub max_record_bytes: u64,
+    /// Follow symbolic links in the inbox (loop-safe); by default they are skipped with a
+    /// warning, since a link can point anywhere on the machine.
+    pub follow_symlinks: bool,
 }
+
+/// The default [`IngestConfig::max_record_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 1 << 20;
+
+/// The environment variable that sets the clock of the plausible-time rule (an ISO 8601
+/// instant), for tests and for replaying an old inbox as of the night it arrived.
+pub const NOW_ENV: &str = "PAYRECON_NOW";
 
 impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
             memory_budget_mb: 128,
+            earliest_date: crate::model::time::DEFAULT_EARLIEST.to_string(),
+            future_tolerance_days: crate::model::time::DEFAULT_FUTURE_DAYS,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            follow_symlinks: false,
         }
+    }
+}
+
+impl IngestConfig {
+    /// The plausible-time window of a run at the clock of [`NOW_ENV`], else now.
+    pub fn time_window(&self) -> Result<crate::model::time::TimeWindow, ConfigError> {
+        let earliest = crate::model::time::parse_date(&self.earliest_date).map_err(|e| {
+            ConfigError::Invalid {
+                path: PathBuf::from(DEFAULT_CONFIG),
+                key: "ingest.earliest_date".into(),
+                message: e.to_string(),
+            }
+        })?;
+        let now = match std::env::var(NOW_ENV) {
+            Ok(text) => {
+                crate::model::time::parse_timestamp(&text).map_err(|e| ConfigError::Invalid {
+                    path: PathBuf::from(format!("${NOW_ENV}")),
+                    key: NOW_ENV.into(),
+                    message: e.to_string(),
+                })?
+            }
+            Err(_) => chrono::Utc::now(),
+        };
+        Ok(crate::model::time::TimeWindow::new(
+            earliest,
+            now,
+            self.future_tolerance_days,
+        ))
     }
 }
 
@@ -238,6 +287,14 @@ impl Config {
             message,
         };
         self.tz().map_err(|m| invalid("timezone", m))?;
+        crate::model::time::parse_date(&self.ingest.earliest_date)
+            .map_err(|e| invalid("ingest.earliest_date", e.to_string()))?;
+        if self.ingest.max_record_bytes < 1024 {
+            return Err(invalid(
+                "ingest.max_record_bytes",
+                format!("{} is below 1024", self.ingest.max_record_bytes),
+            ));
+        }
         check_edges(&self.value_bands.edges).map_err(|m| invalid("value_bands.edges", m))?;
         for (cur, edges) in &self.value_bands.currency {
             cur.parse::<Currency>()

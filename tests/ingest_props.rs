@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use payrecon::generate::{GenerateOptions, generate};
-use payrecon::ingest::lines::LineTracker;
 use payrecon::ingest::{FileStatus, IngestOptions, ingest};
 use payrecon::lake::{Lake, LockMode};
 use payrecon::model::Currency;
@@ -55,11 +54,20 @@ struct Oracle {
 
 impl Oracle {
     fn csv_rows(&self, path: &Path) -> Vec<(u64, HashMap<String, String>)> {
-        let file = std::fs::File::open(path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        // The physical line a record's content starts on: csv reports the end of the previous
+        // record, so step over the line ends before it and count the newlines.
+        let line_of = |at: u64| {
+            let mut i = at as usize;
+            while i < bytes.len() && matches!(bytes[i], b'\r' | b'\n') {
+                i += 1;
+            }
+            1 + bytes[..i].iter().filter(|&&b| b == b'\n').count() as u64
+        };
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(LineTracker::new(file));
+            .from_reader(&bytes[..]);
         let mut header: Option<Vec<String>> = None;
         let mut out = Vec::new();
         let settlement = path
@@ -70,7 +78,7 @@ impl Oracle {
             .starts_with("settlement");
         let mut rec = csv::StringRecord::new();
         while rdr.read_record(&mut rec).unwrap() {
-            let line = rdr.get_mut().line_of(rec.position().unwrap().byte());
+            let line = line_of(rec.position().unwrap().byte());
             match &header {
                 None => {
                     if !settlement || rec.get(0) == Some("TransactionPostedDate") {

@@ -19,11 +19,7 @@ pub fn run(config: &Config, args: &IngestArgs) -> Result<Outcome, CommandError> 
         },
     )?;
     let start = Instant::now();
-    let opts = IngestOptions {
-        progress: !args.no_progress && std::io::stderr().is_terminal(),
-        memory_budget: config.ingest.memory_budget_mb as usize * (1 << 20),
-        ..IngestOptions::new(config.orders.columns.clone())
-    };
+    let opts = options(config, !args.no_progress && std::io::stderr().is_terminal())?;
     let report = ingest(&lake, &args.paths, &opts)?;
     print_report(
         &report,
@@ -32,6 +28,18 @@ pub fn run(config: &Config, args: &IngestArgs) -> Result<Outcome, CommandError> 
         Detail::PerFile,
     );
     Ok(outcome(&report, config))
+}
+
+/// The ingest options of the configuration (the plausible-time window at this run's clock).
+pub fn options(config: &Config, progress: bool) -> Result<IngestOptions, CommandError> {
+    Ok(IngestOptions {
+        progress,
+        memory_budget: config.ingest.memory_budget_mb as usize * (1 << 20),
+        window: config.ingest.time_window()?,
+        max_record_bytes: usize::try_from(config.ingest.max_record_bytes).unwrap_or(usize::MAX),
+        follow_symlinks: config.ingest.follow_symlinks,
+        ..IngestOptions::new(config.orders.columns.clone())
+    })
 }
 
 /// Exit 1 when rejected rows plus unreadable files exceed the threshold.
@@ -64,13 +72,33 @@ pub fn print_report(report: &IngestReport, lake: &str, seconds: f64, detail: Det
             )
         })
         .count();
+    let empty = report.files_empty();
     println!(
-        "ingest into {lake}: {} files, {} loaded, {} already ingested, {} not ingested ({seconds:.2} s)",
+        "ingest into {lake}: {} files, {} loaded, {} already ingested, {}{} not ingested ({seconds:.2} s)",
         report.files.len(),
         report.files_loaded(),
         skipped,
+        if empty > 0 {
+            format!("{empty} empty, ")
+        } else {
+            String::new()
+        },
         report.files_failed()
     );
+    if !report.skipped.is_empty() {
+        println!(
+            "{} inbox entr{} skipped (not regular files; see the warnings):",
+            report.skipped.len(),
+            if report.skipped.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        );
+        for s in &report.skipped {
+            println!("  {}: {}", crate::ingest::inbox::shown_path(&s.path), s.why);
+        }
+    }
     let loaded: Vec<_> = report
         .files
         .iter()

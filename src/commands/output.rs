@@ -10,6 +10,9 @@ use crate::cli::{OutputArgs, QueryFormat};
 use crate::query::QueryError;
 
 /// Writes `df` as `args` asks: a table on a terminal by default, CSV when piped.
+///
+/// Every CSV goes through [`crate::export::write_csv`] (formula-like text neutralised, as in
+/// the reports); every text format shows binary columns as hex.
 pub fn write_frame(mut df: DataFrame, args: &OutputArgs) -> Result<(), CommandError> {
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
@@ -37,14 +40,14 @@ pub fn write_frame(mut df: DataFrame, args: &OutputArgs) -> Result<(), CommandEr
             ParquetWriter::new(file).finish(&mut df).map_err(polars)?;
         }
         (QueryFormat::Csv, Some(path)) => {
-            let mut file = std::fs::File::create(path).map_err(io(path))?;
-            CsvWriter::new(&mut file).finish(&mut df).map_err(polars)?;
+            let file = std::fs::File::create(path).map_err(io(path))?;
+            crate::export::write_csv(&df, std::io::BufWriter::new(file), true).map_err(polars)?;
         }
         (QueryFormat::Csv, None) => {
-            let mut out = std::io::stdout().lock();
-            CsvWriter::new(&mut out).finish(&mut df).map_err(polars)?;
+            crate::export::write_csv(&df, std::io::stdout().lock(), true).map_err(polars)?;
         }
         (QueryFormat::Json | QueryFormat::Md | QueryFormat::Table, dest) => {
+            let df = crate::export::binary_as_hex(&df);
             let text = match format {
                 QueryFormat::Json => crate::query::to_json(&df),
                 QueryFormat::Md => crate::query::to_markdown(&df),

@@ -144,12 +144,8 @@ fn recover_swap(lake: &Path) -> Result<(), CommandError> {
     Ok(())
 }
 
-fn ingest_options(config: &Config) -> IngestOptions {
-    IngestOptions {
-        progress: std::io::stderr().is_terminal(),
-        memory_budget: config.ingest.memory_budget_mb as usize * (1 << 20),
-        ..IngestOptions::new(config.orders.columns.clone())
-    }
+fn ingest_options(config: &Config) -> Result<IngestOptions, CommandError> {
+    super::ingest::options(config, std::io::stderr().is_terminal())
 }
 
 /// Night folders of the archive, oldest first.
@@ -176,7 +172,7 @@ fn archive_nights(archive: &Path) -> Result<Vec<PathBuf>, CommandError> {
 /// old one. Returns the ingest report of the inbox part.
 fn rebuild_lake(config: &Config, p: &Paths) -> Result<IngestReport, CommandError> {
     let rebuild = sibling(&p.lake, ".rebuild");
-    let opts = ingest_options(config);
+    let opts = ingest_options(config)?;
     let report = {
         let lake = Lake::open(&rebuild, LockMode::Fail)?;
         for night in archive_nights(&p.archive)? {
@@ -244,8 +240,9 @@ fn archive(report: &IngestReport, p: &Paths, night: &str) -> Result<usize, Comma
             FileStatus::Loaded
                 | FileStatus::AlreadyIngested { .. }
                 | FileStatus::SameAsEarlier { .. }
+                | FileStatus::Empty
         ) {
-            let path = Path::new(&f.path);
+            let path = f.source.as_path();
             let to = crate::ingest::archive::archive_file(path, &p.inbox, &dir).map_err(|e| {
                 CommandError::Io {
                     path: path.to_path_buf(),
@@ -290,10 +287,10 @@ fn dry_run(
         Ok(lake) if !full => lake.known_files()?,
         _ => vec![],
     };
-    let plan = crate::ingest::preview(
+    let crate::ingest::Preview { plan, skipped } = crate::ingest::preview(
         &known,
         std::slice::from_ref(&p.inbox),
-        &config.orders.columns,
+        &ingest_options(config)?,
     )?;
     println!("dry run: nothing is changed");
     if full {
@@ -325,8 +322,20 @@ fn dry_run(
                 format!("same content as {path}: archive only")
             }
             Planned::Unrecognized(why) => format!("not recognised, stays in the inbox: {why}"),
+            Planned::Failed(why) => format!("cannot be read, stays in the inbox: {why}"),
+            Planned::Empty => {
+                archived += 1;
+                "empty: archive only".to_string()
+            }
         };
-        println!("  {}: {text}", path.display());
+        println!("  {}: {text}", crate::ingest::inbox::shown_path(path));
+    }
+    for s in &skipped {
+        println!(
+            "  {}: skipped, stays in the inbox: {}",
+            crate::ingest::inbox::shown_path(&s.path),
+            s.why
+        );
     }
     if p.keep {
         println!("files stay in {} (demo inbox or --keep)", p.inbox.display());
@@ -363,55 +372,43 @@ fn dry_run(
     Ok(Outcome::Clean)
 }
 
-/// The months from the first to the last with data (attempts, or reconciliation items by the
-/// UTC days of their results files), local.
+/// The months with data (attempts, or reconciliation items by the UTC days of their results
+/// files), local, in order. Only months that have data: a stray row years away makes one
+/// month, not every month in between.
 fn months_with_data(
     facts: &crate::analytics::facts::Facts,
     result_days: &[i32],
     tz: chrono_tz::Tz,
 ) -> Vec<String> {
+    let mut days: rustc_hash::FxHashSet<i32> = Default::default();
+    let mut last = None;
+    for a in &facts.attempts {
+        if last != Some(a.day) {
+            days.insert(a.day);
+            last = Some(a.day);
+        }
+    }
+    let mut months: std::collections::BTreeSet<(i32, u32)> = days
+        .into_iter()
+        .map(|d| {
+            let d = crate::model::time::from_epoch_days(d);
+            (d.year(), d.month())
+        })
+        .collect();
     let local = |ts: i64| {
         let d = crate::model::time::from_micros(ts).with_timezone(&tz);
         (d.year(), d.month())
     };
-    let mut lo: Option<(i32, u32)> = None;
-    let mut hi: Option<(i32, u32)> = None;
-    let mut see = |m: (i32, u32)| {
-        lo = Some(lo.map_or(m, |l| l.min(m)));
-        hi = Some(hi.map_or(m, |h| h.max(m)));
-    };
-    if let Some((min, max)) = facts
-        .attempts
-        .iter()
-        .map(|a| a.day)
-        .fold(None, |acc: Option<(i32, i32)>, d| {
-            Some(acc.map_or((d, d), |(a, b)| (a.min(d), b.max(d))))
-        })
-    {
-        for d in [min, max] {
-            let d = crate::model::time::from_epoch_days(d);
-            see((d.year(), d.month()));
-        }
+    // The local months of each results day's start and end.
+    const DAY_US: i64 = 86_400_000_000;
+    for &day in result_days {
+        months.insert(local(day as i64 * DAY_US));
+        months.insert(local(day as i64 * DAY_US + DAY_US - 1));
     }
-    if let (Some(&first), Some(&last)) = (result_days.iter().min(), result_days.iter().max()) {
-        // The local months of the first day's start and the last day's end.
-        const DAY_US: i64 = 86_400_000_000;
-        see(local(first as i64 * DAY_US));
-        see(local(last as i64 * DAY_US + DAY_US - 1));
-    }
-    let (Some(mut m), Some(end)) = (lo, hi) else {
-        return vec![];
-    };
-    let mut out = Vec::new();
-    while m <= end {
-        out.push(format!("{}-{:02}", m.0, m.1));
-        m = if m.1 == 12 {
-            (m.0 + 1, 1)
-        } else {
-            (m.0, m.1 + 1)
-        };
-    }
-    out
+    months
+        .into_iter()
+        .map(|(y, m)| format!("{y}-{m:02}"))
+        .collect()
 }
 
 pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
@@ -464,7 +461,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         let report = ingest(
             &lake,
             std::slice::from_ref(&p.inbox),
-            &ingest_options(config),
+            &ingest_options(config)?,
         )?;
         (report, lake)
     };
@@ -833,6 +830,23 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
 }
 
 /// Logs the `run finished` event and prints the one-line summary; returns the run's outcome.
+/// `, 2 empty, 1 inbox entry skipped` (nothing when there are none).
+fn odd_entries(report: &IngestReport) -> String {
+    let mut out = String::new();
+    let empty = report.files_empty();
+    if empty > 0 {
+        out.push_str(&format!(", {empty} empty"));
+    }
+    let n = report.skipped.len();
+    if n > 0 {
+        out.push_str(&format!(
+            ", {n} inbox entr{} skipped",
+            if n == 1 { "y" } else { "ies" }
+        ));
+    }
+    out
+}
+
 #[allow(clippy::too_many_arguments)]
 fn finish(
     config: &Config,
@@ -859,7 +873,7 @@ fn finish(
         result = Outcome::Findings;
     }
     let line = format!(
-        "run {}: {} files ({} new, {} archived, {} failed), rows {} read = {} loaded + {} rejected \
+        "run {}: {} files ({} new, {} archived, {} failed{}), rows {} read = {} loaded + {} rejected \
          + {} duplicates, approval (7 days) {}, exceptions {} (high {}, medium {}, low {}), {}, {:.1} s",
         if result == Outcome::Clean {
             "ok"
@@ -870,6 +884,7 @@ fn finish(
         new_files,
         archived,
         report.files_failed(),
+        odd_entries(report),
         thousands(rows_read),
         thousands(rows_loaded),
         thousands(report.rows_rejected()),
@@ -903,6 +918,8 @@ fn finish(
         new_files,
         archived,
         failed_files = report.files_failed(),
+        empty_files = report.files_empty(),
+        skipped_entries = report.skipped.len(),
         rows_read,
         rows_loaded,
         rows_rejected = report.rows_rejected(),

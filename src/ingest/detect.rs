@@ -1,6 +1,5 @@
 //! Recognising a file's kind by its header (never by its name).
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -25,20 +24,49 @@ pub struct Detected {
     pub format: FileFormat,
 }
 
-/// Recognises a file by its first bytes. `Err` carries a message saying what was looked for.
-pub fn detect(path: &Path, orders: &OrderColumns) -> std::io::Result<Result<Detected, String>> {
+/// What a file's first bytes say it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sniffed {
+    /// One of the input kinds.
+    Kind(Detected),
+    /// Nothing but white space (or nothing at all): archived, nothing to read.
+    Empty,
+    /// None of the kinds: the message says what was looked for.
+    Unknown(String),
+}
+
+/// Recognises a file by its first bytes (up to `max_record` of them when its first JSON line
+/// is longer than the usual look).
+pub fn detect(path: &Path, orders: &OrderColumns, max_record: usize) -> std::io::Result<Sniffed> {
+    let mut file = super::inbox::open_regular(path)?;
     let mut buf = Vec::with_capacity(SNIFF_BYTES);
-    File::open(path)?
-        .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut buf)?;
+    (&mut file).take(SNIFF_BYTES as u64).read_to_end(&mut buf)?;
+    let text = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf);
+    let first = text.iter().position(|b| !b.is_ascii_whitespace());
+    // A JSON first line longer than the look: read on to the end of it (bounded).
+    if buf.len() == SNIFF_BYTES
+        && first.is_some_and(|i| text[i] == b'{' && memchr::memchr(b'\n', &text[i..]).is_none())
+    {
+        file.take(max_record.saturating_sub(SNIFF_BYTES) as u64 + 1)
+            .read_to_end(&mut buf)?;
+    }
     Ok(detect_bytes(&buf, orders))
 }
 
-pub fn detect_bytes(bytes: &[u8], orders: &OrderColumns) -> Result<Detected, String> {
+/// Recognises a file from its first bytes.
+pub fn detect_bytes(bytes: &[u8], orders: &OrderColumns) -> Sniffed {
+    match recognise(bytes, orders) {
+        Ok(Some(d)) => Sniffed::Kind(d),
+        Ok(None) => Sniffed::Empty,
+        Err(why) => Sniffed::Unknown(crate::printable::printable(&why, 600).into_owned()),
+    }
+}
+
+fn recognise(bytes: &[u8], orders: &OrderColumns) -> Result<Option<Detected>, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first = bytes.iter().position(|b| !b.is_ascii_whitespace());
     let Some(first) = first else {
-        return Err("the file is empty".into());
+        return Ok(None);
     };
     if bytes[first] == b'{' {
         // The first line that parses decides (a damaged first line is then rejected by the
@@ -71,40 +99,39 @@ pub fn detect_bytes(bytes: &[u8], orders: &OrderColumns) -> Result<Detected, Str
                         .into(),
                 );
             };
-            return Ok(Detected {
+            return Ok(Some(Detected {
                 kind,
                 format: FileFormat::JsonLines,
-            });
+            }));
         }
-        return Err(first_error.unwrap_or_else(|| "the file is empty".into()));
+        return Err(first_error.unwrap_or_else(|| "no line of its start is JSON".into()));
     }
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
-    let mut records = rdr.records();
-    let header = match records.next() {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return Err(format!("the first line is not CSV: {e}")),
-        None => return Err("the file is empty".into()),
-    };
+    let mut records = super::records::Records::new(bytes, b',', SNIFF_BYTES);
+    let mut rec = super::records::Record::default();
+    match records.read(&mut rec) {
+        Ok(true) if !rec.oversize => {}
+        Ok(true) => return Err("the first line is longer than 64 KiB: not a header".into()),
+        _ => return Ok(None),
+    }
+    let header: Vec<String> = rec
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
     let has = |name: &str| header.iter().any(|h| h == name);
-    if header.get(0) == Some("TransactionPostedDate")
-        || (header.len() <= 2
-            && header
-                .get(0)
-                .is_some_and(|k| SETTLEMENT_HEADER_KEYS.contains(&k)))
+    let first_cell = header.first().map(String::as_str);
+    if first_cell == Some("TransactionPostedDate")
+        || (header.len() <= 2 && first_cell.is_some_and(|k| SETTLEMENT_HEADER_KEYS.contains(&k)))
     {
-        return Ok(Detected {
+        return Ok(Some(Detected {
             kind: FileKind::Settlement,
             format: FileFormat::FlatFile,
-        });
+        }));
     }
     let csv = |kind| {
-        Ok(Detected {
+        Ok(Some(Detected {
             kind,
             format: FileFormat::Csv,
-        })
+        }))
     };
     if has("ChargeId") && has("ChargeAmount") && has("State") {
         return csv(FileKind::Charges);
@@ -118,7 +145,7 @@ pub fn detect_bytes(bytes: &[u8], orders: &OrderColumns) -> Result<Detected, Str
     if has(&orders.order_id) && has(&orders.order_total) {
         return csv(FileKind::Orders);
     }
-    let shown: Vec<&str> = header.iter().take(8).collect();
+    let shown: Vec<&str> = header.iter().take(8).map(String::as_str).collect();
     Err(format!(
         "unrecognised header [{}{}]: expected a settlement report (`TransactionPostedDate`), charges (`ChargeId`, `ChargeAmount`, `State`), refunds (`RefundId`, `RefundAmount`), deposits (`booking_date`, `bank_transaction_id`) or orders (`{}`, `{}`; see [orders.columns] in payrecon.toml)",
         shown.join(", "),
@@ -133,7 +160,11 @@ mod tests {
     use super::*;
 
     fn kind(text: &str) -> Result<(FileKind, FileFormat), String> {
-        detect_bytes(text.as_bytes(), &OrderColumns::default()).map(|d| (d.kind, d.format))
+        match detect_bytes(text.as_bytes(), &OrderColumns::default()) {
+            Sniffed::Kind(d) => Ok((d.kind, d.format)),
+            Sniffed::Empty => Err("empty".into()),
+            Sniffed::Unknown(why) => Err(why),
+        }
     }
 
     #[test]
@@ -177,6 +208,13 @@ mod tests {
     #[test]
     fn explains_unrecognised_files() {
         assert!(kind("").unwrap_err().contains("empty"));
+        assert!(kind("\u{feff}\r\n \n").unwrap_err().contains("empty"));
+        // A header cannot forge a log line.
+        assert!(
+            !kind("a\u{1b}[2J,b\rINFO forged\n")
+                .unwrap_err()
+                .contains('\u{1b}')
+        );
         assert!(
             kind("a,b,c\n1,2,3\n")
                 .unwrap_err()
@@ -206,7 +244,7 @@ mod tests {
             order_total: "Total".into(),
             ..OrderColumns::default()
         };
-        let d = detect_bytes(b"Name,Created at,Total\n", &cols).unwrap();
-        assert_eq!(d.kind, FileKind::Orders);
+        let d = detect_bytes(b"Name,Created at,Total\n", &cols);
+        assert!(matches!(d, Sniffed::Kind(d) if d.kind == FileKind::Orders));
     }
 }

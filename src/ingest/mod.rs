@@ -12,8 +12,9 @@
 pub mod archive;
 pub mod detect;
 pub mod hashing;
-pub mod lines;
+pub mod inbox;
 pub mod read;
+pub mod records;
 pub mod rows;
 
 use std::collections::{BTreeMap, HashMap};
@@ -32,8 +33,11 @@ use crate::model::FileKind;
 use crate::model::schema::{
     CHARGES, DEPOSITS, FILES, ORDERS, REFUNDS, REJECTS, SETTLEMENT_LINES, TableDef,
 };
+use crate::model::time::TimeWindow;
+use crate::printable::{MAX_MESSAGE_CHARS, printable};
 use crate::settings::OrderColumns;
-pub use detect::Detected;
+pub use detect::{Detected, Sniffed};
+pub use inbox::Skipped;
 use read::{FileJob, FileRead};
 
 /// Errors of the ingest stage.
@@ -86,14 +90,20 @@ pub enum FileStatus {
     SameAsEarlier { path: String },
     /// Not recognised as any input kind; not recorded, so a later run tries again.
     Unrecognized(String),
-    /// Recognised but unreadable as a whole (e.g. a missing required column); not recorded.
+    /// Recognised but unreadable as a whole (e.g. a missing required column, or a read error);
+    /// not recorded.
     Failed(String),
+    /// Nothing but white space: nothing to read, archived like a loaded file, not recorded.
+    Empty,
 }
 
 /// Counts and outcome for one file.
 #[derive(Debug, Clone)]
 pub struct FileReport {
+    /// The path as shown and stored as `source_file` (see [`inbox::display`]).
     pub path: String,
+    /// The path itself (its own bytes, which may not be UTF-8).
+    pub source: PathBuf,
     pub sha256: String,
     pub bytes: u64,
     pub detected: Option<Detected>,
@@ -112,6 +122,8 @@ pub struct FileReport {
 #[derive(Debug, Clone, Default)]
 pub struct IngestReport {
     pub files: Vec<FileReport>,
+    /// Inbox entries that were not files to read (links not followed, FIFOs, ...).
+    pub skipped: Vec<Skipped>,
 }
 
 impl IngestReport {
@@ -127,6 +139,12 @@ impl IngestReport {
                     FileStatus::Unrecognized(_) | FileStatus::Failed(_)
                 )
             })
+            .count()
+    }
+    pub fn files_empty(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.status == FileStatus::Empty)
             .count()
     }
     pub fn files_loaded(&self) -> usize {
@@ -148,6 +166,12 @@ pub struct IngestOptions {
     /// Record files below `.0` as if they were below `.1` (`source_file`, the `files` table):
     /// a `run --full` rebuild reads archived files under the inbox paths they arrived with.
     pub path_alias: Option<(PathBuf, PathBuf)>,
+    /// Rows whose times fall outside this window are rejected.
+    pub window: TimeWindow,
+    /// The longest record (CSV record or JSON line) read; a longer one is rejected.
+    pub max_record_bytes: usize,
+    /// Follow symbolic links found in folders (loop-safe) instead of skipping them.
+    pub follow_symlinks: bool,
 }
 
 /// The default [`IngestOptions::memory_budget`]: 128 MiB.
@@ -166,51 +190,19 @@ impl IngestOptions {
             progress: false,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             path_alias: None,
+            window: TimeWindow::now(),
+            max_record_bytes: crate::settings::DEFAULT_MAX_RECORD_BYTES as usize,
+            follow_symlinks: false,
         }
     }
 }
 
-/// File name endings taken from folders (a file named explicitly is always taken).
-const DATA_EXTENSIONS: [&str; 5] = ["csv", "txt", "jsonl", "ndjson", "json"];
-
-/// Lists the files under `paths`: folders recursively in name order, hidden entries skipped.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| IngestError::io(dir, e))?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| IngestError::io(dir, e))?;
-        entries.sort();
-        for p in entries {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.starts_with('.') || name.starts_with('_') {
-                continue;
-            }
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| DATA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            {
-                out.push(p);
-            } else {
-                tracing::debug!(file = %p.display(), "skipped: not a data file name (.csv, .txt, .jsonl, .ndjson, .json)");
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| IngestError::io(p, e))?;
-        if meta.is_dir() {
-            walk(p, &mut out)?;
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
+/// Lists the files under `paths` (see [`inbox::list`]).
+pub fn discover(paths: &[PathBuf], follow_symlinks: bool) -> Result<inbox::Listing, IngestError> {
+    inbox::list(paths, follow_symlinks).map_err(|e| IngestError::Io {
+        path: paths.first().cloned().unwrap_or_default(),
+        source: e,
+    })
 }
 
 fn main_table(kind: FileKind) -> &'static TableDef {
@@ -234,26 +226,47 @@ pub enum Planned {
     Repeat { path: String },
     /// Not recognised: would stay in the inbox.
     Unrecognized(String),
+    /// Empty: would only be archived.
+    Empty,
+    /// Cannot be read: would stay in the inbox.
+    Failed(String),
+}
+
+/// What [`preview`] found.
+#[derive(Debug)]
+pub struct Preview {
+    /// Each file, its size, and what would be done with it.
+    pub plan: Vec<(PathBuf, u64, Planned)>,
+    /// Inbox entries that would be left alone.
+    pub skipped: Vec<Skipped>,
 }
 
 /// Says what [`ingest`] would do with each file under `paths`, without reading rows or writing.
 pub fn preview(
     known: &[(String, i64, u64)],
     paths: &[PathBuf],
-    orders: &OrderColumns,
-) -> Result<Vec<(PathBuf, u64, Planned)>, IngestError> {
+    opts: &IngestOptions,
+) -> Result<Preview, IngestError> {
     let known: HashMap<&str, i64> = known.iter().map(|(h, s, _)| (h.as_str(), *s)).collect();
-    let hashed: Vec<(PathBuf, String, u64)> = discover(paths)?
+    let listing = discover(paths, opts.follow_symlinks)?;
+    let hashed: Vec<(PathBuf, std::io::Result<(String, u64)>)> = listing
+        .files
         .into_par_iter()
-        .map(|p| {
-            hashing::sha256_file(&p)
-                .map(|(h, n)| (p.clone(), h, n))
-                .map_err(|e| IngestError::io(&p, e))
+        .map(|(p, _)| {
+            let h = hashing::sha256_file(&p);
+            (p, h)
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut out = Vec::with_capacity(hashed.len());
-    for (path, sha, bytes) in hashed {
+    for (path, hash) in hashed {
+        let (sha, bytes) = match hash {
+            Ok(h) => h,
+            Err(e) => {
+                out.push((path, 0, Planned::Failed(e.to_string())));
+                continue;
+            }
+        };
         let plan = if let Some(&seq) = known.get(sha.as_str()) {
             Planned::Known { seq }
         } else if let Some(first) = seen.get(&sha) {
@@ -261,17 +274,22 @@ pub fn preview(
                 path: first.clone(),
             }
         } else {
-            match detect::detect(&path, orders).map_err(|e| IngestError::io(&path, e))? {
-                Ok(d) => {
-                    seen.insert(sha, path.display().to_string());
+            match detect::detect(&path, &opts.orders, opts.max_record_bytes) {
+                Ok(Sniffed::Kind(d)) => {
+                    seen.insert(sha, inbox::shown_path(&path));
                     Planned::New(d)
                 }
-                Err(why) => Planned::Unrecognized(why),
+                Ok(Sniffed::Empty) => Planned::Empty,
+                Ok(Sniffed::Unknown(why)) => Planned::Unrecognized(why),
+                Err(e) => Planned::Failed(e.to_string()),
             }
         };
         out.push((path, bytes, plan));
     }
-    Ok(out)
+    Ok(Preview {
+        plan: out,
+        skipped: listing.skipped,
+    })
 }
 
 /// A test hook: `PAYRECON_CRASH_AT=<point>` aborts the process at that point, as a kill would.
@@ -289,7 +307,7 @@ pub fn ingest(
     opts: &IngestOptions,
 ) -> Result<IngestReport, IngestError> {
     let clock = std::time::Instant::now();
-    let files = discover(paths)?;
+    let listing = discover(paths, opts.follow_symlinks)?;
     let known_files = lake.known_files()?;
     let known: HashMap<String, i64> = known_files
         .iter()
@@ -297,33 +315,27 @@ pub fn ingest(
         .collect();
     // A file whose size matches no known file and no other file of this batch is new: it is
     // hashed while it is parsed. Only size collisions are hashed first, to find repeats.
-    let sized: Vec<(PathBuf, u64)> = files
-        .into_iter()
-        .map(|p| {
-            std::fs::metadata(&p)
-                .map(|m| (p.clone(), m.len()))
-                .map_err(|e| IngestError::io(&p, e))
-        })
-        .collect::<Result<_, _>>()?;
     let mut size_count: HashMap<u64, usize> = HashMap::new();
-    for (_, n) in &sized {
+    for (_, n) in &listing.files {
         *size_count.entry(*n).or_default() += 1;
     }
     for (_, _, n) in &known_files {
         *size_count.entry(*n).or_default() += 1;
     }
-    let hashed: Vec<(PathBuf, Option<String>, u64)> = sized
+    let hashed: Vec<(PathBuf, std::io::Result<Option<String>>, u64)> = listing
+        .files
         .into_par_iter()
         .map(|(p, n)| {
-            if size_count[&n] > 1 {
-                hashing::sha256_file(&p)
-                    .map(|(h, n)| (p.clone(), Some(h), n))
-                    .map_err(|e| IngestError::io(&p, e))
+            if size_count[&n] > 1 && n > 0 {
+                match hashing::sha256_file(&p) {
+                    Ok((h, n)) => (p, Ok(Some(h)), n),
+                    Err(e) => (p, Err(e), n),
+                }
             } else {
-                Ok((p, None, n))
+                (p, Ok(None), n)
             }
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
     tracing::debug!(
         seconds = clock.elapsed().as_secs_f64(),
         "phase: hashed {} files",
@@ -336,14 +348,15 @@ pub fn ingest(
     for (path, sha, bytes) in hashed {
         let display = match &opts.path_alias {
             Some((from, to)) => match path.strip_prefix(from) {
-                Ok(rest) => to.join(rest).display().to_string(),
-                Err(_) => path.display().to_string(),
+                Ok(rest) => inbox::shown_path(&to.join(rest)),
+                Err(_) => inbox::shown_path(&path),
             },
-            None => path.display().to_string(),
+            None => inbox::shown_path(&path),
         };
         let mut report = FileReport {
             path: display.clone(),
-            sha256: sha.clone().unwrap_or_default(),
+            source: path.clone(),
+            sha256: String::new(),
             bytes,
             detected: None,
             seq: None,
@@ -355,6 +368,15 @@ pub fn ingest(
             first_reject: None,
             status: FileStatus::Loaded,
         };
+        let sha = match sha {
+            Ok(sha) => sha,
+            Err(e) => {
+                report.status = FileStatus::Failed(format!("{display}: cannot be read: {e}"));
+                reports.push(report);
+                continue;
+            }
+        };
+        report.sha256 = sha.clone().unwrap_or_default();
         if let Some(&seq) = sha.as_ref().and_then(|h| known.get(h)) {
             report.status = FileStatus::AlreadyIngested { seq };
         } else if let Some(first) = sha.as_ref().and_then(|h| seen_now.get(h)) {
@@ -362,9 +384,13 @@ pub fn ingest(
                 path: first.clone(),
             };
         } else {
-            match detect::detect(&path, &opts.orders).map_err(|e| IngestError::io(&path, e))? {
-                Err(why) => report.status = FileStatus::Unrecognized(why),
-                Ok(detected) => {
+            match detect::detect(&path, &opts.orders, opts.max_record_bytes) {
+                Err(e) => {
+                    report.status = FileStatus::Failed(format!("{display}: cannot be read: {e}"))
+                }
+                Ok(Sniffed::Empty) => report.status = FileStatus::Empty,
+                Ok(Sniffed::Unknown(why)) => report.status = FileStatus::Unrecognized(why),
+                Ok(Sniffed::Kind(detected)) => {
                     if let Some(h) = &sha {
                         seen_now.insert(h.clone(), display.clone());
                     }
@@ -395,11 +421,17 @@ pub fn ingest(
                 tracing::debug!(file = %r.path, same_as = %path, "same content as an earlier file: skipped")
             }
             FileStatus::Unrecognized(why) => tracing::warn!(file = %r.path, "not ingested: {why}"),
-            _ => {}
+            FileStatus::Failed(why) => tracing::warn!(file = %r.path, "not ingested: {why}"),
+            FileStatus::Empty => tracing::info!(file = %r.path, "empty file: nothing to read"),
+            FileStatus::Loaded => {}
         }
     }
+    let skipped = listing.skipped;
     if jobs.is_empty() {
-        return Ok(IngestReport { files: reports });
+        return Ok(IngestReport {
+            files: reports,
+            skipped,
+        });
     }
 
     let mut txn = lake.begin()?;
@@ -428,7 +460,7 @@ pub fn ingest(
                 let prev = seen.swap(pos, Ordering::Relaxed);
                 bar.inc(pos.saturating_sub(prev));
             };
-            let r = read::read_file(job, &opts.orders, &scratch, &budget, &progress);
+            let r = read::read_file(job, opts, &scratch, &budget, &progress);
             bar.inc(
                 reports[*i]
                     .bytes
@@ -477,9 +509,11 @@ pub fn ingest(
                     delta.keys.extend(spilled.keys);
                 }
             }
-            Err(e @ IngestError::File { .. }) => {
-                tracing::error!("{e}");
-                report.status = FileStatus::Failed(e.to_string());
+            // A file that cannot be read as a whole fails alone; the others go on.
+            Err(e @ (IngestError::File { .. } | IngestError::Io { .. })) => {
+                let why = printable(&e.to_string(), MAX_MESSAGE_CHARS).into_owned();
+                tracing::warn!("not ingested: {why}");
+                report.status = FileStatus::Failed(why);
                 report.seq = None;
             }
             Err(e) => return Err(e),
@@ -582,7 +616,10 @@ pub fn ingest(
         txn.commit_with_hook(crash_point)?;
     }
     tracing::debug!(seconds = clock.elapsed().as_secs_f64(), "phase: committed");
-    Ok(IngestReport { files: reports })
+    Ok(IngestReport {
+        files: reports,
+        skipped,
+    })
 }
 
 fn first_reject(batch: &RecordBatch) -> Option<(u64, Option<String>, String)> {

@@ -9,8 +9,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -19,11 +18,11 @@ use arrow_array::{RecordBatch, UInt32Array};
 use arrow_select::take::take_record_batch;
 use serde::Deserialize;
 
-use super::IngestError;
 use super::detect::Detected;
 use super::hashing::HashingReader;
-use super::lines::LineTracker;
+use super::records::{Record, Records, read_line_bounded};
 use super::rows::{self, Fields, RowError};
+use super::{IngestError, IngestOptions};
 use crate::lake::LakeError;
 use crate::lake::builder::{RowBuilder, Value};
 use crate::lake::merge::{Chunk, key_hash};
@@ -33,7 +32,7 @@ use crate::model::schema::{
 };
 use crate::model::time::{parse_timestamp, to_micros};
 use crate::model::{FileFormat, FileKind};
-use crate::settings::OrderColumns;
+use crate::printable::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, printable};
 
 /// Rows buffered per table before spilling to disk.
 pub const SPILL_ROWS: usize = 64 * 1024;
@@ -189,18 +188,22 @@ impl<'a> Rejects<'a> {
 
     fn add(&mut self, line: u64, err: RowError, record: &str) {
         let record: String = record.chars().take(MAX_RECORD_CHARS).collect();
+        // Reasons and column names quote file content: bounded and escaped before they reach
+        // the table, a log line or a terminal.
+        let column = err.column.as_deref().map(|c| printable(c, MAX_NAME_CHARS));
+        let reason = printable(&err.reason, MAX_MESSAGE_CHARS);
         let b = &mut self.builder;
         b.push(Value::Int(Some(self.job.seq)));
         b.push(Value::Str(Some(&self.job.display)));
         b.push(Value::Int(Some(line as i64)));
         b.push(Value::Str(Some(self.job.detected.kind.as_str())));
-        b.push(Value::Str(err.column.as_deref()));
-        b.push(Value::Str(Some(&err.reason)));
+        b.push(Value::Str(column.as_deref()));
+        b.push(Value::Str(Some(&reason)));
         b.push(Value::Str(Some(&record)));
         b.finish_row("", 0, 0);
         self.count += 1;
         if self.count <= 5 {
-            tracing::debug!(file = %self.job.display, line, column = err.column.as_deref().unwrap_or(""), "rejected: {}", err.reason);
+            tracing::debug!(file = %self.job.display, line, column = column.as_deref().unwrap_or(""), "rejected: {reason}");
         }
     }
 
@@ -215,123 +218,149 @@ impl<'a> Rejects<'a> {
 /// Reads one file into spill chunks under `scratch`.
 pub fn read_file(
     job: &FileJob,
-    orders: &OrderColumns,
+    opts: &IngestOptions,
     scratch: &Path,
     budget: &MemoryBudget,
     progress: &dyn Fn(u64),
 ) -> Result<FileRead, IngestError> {
-    let lake_err = |e: LakeError| IngestError::Lake(e);
+    let file = super::inbox::open_regular(&job.path).map_err(|e| IngestError::io(&job.path, e))?;
+    let (read, hash) = read_source(
+        HashingReader::new(file, job.hash),
+        job,
+        opts,
+        scratch,
+        budget,
+        progress,
+    )?;
+    Ok(FileRead {
+        sha256: hash.finish(),
+        ..read
+    })
+}
+
+/// Reads one source (a file, or bytes for the fuzz tests) of the kind `job` says; gives the
+/// source back so a hashing reader can finish.
+pub fn read_source<R: std::io::Read>(
+    source: R,
+    job: &FileJob,
+    opts: &IngestOptions,
+    scratch: &Path,
+    budget: &MemoryBudget,
+    progress: &dyn Fn(u64),
+) -> Result<(FileRead, R), IngestError> {
     match (job.detected.kind, job.detected.format) {
-        (FileKind::Settlement, _) => read_settlement(job, scratch, budget, progress),
-        (kind, FileFormat::JsonLines) => read_jsonl(job, kind, scratch, budget, progress),
-        (kind, _) => {
-            let (table, required): (&'static TableDef, Vec<&str>) = match kind {
-                FileKind::Charges => (&CHARGES, rows::charge::REQUIRED.to_vec()),
-                FileKind::Refunds => (&REFUNDS, rows::refund::REQUIRED.to_vec()),
-                FileKind::Deposits => (&DEPOSITS, rows::deposit::REQUIRED.to_vec()),
-                FileKind::Orders => (
-                    &ORDERS,
-                    vec![
-                        orders.order_id.as_str(),
-                        &orders.created_at,
-                        &orders.country,
-                        &orders.device,
-                        &orders.order_total,
-                        &orders.currency,
-                    ],
-                ),
-                FileKind::Settlement => unreachable!(),
-            };
-            let mut spiller = Spiller::new(table, scratch, job.seq, budget);
-            let mut rejects = Rejects::new(job);
-            let mut rdr =
-                csv_reader(&job.path, job.hash).map_err(|e| IngestError::io(&job.path, e))?;
-            let mut rec = csv::ByteRecord::new();
-            let header = match rdr.read_byte_record(&mut rec) {
-                Ok(true) => header_index(&rec),
-                Ok(false) => return Err(IngestError::file(job, 1, None, "no header row")),
-                Err(e) => return Err(csv_file_error(job, e)),
-            };
-            check_required(job, 1, &header.names, &required)?;
-            let mut read = 0u64;
-            loop {
-                match rdr.read_byte_record(&mut rec) {
-                    Ok(false) => break,
-                    Ok(true) => {}
-                    Err(e) => {
-                        read += 1;
-                        let line = e
-                            .position()
-                            .map(|p| p.byte())
-                            .map(|b| rdr.get_mut().line_of(b))
-                            .unwrap_or(0);
-                        rejects.add(line, RowError::row(format!("unreadable CSV: {e}")), "");
-                        continue;
-                    }
-                }
-                read += 1;
-                if read.is_multiple_of(65536) {
-                    progress(rdr.position().byte());
-                }
-                let line = record_line(&mut rdr, &rec);
-                let row = match CsvRow::new(&header, &rec) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        rejects.add(line, e, &raw_record(&rec));
-                        continue;
-                    }
-                };
-                let result = match kind {
-                    FileKind::Charges => rows::push_charge(&row, &mut spiller.builder),
-                    FileKind::Refunds => rows::push_refund(&row, &mut spiller.builder),
-                    FileKind::Deposits => rows::push_deposit(&row, &mut spiller.builder),
-                    FileKind::Orders => rows::push_order(&row, orders, &mut spiller.builder),
-                    FileKind::Settlement => unreachable!(),
-                };
-                match result {
-                    Ok(()) => {
-                        spiller.builder.finish_row(&job.display, line, job.seq);
-                        spiller.row_done().map_err(lake_err)?;
-                    }
-                    Err(e) => rejects.add(line, e, &raw_record(&rec)),
-                }
-            }
-            let (rejected, rejects) = rejects.finish();
-            Ok(FileRead {
-                rows_read: read,
-                rejected,
-                warnings: 0,
-                unknown_types: BTreeMap::new(),
-                tables: vec![spiller.finish().map_err(lake_err)?],
-                rejects,
-                sha256: rdr.into_inner().into_inner().finish(),
-            })
+        (FileKind::Settlement, _) => read_settlement(source, job, opts, scratch, budget, progress),
+        (kind, FileFormat::JsonLines) => {
+            read_jsonl(source, job, kind, opts, scratch, budget, progress)
         }
+        (kind, _) => read_csv(source, job, kind, opts, scratch, budget, progress),
     }
 }
 
-type CsvReader = csv::Reader<LineTracker<HashingReader<File>>>;
-
-fn csv_reader(path: &Path, hash: bool) -> std::io::Result<CsvReader> {
-    Ok(csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(256 * 1024)
-        .from_reader(LineTracker::new(HashingReader::new(
-            File::open(path)?,
-            hash,
-        ))))
+fn read_csv<R: std::io::Read>(
+    source: R,
+    job: &FileJob,
+    kind: FileKind,
+    opts: &IngestOptions,
+    scratch: &Path,
+    budget: &MemoryBudget,
+    progress: &dyn Fn(u64),
+) -> Result<(FileRead, R), IngestError> {
+    let lake_err = IngestError::Lake;
+    let orders = &opts.orders;
+    let w = &opts.window;
+    let (table, required): (&'static TableDef, Vec<&str>) = match kind {
+        FileKind::Charges => (&CHARGES, rows::charge::REQUIRED.to_vec()),
+        FileKind::Refunds => (&REFUNDS, rows::refund::REQUIRED.to_vec()),
+        FileKind::Deposits => (&DEPOSITS, rows::deposit::REQUIRED.to_vec()),
+        FileKind::Orders => (
+            &ORDERS,
+            vec![
+                orders.order_id.as_str(),
+                &orders.created_at,
+                &orders.country,
+                &orders.device,
+                &orders.order_total,
+                &orders.currency,
+            ],
+        ),
+        FileKind::Settlement => unreachable!("settlement reports have their own reader"),
+    };
+    let mut spiller = Spiller::new(table, scratch, job.seq, budget);
+    let mut rejects = Rejects::new(job);
+    let mut rdr = Records::new(source, b',', opts.max_record_bytes);
+    let mut rec = Record::default();
+    let io = |e| IngestError::io(&job.path, e);
+    let header = match rdr.read(&mut rec).map_err(io)? {
+        true if rec.oversize => {
+            return Err(IngestError::file(
+                job,
+                rec.line,
+                None,
+                oversize_header(opts),
+            ));
+        }
+        true => header_index(&rec),
+        false => return Err(IngestError::file(job, 1, None, "no header row")),
+    };
+    check_required(job, rec.line, &header.names, &required)?;
+    let mut read = 0u64;
+    while rdr.read(&mut rec).map_err(io)? {
+        read += 1;
+        if read.is_multiple_of(65536) {
+            progress(rdr.position());
+        }
+        let line = rec.line;
+        let row = match CsvRow::new(&header, &rec, opts) {
+            Ok(r) => r,
+            Err(e) => {
+                rejects.add(line, e, &raw_record(&rec));
+                continue;
+            }
+        };
+        let result = match kind {
+            FileKind::Charges => rows::push_charge(&row, w, &mut spiller.builder),
+            FileKind::Refunds => rows::push_refund(&row, w, &mut spiller.builder),
+            FileKind::Deposits => rows::push_deposit(&row, w, &mut spiller.builder),
+            FileKind::Orders => rows::push_order(&row, orders, w, &mut spiller.builder),
+            FileKind::Settlement => unreachable!("settlement reports have their own reader"),
+        };
+        match result {
+            Ok(()) => {
+                spiller.builder.finish_row(&job.display, line, job.seq);
+                spiller.row_done().map_err(lake_err)?;
+            }
+            Err(e) => rejects.add(line, e, &raw_record(&rec)),
+        }
+    }
+    let (rejected, rejects) = rejects.finish();
+    Ok((
+        FileRead {
+            rows_read: read,
+            rejected,
+            warnings: 0,
+            unknown_types: BTreeMap::new(),
+            tables: vec![spiller.finish().map_err(lake_err)?],
+            rejects,
+            sha256: None,
+        },
+        rdr.into_inner(),
+    ))
 }
 
-/// The physical line of the record just read.
-fn record_line(rdr: &mut CsvReader, rec: &csv::ByteRecord) -> u64 {
-    let start = rec.position().map(|p| p.byte()).unwrap_or(0);
-    rdr.get_mut().line_of(start)
+fn oversize_header(opts: &IngestOptions) -> String {
+    format!(
+        "the header row is longer than {} bytes (setting ingest.max_record_bytes)",
+        opts.max_record_bytes
+    )
 }
 
-fn csv_file_error(job: &FileJob, e: csv::Error) -> IngestError {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
-    IngestError::file(job, line, None, format!("unreadable CSV: {e}"))
+fn oversize_row(opts: &IngestOptions, bytes: u64) -> RowError {
+    RowError::row(format!(
+        "record of {bytes} bytes is longer than the limit of {} bytes (setting \
+         ingest.max_record_bytes); it was read past, not loaded",
+        opts.max_record_bytes
+    ))
 }
 
 struct Header {
@@ -355,7 +384,7 @@ impl Header {
     }
 }
 
-fn header_index(rec: &csv::ByteRecord) -> Header {
+fn header_index(rec: &Record) -> Header {
     let names: Vec<String> = rec
         .iter()
         .map(|f| String::from_utf8_lossy(f).trim().to_string())
@@ -400,12 +429,15 @@ fn check_required(
 
 struct CsvRow<'a> {
     header: &'a Header,
-    rec: &'a csv::ByteRecord,
+    rec: &'a Record,
     all: &'a str,
 }
 
 impl<'a> CsvRow<'a> {
-    fn new(header: &'a Header, rec: &'a csv::ByteRecord) -> Result<Self, RowError> {
+    fn new(header: &'a Header, rec: &'a Record, opts: &IngestOptions) -> Result<Self, RowError> {
+        if rec.oversize {
+            return Err(oversize_row(opts, rec.source_bytes));
+        }
         if rec.len() != header.names.len() {
             return Err(RowError::row(format!(
                 "expected {} fields, found {}",
@@ -432,52 +464,75 @@ impl Fields for CsvRow<'_> {
     }
 }
 
-fn raw_record(rec: &csv::ByteRecord) -> String {
+/// The record as CSV text again (of an oversize record, what was kept of it).
+fn raw_record(rec: &Record) -> String {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
-    let _ = w.write_byte_record(rec);
+    let _ = if rec.oversize {
+        w.write_record(rec.kept_prefix())
+    } else {
+        w.write_record(rec.iter())
+    };
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8_lossy(&bytes)
         .trim_end_matches('\n')
         .to_string()
 }
 
-fn read_settlement(
+/// Lines of a settlement report's header block looked through for its column row.
+const MAX_HEADER_BLOCK: usize = 1000;
+
+fn read_settlement<R: std::io::Read>(
+    source: R,
     job: &FileJob,
+    opts: &IngestOptions,
     scratch: &Path,
     budget: &MemoryBudget,
     progress: &dyn Fn(u64),
-) -> Result<FileRead, IngestError> {
+) -> Result<(FileRead, R), IngestError> {
     let lake_err = IngestError::Lake;
-    let mut rdr = csv_reader(&job.path, job.hash).map_err(|e| IngestError::io(&job.path, e))?;
-    let mut rec = csv::ByteRecord::new();
+    let io = |e| IngestError::io(&job.path, e);
+    let mut rdr = Records::new(source, b',', opts.max_record_bytes);
+    let mut rec = Record::default();
     let mut meta: Vec<(String, String)> = Vec::new();
+    let mut block = 0;
     let (header, header_line) = loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => {
-                let first = String::from_utf8_lossy(rec.get(0).unwrap_or_default())
-                    .trim()
-                    .to_string();
-                if first == rows::line::POSTED {
-                    break (header_index(&rec), record_line(&mut rdr, &rec));
-                }
-                if !first.is_empty() {
-                    let value = String::from_utf8_lossy(rec.get(1).unwrap_or_default())
-                        .trim()
-                        .to_string();
-                    meta.push((first, value));
-                }
-            }
-            Ok(false) => {
-                return Err(IngestError::file(
-                    job,
-                    1,
-                    Some(rows::line::POSTED.into()),
-                    "settlement report has no `TransactionPostedDate` column row",
-                ));
-            }
-            Err(e) => return Err(csv_file_error(job, e)),
+        if !rdr.read(&mut rec).map_err(io)? || block == MAX_HEADER_BLOCK {
+            return Err(IngestError::file(
+                job,
+                rec.line.max(1),
+                Some(rows::line::POSTED.into()),
+                format!(
+                    "settlement report has no `TransactionPostedDate` column row{}",
+                    if block == MAX_HEADER_BLOCK {
+                        format!(" in its first {MAX_HEADER_BLOCK} lines")
+                    } else {
+                        String::new()
+                    }
+                ),
+            ));
+        }
+        block += 1;
+        if rec.oversize {
+            return Err(IngestError::file(
+                job,
+                rec.line,
+                None,
+                oversize_header(opts),
+            ));
+        }
+        let first = String::from_utf8_lossy(rec.get(0).unwrap_or_default())
+            .trim()
+            .to_string();
+        if first == rows::line::POSTED {
+            break (header_index(&rec), rec.line);
+        }
+        if !first.is_empty() {
+            let value = String::from_utf8_lossy(rec.get(1).unwrap_or_default())
+                .trim()
+                .to_string();
+            meta.push((first, value));
         }
     };
     check_required(job, header_line, &header.names, &rows::line::REQUIRED)?;
@@ -486,38 +541,25 @@ fn read_settlement(
     let mut per_settlement: BTreeMap<String, (u64, u64)> = BTreeMap::new(); // id -> (count, first line)
     let mut unknown_types: BTreeMap<String, u64> = BTreeMap::new();
     let mut read = 0u64;
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                read += 1;
-                let line = e
-                    .position()
-                    .map(|p| p.byte())
-                    .map(|b| rdr.get_mut().line_of(b))
-                    .unwrap_or(0);
-                rejects.add(line, RowError::row(format!("unreadable CSV: {e}")), "");
-                continue;
-            }
-        }
+    while rdr.read(&mut rec).map_err(io)? {
         read += 1;
         if read.is_multiple_of(65536) {
-            progress(rdr.position().byte());
+            progress(rdr.position());
         }
-        let line = record_line(&mut rdr, &rec);
-        let row = match CsvRow::new(&header, &rec) {
+        let line = rec.line;
+        let row = match CsvRow::new(&header, &rec, opts) {
             Ok(r) => r,
             Err(e) => {
                 rejects.add(line, e, &raw_record(&rec));
                 continue;
             }
         };
-        match rows::push_settlement_line(&row, &mut lines.builder) {
+        match rows::push_settlement_line(&row, &opts.window, &mut lines.builder) {
             Ok((id, unknown)) => {
                 if unknown {
+                    let t = row.get(rows::line::TYPE).unwrap_or("").trim();
                     *unknown_types
-                        .entry(row.get(rows::line::TYPE).unwrap_or("").trim().to_string())
+                        .entry(printable(t, MAX_NAME_CHARS).into_owned())
                         .or_default() += 1;
                 }
                 let e = per_settlement.entry(id.to_string()).or_insert((0, line));
@@ -543,11 +585,19 @@ fn read_settlement(
             .collect();
         format!("{{{}}}", pairs.join(","))
     };
+    // A header date that is not a plausible timestamp is left empty (and said), never stored.
     let meta_ts = |key: &str| {
-        meta.iter()
-            .find(|(k, _)| k == key)
-            .and_then(|(_, v)| parse_timestamp(v).ok())
-            .map(to_micros)
+        let (_, v) = meta.iter().find(|(k, _)| k == key)?;
+        let checked = parse_timestamp(v)
+            .map_err(|e| e.to_string())
+            .and_then(|t| opts.window.check_timestamp(to_micros(t)));
+        match checked {
+            Ok(t) => Some(t),
+            Err(why) => {
+                tracing::warn!(file = %job.display, "header {key} left empty: {}", printable(&why, MAX_MESSAGE_CHARS));
+                None
+            }
+        }
     };
     let seller = meta
         .iter()
@@ -570,18 +620,21 @@ fn read_settlement(
         tracing::warn!(file = %job.display, types = ?unknown_types, "unknown settlement TransactionType values loaded as-is");
     }
     let (rejected, rejects) = rejects.finish();
-    Ok(FileRead {
-        rows_read: read,
-        rejected,
-        warnings,
-        unknown_types,
-        tables: vec![
-            lines.finish().map_err(lake_err)?,
-            heads.finish().map_err(lake_err)?,
-        ],
-        rejects,
-        sha256: rdr.into_inner().into_inner().finish(),
-    })
+    Ok((
+        FileRead {
+            rows_read: read,
+            rejected,
+            warnings,
+            unknown_types,
+            tables: vec![
+                lines.finish().map_err(lake_err)?,
+                heads.finish().map_err(lake_err)?,
+            ],
+            rejects,
+            sha256: None,
+        },
+        rdr.into_inner(),
+    ))
 }
 
 /// An API v2 price object.
@@ -736,13 +789,15 @@ fn check_currencies(obj: &JsonObject<'_>, kind: FileKind) -> Result<(), RowError
     Ok(())
 }
 
-fn read_jsonl(
+fn read_jsonl<R: std::io::Read>(
+    source: R,
     job: &FileJob,
     kind: FileKind,
+    opts: &IngestOptions,
     scratch: &Path,
     budget: &MemoryBudget,
     progress: &dyn Fn(u64),
-) -> Result<FileRead, IngestError> {
+) -> Result<(FileRead, R), IngestError> {
     let table: &'static TableDef = if kind == FileKind::Refunds {
         &REFUNDS
     } else {
@@ -750,19 +805,13 @@ fn read_jsonl(
     };
     let mut spiller = Spiller::new(table, scratch, job.seq, budget);
     let mut rejects = Rejects::new(job);
-    let file = File::open(&job.path).map_err(|e| IngestError::io(&job.path, e))?;
-    let mut reader = BufReader::with_capacity(256 * 1024, HashingReader::new(file, job.hash));
+    let mut reader = BufReader::with_capacity(256 * 1024, source);
     let mut buf = Vec::new();
     let (mut line_no, mut read, mut bytes) = (0u64, 0u64, 0u64);
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| IngestError::io(&job.path, e))?;
-        if n == 0 {
-            break;
-        }
-        bytes += n as u64;
+    while let Some((n, oversize)) = read_line_bounded(&mut reader, &mut buf, opts.max_record_bytes)
+        .map_err(|e| IngestError::io(&job.path, e))?
+    {
+        bytes += n;
         line_no += 1;
         let mut text: &[u8] = &buf;
         if line_no == 1 {
@@ -770,12 +819,20 @@ fn read_jsonl(
         }
         let text = text.strip_suffix(b"\n").unwrap_or(text);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
-        if text.iter().all(|b| b.is_ascii_whitespace()) {
+        if !oversize && text.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
         read += 1;
         if read.is_multiple_of(65536) {
             progress(bytes);
+        }
+        if oversize {
+            rejects.add(
+                line_no,
+                oversize_row(opts, n),
+                &String::from_utf8_lossy(text),
+            );
+            continue;
         }
         let obj: JsonObject<'_> = match serde_json::from_slice(text) {
             Ok(o) => o,
@@ -790,8 +847,8 @@ fn read_jsonl(
         };
         let fields = JsonFields { obj: &obj, kind };
         let result = check_currencies(&obj, kind).and_then(|()| match kind {
-            FileKind::Refunds => rows::push_refund(&fields, &mut spiller.builder),
-            _ => rows::push_charge(&fields, &mut spiller.builder),
+            FileKind::Refunds => rows::push_refund(&fields, &opts.window, &mut spiller.builder),
+            _ => rows::push_charge(&fields, &opts.window, &mut spiller.builder),
         });
         match result {
             Ok(()) => {
@@ -810,13 +867,16 @@ fn read_jsonl(
         }
     }
     let (rejected, rejects) = rejects.finish();
-    Ok(FileRead {
-        rows_read: read,
-        rejected,
-        warnings: 0,
-        unknown_types: BTreeMap::new(),
-        tables: vec![spiller.finish().map_err(IngestError::Lake)?],
-        rejects,
-        sha256: reader.into_inner().finish(),
-    })
+    Ok((
+        FileRead {
+            rows_read: read,
+            rejected,
+            warnings: 0,
+            unknown_types: BTreeMap::new(),
+            tables: vec![spiller.finish().map_err(IngestError::Lake)?],
+            rejects,
+            sha256: None,
+        },
+        reader.into_inner(),
+    ))
 }

@@ -6,7 +6,7 @@
 
 use crate::lake::builder::{RowBuilder, Value};
 use crate::model::money::parse_minor;
-use crate::model::time::{parse_date, parse_timestamp, to_epoch_days, to_micros};
+use crate::model::time::{TimeWindow, parse_date, parse_timestamp, to_epoch_days, to_micros};
 use crate::model::{CHARGE_STATES, Currency, REFUND_STATES};
 
 /// Why a row was rejected: the column to blame (if any) and the reason.
@@ -53,11 +53,13 @@ pub fn optional<'a>(f: &'a impl Fields, name: &str) -> Option<&'a str> {
     f.get(name).map(str::trim).filter(|v| !v.is_empty())
 }
 
-fn timestamp(f: &impl Fields, name: &str) -> RowResult<i64> {
+/// A required timestamp, within the plausible window.
+fn timestamp(f: &impl Fields, name: &str, w: &TimeWindow) -> RowResult<i64> {
     let v = required(f, name)?;
     parse_timestamp(v)
-        .map(to_micros)
-        .map_err(|e| RowError::at(name, e.to_string()))
+        .map_err(|e| e.to_string())
+        .and_then(|t| w.check_timestamp(to_micros(t)))
+        .map_err(|e| RowError::at(name, e))
 }
 
 fn currency(f: &impl Fields, name: &str) -> RowResult<Currency> {
@@ -118,12 +120,12 @@ pub mod charge {
 }
 
 /// Parses a charge and pushes it into a `charges` builder.
-pub fn push_charge(f: &impl Fields, b: &mut RowBuilder) -> RowResult<()> {
+pub fn push_charge(f: &impl Fields, w: &TimeWindow, b: &mut RowBuilder) -> RowResult<()> {
     use charge::*;
     let id = required(f, ID)?;
     let permission = required(f, PERMISSION)?;
-    let created = timestamp(f, CREATED)?;
-    let updated = timestamp(f, UPDATED)?;
+    let created = timestamp(f, CREATED, w)?;
+    let updated = timestamp(f, UPDATED, w)?;
     let state = one_of(f, STATE, &CHARGE_STATES)?;
     let cur = currency(f, CURRENCY)?;
     let amount = money(f, AMOUNT, cur)?;
@@ -158,12 +160,12 @@ pub mod refund {
 }
 
 /// Parses a refund and pushes it into a `refunds` builder.
-pub fn push_refund(f: &impl Fields, b: &mut RowBuilder) -> RowResult<()> {
+pub fn push_refund(f: &impl Fields, w: &TimeWindow, b: &mut RowBuilder) -> RowResult<()> {
     use refund::*;
     let id = required(f, ID)?;
     let charge = required(f, CHARGE)?;
-    let created = timestamp(f, CREATED)?;
-    let updated = timestamp(f, UPDATED)?;
+    let created = timestamp(f, CREATED, w)?;
+    let updated = timestamp(f, UPDATED, w)?;
     let state = one_of(f, STATE, &REFUND_STATES)?;
     let cur = currency(f, CURRENCY)?;
     let amount = money(f, AMOUNT, cur)?;
@@ -196,10 +198,11 @@ fn canonical(s: &str, lower: bool) -> std::borrow::Cow<'_, str> {
 pub fn push_order(
     f: &impl Fields,
     cols: &crate::settings::OrderColumns,
+    w: &TimeWindow,
     b: &mut RowBuilder,
 ) -> RowResult<()> {
     let id = required(f, &cols.order_id)?;
-    let created = timestamp(f, &cols.created_at)?;
+    let created = timestamp(f, &cols.created_at, w)?;
     let country = canonical(required(f, &cols.country)?, false);
     if country.len() != 2 || !country.bytes().all(|c| c.is_ascii_uppercase()) {
         return Err(RowError::at(
@@ -232,10 +235,13 @@ pub mod deposit {
 }
 
 /// Parses a bank statement line and pushes it into a `deposits` builder.
-pub fn push_deposit(f: &impl Fields, b: &mut RowBuilder) -> RowResult<()> {
+pub fn push_deposit(f: &impl Fields, w: &TimeWindow, b: &mut RowBuilder) -> RowResult<()> {
     use deposit::*;
     let id = required(f, ID)?;
-    let date = parse_date(required(f, DATE)?).map_err(|e| RowError::at(DATE, e.to_string()))?;
+    let date = parse_date(required(f, DATE)?)
+        .map_err(|e| e.to_string())
+        .and_then(|d| w.check_date(d))
+        .map_err(|e| RowError::at(DATE, e))?;
     let cur = currency(f, CURRENCY)?;
     let amount = money(f, AMOUNT, cur)?;
     b.push(Value::Str(Some(id)));
@@ -269,10 +275,11 @@ pub mod line {
 /// `TransactionType` is unknown (loaded, but counted as a warning).
 pub fn push_settlement_line<'a>(
     f: &'a impl Fields,
+    w: &TimeWindow,
     b: &mut RowBuilder,
 ) -> RowResult<(&'a str, bool)> {
     use line::*;
-    let posted = timestamp(f, POSTED)?;
+    let posted = timestamp(f, POSTED, w)?;
     let settlement = required(f, SETTLEMENT)?;
     let ttype = required(f, TYPE)?;
     let cur = currency(f, CURRENCY)?;
@@ -314,6 +321,14 @@ mod tests {
         }
     }
 
+    fn window() -> TimeWindow {
+        TimeWindow::new(
+            crate::model::time::DEFAULT_EARLIEST,
+            parse_timestamp("2026-12-01T00:00:00Z").unwrap(),
+            2,
+        )
+    }
+
     fn charge(overrides: &[(&'static str, &'static str)]) -> Map {
         let mut m: HashMap<_, _> = [
             ("ChargeId", "P01-1-C1"),
@@ -334,14 +349,26 @@ mod tests {
     #[test]
     fn valid_charge_pushes_a_row() {
         let mut b = RowBuilder::new(&CHARGES, 1);
-        push_charge(&charge(&[]), &mut b).unwrap();
+        push_charge(&charge(&[]), &window(), &mut b).unwrap();
         b.finish_row("f.csv", 2, 1);
         assert_eq!(b.len(), 1);
     }
 
     #[test]
     fn each_bad_charge_field_is_named() {
-        let cases: [(&[(&str, &str)], &str); 7] = [
+        let cases: [(&[(&str, &str)], &str); 10] = [
+            (
+                &[("CreationTimestamp", "1969-12-31T23:59:59Z")],
+                "CreationTimestamp",
+            ),
+            (
+                &[("CreationTimestamp", "9999-12-31T00:00:00Z")],
+                "CreationTimestamp",
+            ),
+            (
+                &[("LastUpdatedTimestamp", "2036-01-01T00:00:00Z")],
+                "LastUpdatedTimestamp",
+            ),
             (&[("ChargeId", " ")], "ChargeId"),
             (&[("State", "Settled")], "State"),
             (&[("CurrencyCode", "XXX")], "CurrencyCode"),
@@ -352,7 +379,7 @@ mod tests {
         ];
         for (over, col) in cases {
             let mut b = RowBuilder::new(&CHARGES, 1);
-            let err = push_charge(&charge(over), &mut b).unwrap_err();
+            let err = push_charge(&charge(over), &window(), &mut b).unwrap_err();
             assert_eq!(err.column.as_deref(), Some(col), "{over:?}: {err:?}");
             assert!(b.is_empty());
         }
@@ -372,10 +399,10 @@ mod tests {
         .into_iter()
         .collect();
         let mut b = RowBuilder::new(&ORDERS, 1);
-        push_order(&Map(m.clone()), &cols, &mut b).unwrap();
+        push_order(&Map(m.clone()), &cols, &window(), &mut b).unwrap();
         b.finish_row("o.csv", 2, 1);
         m.insert("country", "Germany");
-        let err = push_order(&Map(m), &cols, &mut b).unwrap_err();
+        let err = push_order(&Map(m), &cols, &window(), &mut b).unwrap_err();
         assert_eq!(err.column.as_deref(), Some("country"));
     }
 }

@@ -63,6 +63,16 @@ impl LakeError {
 }
 
 pub const LOCK_FILE: &str = ".lock";
+/// How long a reader waits for a commit in progress before giving up.
+const READ_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Whether a payrecon process holds the lake's writer lock now.
+fn writer_active(root: &Path) -> bool {
+    let Ok(lock) = fs::File::open(root.join(LOCK_FILE)) else {
+        return false;
+    };
+    matches!(lock.try_lock_shared(), Err(fs::TryLockError::WouldBlock))
+}
 const MARKER: &str = "_payrecon.json";
 pub const VERSIONS_DIR: &str = "_versions";
 
@@ -144,11 +154,27 @@ impl Lake {
                 "is not a payrecon lake (no _payrecon.json); run `payrecon ingest` first",
             ));
         }
-        if root.join(txn::TXN_DIR).join("journal.json").exists() {
-            return Err(LakeError::corrupt(
-                root,
-                "has an interrupted commit; run `payrecon ingest` (with no files) or any writing command to recover it",
-            ));
+        let journal = root.join(txn::TXN_DIR).join("journal.json");
+        let started = std::time::Instant::now();
+        while journal.exists() {
+            // A commit is being applied right now when a writer holds the lock: wait for it
+            // (its renames take moments). Without a writer, the commit was interrupted.
+            if !writer_active(root) {
+                return Err(LakeError::corrupt(
+                    root,
+                    "has an interrupted commit; run `payrecon ingest` (with no files) or any writing command to recover it",
+                ));
+            }
+            if started.elapsed() > READ_WAIT {
+                return Err(LakeError::corrupt(
+                    root,
+                    format!(
+                        "a commit by another payrecon process has been in progress for over {} s; try again when it has finished",
+                        READ_WAIT.as_secs()
+                    ),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
         Ok(Lake {
             root: root.to_path_buf(),

@@ -134,9 +134,14 @@ pub fn to_micros(ts: DateTime<Utc>) -> i64 {
     ts.timestamp_micros()
 }
 
-/// Inverse of [`to_micros`].
+/// Inverse of [`to_micros`]. Total: an instant beyond chrono's range (±262,000 years, never
+/// stored by ingest, but a lake is a file anyone can write) saturates instead of panicking.
 pub fn from_micros(micros: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros).expect("lake timestamps are in range")
+    DateTime::from_timestamp_micros(micros).unwrap_or(if micros < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
 }
 
 /// Days since the Unix epoch, as stored in the lake's `DATE` columns.
@@ -144,9 +149,97 @@ pub fn to_epoch_days(date: NaiveDate) -> i32 {
     (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
 }
 
-/// Inverse of [`to_epoch_days`].
+/// Days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+const EPOCH_FROM_CE: i32 = 719_163;
+
+/// Inverse of [`to_epoch_days`]. Total: days before 1970 are negative, and a day beyond
+/// chrono's range saturates instead of panicking.
 pub fn from_epoch_days(days: i32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Days::new(days as u64)
+    days.checked_add(EPOCH_FROM_CE)
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .unwrap_or(if days < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        })
+}
+
+/// The plausible range of a row's times: no earlier than a configured date (default
+/// 2000-01-01) and no later than the time of the run plus a tolerance (default 2 days; a payment
+/// cannot come from the future). A time outside it is a rejected row, so one odd row can never
+/// move the cut-off or make reports for empty months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWindow {
+    /// The earliest plausible local date.
+    pub earliest: NaiveDate,
+    /// The latest plausible instant (the run's clock plus the tolerance), microseconds.
+    pub latest_us: i64,
+    /// The tolerance in days, for messages.
+    pub tolerance_days: u32,
+}
+
+/// The default earliest plausible date.
+pub const DEFAULT_EARLIEST: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
+/// The default tolerance for times after the run's clock, in days.
+pub const DEFAULT_FUTURE_DAYS: u32 = 2;
+
+impl TimeWindow {
+    /// The window for a run at `now`.
+    pub fn new(earliest: NaiveDate, now: DateTime<Utc>, tolerance_days: u32) -> Self {
+        let latest = now
+            .checked_add_signed(chrono::TimeDelta::days(i64::from(tolerance_days)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        TimeWindow {
+            earliest,
+            latest_us: to_micros(latest),
+            tolerance_days,
+        }
+    }
+
+    /// The defaults, at the current time.
+    pub fn now() -> Self {
+        TimeWindow::new(DEFAULT_EARLIEST, Utc::now(), DEFAULT_FUTURE_DAYS)
+    }
+
+    /// Why an instant is implausible, if it is.
+    pub fn check_timestamp(&self, micros: i64) -> Result<i64, String> {
+        if micros < to_micros(self.earliest.and_time(chrono::NaiveTime::MIN).and_utc()) {
+            return Err(format!(
+                "{} is before the earliest plausible date {} (setting ingest.earliest_date)",
+                format_timestamp(from_micros(micros)),
+                self.earliest
+            ));
+        }
+        if micros > self.latest_us {
+            return Err(self.future(&format_timestamp(from_micros(micros))));
+        }
+        Ok(micros)
+    }
+
+    /// Why a local calendar date is implausible, if it is.
+    pub fn check_date(&self, date: NaiveDate) -> Result<NaiveDate, String> {
+        if date < self.earliest {
+            return Err(format!(
+                "{date} is before the earliest plausible date {} (setting ingest.earliest_date)",
+                self.earliest
+            ));
+        }
+        // A local date: its first moment may be up to 14 hours behind UTC's.
+        let latest_day = from_micros(self.latest_us + 14 * 3_600_000_000).date_naive();
+        if date > latest_day {
+            return Err(self.future(&date.to_string()));
+        }
+        Ok(date)
+    }
+
+    fn future(&self, what: &str) -> String {
+        format!(
+            "{what} is in the future: later than the time of this run plus {} day{} (setting \
+             ingest.future_tolerance_days)",
+            self.tolerance_days,
+            if self.tolerance_days == 1 { "" } else { "s" }
+        )
+    }
 }
 
 /// Formats a UTC instant the way payrecon writes timestamps: `2026-10-01T14:37:01Z`
@@ -210,12 +303,45 @@ mod tests {
     }
 
     #[test]
+    fn the_plausible_window() {
+        let w = TimeWindow::new(DEFAULT_EARLIEST, utc("2026-12-02T12:00:00Z"), 2);
+        let at = |s: &str| w.check_timestamp(to_micros(parse_timestamp(s).unwrap()));
+        assert!(at("2000-01-01T00:00:00Z").is_ok());
+        assert!(at("2026-12-04T12:00:00Z").is_ok());
+        assert!(at("1999-12-31T23:59:59Z").unwrap_err().contains("earliest"));
+        assert!(
+            at("1969-07-20T20:17:00Z")
+                .unwrap_err()
+                .contains("1969-07-20")
+        );
+        assert!(at("2026-12-04T12:00:01Z").unwrap_err().contains("future"));
+        assert!(
+            at("9999-12-31T23:59:59Z")
+                .unwrap_err()
+                .contains("9999-12-31")
+        );
+        let day = |s: &str| w.check_date(parse_date(s).unwrap());
+        assert!(day("2026-12-05").is_ok());
+        assert!(day("2026-12-06").is_err());
+        assert!(day("0001-01-01").is_err());
+        assert!(day("9999-12-31").is_err());
+    }
+
+    #[test]
     fn dates_and_round_trips() {
         let d = parse_date("2026-10-01").unwrap();
         assert_eq!(from_epoch_days(to_epoch_days(d)), d);
         assert!(parse_date("01/10/2026").is_err());
         let ts = utc("2026-10-01T14:37:01.123Z");
         assert_eq!(from_micros(to_micros(ts)), ts);
+        // Before 1970 and beyond chrono's range: no panic.
+        let old = parse_date("1969-12-31").unwrap();
+        assert_eq!(to_epoch_days(old), -1);
+        assert_eq!(from_epoch_days(-1), old);
+        assert_eq!(from_epoch_days(i32::MIN), NaiveDate::MIN);
+        assert_eq!(from_epoch_days(i32::MAX), NaiveDate::MAX);
+        assert_eq!(from_micros(i64::MIN), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(from_micros(i64::MAX), DateTime::<Utc>::MAX_UTC);
         assert_eq!(format_timestamp(ts), "2026-10-01T14:37:01.123Z");
     }
 }

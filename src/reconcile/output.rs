@@ -293,22 +293,16 @@ fn polars_err(path: &Path) -> impl FnOnce(PolarsError) -> ReconcileError + '_ {
 
 /// `df` as CSV bytes, with formula-like text neutralised ([`crate::export`]).
 pub fn csv_bytes(df: &DataFrame, path: &Path) -> Result<Vec<u8>, ReconcileError> {
-    let mut safe = crate::export::neutralise_frame(df);
     let mut out = Vec::new();
-    CsvWriter::new(&mut out)
-        .finish(&mut safe)
-        .map_err(polars_err(path))?;
+    crate::export::write_csv(df, &mut out, true).map_err(polars_err(path))?;
     Ok(out)
 }
 
 /// Writes `df` as CSV to `path`, atomically, with formula-like text neutralised
 /// ([`crate::export`]).
 pub fn write_csv(df: &DataFrame, path: &Path) -> Result<(), ReconcileError> {
-    let mut safe = crate::export::neutralise_frame(df);
     write_atomic_with(path, |w| {
-        CsvWriter::new(w)
-            .finish(&mut safe)
-            .map_err(polars_err(path))
+        crate::export::write_csv(df, w, true).map_err(polars_err(path))
     })
 }
 
@@ -1192,14 +1186,11 @@ pub fn read_results_file(path: &Path) -> Result<Vec<ResultRow>, ReconcileError> 
 pub fn write_results_csv(rec: &Reconciliation, path: &Path) -> Result<(), ReconcileError> {
     write_atomic_with(path, |w| {
         for (i, chunk) in rec.rows.chunks(RESULT_CHUNK).enumerate() {
-            CsvWriter::new(&mut *w)
-                .include_header(i == 0)
-                .finish(&mut crate::export::neutralise_frame(&results_chunk(chunk)))
+            crate::export::write_csv(&results_chunk(chunk), &mut *w, i == 0)
                 .map_err(polars_err(path))?;
         }
         if rec.rows.is_empty() {
-            CsvWriter::new(&mut *w)
-                .finish(&mut results_chunk(&[]))
+            crate::export::write_csv(&results_chunk(&[]), &mut *w, true)
                 .map_err(polars_err(path))?;
         }
         Ok(())
