@@ -292,11 +292,19 @@ pub fn preview(
     })
 }
 
-/// A test hook: `PAYRECON_CRASH_AT=<point>` aborts the process at that point, as a kill would.
+/// Test hooks: `PAYRECON_CRASH_AT=<point>` aborts the process at that point, as a kill would;
+/// `PAYRECON_PAUSE_AT=<point>:<ms>` sleeps there (a slow disk, for readers racing a commit).
 pub fn crash_point(point: &str) {
     if std::env::var("PAYRECON_CRASH_AT").is_ok_and(|p| p == point) {
         eprintln!("PAYRECON_CRASH_AT={point}: aborting");
         std::process::abort();
+    }
+    if let Ok(pause) = std::env::var("PAYRECON_PAUSE_AT")
+        && let Some((at, ms)) = pause.split_once(':')
+        && at == point
+        && let Ok(ms) = ms.parse::<u64>()
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }
 

@@ -19,7 +19,9 @@ pub fn payrecon(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("payrecon").expect("binary built");
     cmd.current_dir(dir)
         .env_remove("RUST_LOG")
-        .env_remove("PAYRECON_CRASH_AT");
+        .env_remove("PAYRECON_CRASH_AT")
+        .env_remove("PAYRECON_PAUSE_AT")
+        .env_remove("PAYRECON_NOW");
     cmd
 }
 
