@@ -880,3 +880,86 @@ fn read_jsonl<R: std::io::Read>(
         reader.into_inner(),
     ))
 }
+
+/// What [`read_bytes`] made of some bytes.
+#[derive(Debug)]
+pub struct BytesRead {
+    /// What the bytes were taken for.
+    pub sniffed: super::Sniffed,
+    pub rows_read: u64,
+    /// Rows that parsed (of every table the kind writes: a settlement's `settlements` rows too).
+    pub rows_loaded: u64,
+    /// Rows of the kind's main table that parsed.
+    pub main_rows: u64,
+    pub rejected: u64,
+    /// The physical line of every reject.
+    pub reject_lines: Vec<u64>,
+    /// The error that refused the bytes as a whole, if one did.
+    pub error: Option<String>,
+}
+
+/// The byte-level entry point to every reader: recognises `bytes` (or reads them as `force`
+/// says) and parses them in memory, as an ingest would, without a lake. For the fuzz tests.
+pub fn read_bytes(bytes: &[u8], force: Option<Detected>, opts: &IngestOptions) -> BytesRead {
+    let sniffed = match force {
+        Some(d) => super::Sniffed::Kind(d),
+        None => super::detect::detect_bytes(bytes, &opts.orders),
+    };
+    let mut out = BytesRead {
+        sniffed: sniffed.clone(),
+        rows_read: 0,
+        rows_loaded: 0,
+        main_rows: 0,
+        rejected: 0,
+        reject_lines: Vec::new(),
+        error: None,
+    };
+    let super::Sniffed::Kind(detected) = sniffed else {
+        return out;
+    };
+    let job = FileJob {
+        path: PathBuf::from("<bytes>"),
+        display: "<bytes>".into(),
+        seq: 1,
+        detected,
+        hash: false,
+    };
+    // Everything stays in memory: the scratch folder is never written.
+    let budget = MemoryBudget::new(usize::MAX);
+    match read_source(
+        bytes,
+        &job,
+        opts,
+        Path::new("/nonexistent"),
+        &budget,
+        &|_| {},
+    ) {
+        Ok((read, _)) => {
+            out.rows_read = read.rows_read;
+            out.rejected = read.rejected;
+            for (i, (_, spilled)) in read.tables.iter().enumerate() {
+                let n: u64 = spilled
+                    .spills
+                    .values()
+                    .flatten()
+                    .map(|c| match c {
+                        Chunk::Memory(b) => b.num_rows() as u64,
+                        Chunk::Disk(_) => 0,
+                    })
+                    .sum();
+                out.rows_loaded += n;
+                if i == 0 {
+                    out.main_rows = n;
+                }
+            }
+            if let Some(b) = &read.rejects {
+                let lines = b
+                    .column(REJECTS.index_of("source_line"))
+                    .as_primitive::<arrow_array::types::Int64Type>();
+                out.reject_lines = lines.values().iter().map(|&l| l as u64).collect();
+            }
+        }
+        Err(e) => out.error = Some(e.to_string()),
+    }
+    out
+}
