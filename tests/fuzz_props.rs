@@ -296,7 +296,10 @@ fn the_corpus_reads_as_expected() {
     let nul = read("nul-run.jsonl");
     assert_eq!((nul.rows_read, nul.main_rows, nul.rejected), (2, 1, 1));
     // Past serde_json's recursion limit: not JSON, so not recognised (and no stack overflow).
-    assert!(matches!(read("deep-json.jsonl").sniffed, Sniffed::Unknown(_)));
+    assert!(matches!(
+        read("deep-json.jsonl").sniffed,
+        Sniffed::Unknown(_)
+    ));
     let s = read("settlement-odd-dates.txt");
     assert_eq!((s.rows_read, s.main_rows, s.rejected), (2, 1, 1));
     let bank = read("bank-odd.csv");

@@ -243,12 +243,15 @@ fn archive(report: &IngestReport, p: &Paths, night: &str) -> Result<usize, Comma
                 | FileStatus::Empty
         ) {
             let path = f.source.as_path();
-            let to = crate::ingest::archive::archive_file(path, &p.inbox, &dir).map_err(|e| {
-                CommandError::Io {
-                    path: path.to_path_buf(),
-                    source: e,
+            // A file that cannot be moved (gone, or the archive refuses it) stays behind: the
+            // next run finds its content in the lake and archives it then.
+            let to = match crate::ingest::archive::archive_file(path, &p.inbox, &dir) {
+                Ok(to) => to,
+                Err(e) => {
+                    tracing::warn!(file = %f.path, "not archived, left in the inbox: {e}");
+                    continue;
                 }
-            })?;
+            };
             tracing::debug!(file = %f.path, to = %to.display(), "archived");
             moved += 1;
             if moved == 1 {

@@ -14,14 +14,18 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The payrecon binary, run in `dir` with a clean environment.
+/// The clock every test run sees (`PAYRECON_NOW`): the plausible-time window of generated data
+/// must not depend on the day the tests run.
+pub const TEST_NOW: &str = "2027-06-30T00:00:00Z";
+
+/// The payrecon binary, run in `dir` with a clean environment and the test clock.
 pub fn payrecon(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("payrecon").expect("binary built");
     cmd.current_dir(dir)
         .env_remove("RUST_LOG")
         .env_remove("PAYRECON_CRASH_AT")
         .env_remove("PAYRECON_PAUSE_AT")
-        .env_remove("PAYRECON_NOW");
+        .env("PAYRECON_NOW", TEST_NOW);
     cmd
 }
 
