@@ -523,3 +523,30 @@ fn a_query_during_a_live_commit_waits_for_it() {
     assert!(!stderr.contains("interrupted"), "{stderr}");
     assert_eq!(stdout, "n\n2\n");
 }
+
+#[test]
+fn a_lake_already_holding_far_future_rows_still_runs() {
+    // Rows a build without the window (or another clock) let in: the night neither panics nor
+    // makes their months, and the cut-off stays at the run's clock + tolerance.
+    let (tmp, inbox) = world();
+    payrecon(tmp.path())
+        .env("PAYRECON_NOW", "9999-12-31T23:59:59Z")
+        .arg("ingest")
+        .arg(fixture("hostile/far-future/charges.csv"))
+        .assert()
+        .success();
+    let _ = inbox;
+    let out = run(tmp.path(), &[]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("outside the plausible time window"),
+        "{stderr}"
+    );
+    assert_eq!(month_folders(tmp.path()), ["2026-10"]);
+    // TEST_NOW is 2027-06-30: +2 days is the cut-off, so ORD-1 (2026-10-01) is 274 days old.
+    let exceptions =
+        std::fs::read_to_string(tmp.path().join("reports/reconcile/exceptions.csv")).unwrap();
+    let ord1 = exceptions.lines().find(|l| l.contains(",ORD-1,")).unwrap();
+    assert!(ord1.contains(",274,"), "{ord1}");
+}

@@ -32,6 +32,7 @@ fn options() -> Options {
         fallback_window_days: 2,
         tolerance: 0,
         cutoff: None,
+        latest: i64::MAX,
     }
 }
 

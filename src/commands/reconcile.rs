@@ -36,6 +36,7 @@ pub(crate) fn options(config: &Config, cutoff: Option<&str>) -> Result<Options, 
         fallback_window_days: r.fallback_window_days,
         tolerance,
         cutoff,
+        latest: config.ingest.time_window()?.latest_us,
     })
 }
 

@@ -382,6 +382,7 @@ fn months_with_data(
     facts: &crate::analytics::facts::Facts,
     result_days: &[i32],
     tz: chrono_tz::Tz,
+    window: &crate::model::time::TimeWindow,
 ) -> Vec<String> {
     let mut days: rustc_hash::FxHashSet<i32> = Default::default();
     let mut last = None;
@@ -408,7 +409,19 @@ fn months_with_data(
         months.insert(local(day as i64 * DAY_US));
         months.insert(local(day as i64 * DAY_US + DAY_US - 1));
     }
-    months
+    // A lake written by an older build (or under another clock) may hold rows outside the
+    // plausible window: they get no month of their own.
+    let lo = (window.earliest.year(), window.earliest.month());
+    let hi = local(window.latest_us);
+    let (inside, outside): (Vec<_>, Vec<_>) =
+        months.into_iter().partition(|m| *m >= lo && *m <= hi);
+    if !outside.is_empty() {
+        tracing::warn!(
+            months = outside.len(),
+            "the lake has rows outside the plausible time window (see docs/LIMITS.md): no reports for their months"
+        );
+    }
+    inside
         .into_iter()
         .map(|(y, m)| format!("{y}-{m:02}"))
         .collect()
@@ -664,7 +677,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     // 3. The exceptions and the state of the next night (after the results it vouches for),
     // written while every month's reports are rendered.
     let days = crate::reconcile::output::results_days(&rec_dir);
-    let months = months_with_data(facts, &days, tz);
+    let months = months_with_data(facts, &days, tz, &config.ingest.time_window()?);
     /// A month's files, whether its roll-forward ties, and the digest of its tables with their
     /// frames when they were computed (not taken from the last run).
     type Rendered = (

@@ -275,7 +275,7 @@ pub fn night(
     let cutoff = match options.cutoff {
         Some(c) => c,
         None => match newest_timestamp(lake, &lines, &deposits)? {
-            Some(c) => c,
+            Some(c) => c.min(options.latest),
             None => return Ok(None),
         },
     };

@@ -372,8 +372,12 @@ pub struct Options {
     /// Largest difference still equal, in lake units.
     pub tolerance: i64,
     /// Pending statuses are decided against this instant (µs); default: the newest timestamp in
-    /// the lake.
+    /// the lake, but never later than `latest`.
     pub cutoff: Option<i64>,
+    /// The latest plausible instant (µs; the run's clock plus the ingest tolerance): a lake
+    /// row written by an older build or another clock beyond it cannot move the default
+    /// cut-off.
+    pub latest: i64,
 }
 
 /// The reconciliation of a lake.
@@ -409,7 +413,9 @@ fn tokens(text: &str) -> impl Iterator<Item = &str> {
 
 /// Runs the four layers.
 pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
-    let cutoff = options.cutoff.unwrap_or_else(|| newest_timestamp(inputs));
+    let cutoff = options
+        .cutoff
+        .unwrap_or_else(|| newest_timestamp(inputs).min(options.latest));
     let eq = |a: i64, b: i64| (a - b).abs() <= options.tolerance;
     // Room for every row up front (an upper bound: orders and capture-less charges in layer 1;
     // charges, refunds and lines in layer 2; settlements and lines in layer 3; payouts and bank
