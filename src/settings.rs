@@ -227,6 +227,9 @@ pub struct ReconcileConfig {
     pub fallback_window_days: u32,
     /// Largest difference still treated as equal, in major units (decimal text).
     pub amount_tolerance: Decimal,
+    /// A bank line names Amazon Pay when its reference contains one of these (ignoring case
+    /// and runs of spaces); only such lines can be `unexpected_deposit`.
+    pub amazon_pay_references: Vec<String>,
 }
 
 impl Default for ReconcileConfig {
@@ -236,9 +239,13 @@ impl Default for ReconcileConfig {
             deposit_lag_days: 7,
             fallback_window_days: 2,
             amount_tolerance: Decimal::ZERO,
+            amazon_pay_references: DEFAULT_AMAZON_PAY_REFERENCES.map(String::from).to_vec(),
         }
     }
 }
+
+/// The default `[reconcile] amazon_pay_references` (`spec/inputs.md` §5).
+pub const DEFAULT_AMAZON_PAY_REFERENCES: [&str; 2] = ["AMAZON PAY", "AMZN PAY"];
 
 /// When a finished run exits 1 instead of 0.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -311,6 +318,17 @@ impl Config {
             return Err(invalid(
                 "reconcile.amount_tolerance",
                 "must not be negative".into(),
+            ));
+        }
+        if self
+            .reconcile
+            .amazon_pay_references
+            .iter()
+            .any(|p| p.trim().is_empty())
+        {
+            return Err(invalid(
+                "reconcile.amazon_pay_references",
+                "a pattern must not be empty (it would name every line)".into(),
             ));
         }
         let cols = &self.orders.columns;

@@ -753,3 +753,91 @@ fn output_files_are_ordinary_files() {
         );
     }
 }
+
+impl World {
+    /// Writes, ingests, reconciles at `cutoff`; returns `exceptions.csv` as (status, item type,
+    /// item id) and the summary `reconcile` printed.
+    fn exception_rows(&self, cutoff: &str) -> (Vec<[String; 3]>, String) {
+        let tmp = tempfile::tempdir().unwrap();
+        self.write(tmp.path());
+        let out = payrecon(tmp.path())
+            .args([
+                "reconcile",
+                "--lake",
+                "lake",
+                "--out",
+                "out",
+                "--cutoff",
+                cutoff,
+            ])
+            .output()
+            .unwrap();
+        let mut rdr = csv::Reader::from_path(tmp.path().join("out/exceptions.csv")).unwrap();
+        let rows = rdr
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                [r[0].to_string(), r[1].to_string(), r[2].to_string()]
+            })
+            .collect();
+        (rows, String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+#[test]
+fn one_exception_row_per_discrepancy() {
+    // The deposit of a mismatch carries the status in the results, but the exception is the
+    // settlement's, once.
+    let mut w = World::clean();
+    w.pay_out = false;
+    w.deposits
+        .push("2026-10-04,96.00,USD,AMAZON PAYMENTS INC 5001,BT7".into());
+    let (ex, _) = w.exception_rows(CUTOFF);
+    assert_eq!(
+        ex,
+        [["deposit_amount_mismatch", "settlement", "5001"].map(String::from)]
+    );
+    // An ambiguous charge is one exception, not one per candidate line.
+    let mut w = World::clean();
+    w.lines[0].txn = "";
+    let mut twin = SLine::capture("", 10_000);
+    twin.posted = "2026-10-01T14:00:00-0000";
+    w.lines.push(twin);
+    let (ex, summary) = w.exception_rows(CUTOFF);
+    assert_eq!(ex, [["ambiguous", "charge", "C1"].map(String::from)]);
+    assert!(
+        summary.contains("1 exception") || summary.contains(" 1 "),
+        "{summary}"
+    );
+}
+
+#[test]
+fn only_lines_that_name_amazon_pay_can_be_unexpected() {
+    let mut w = World::clean();
+    for (i, reference) in [
+        "AMAZON WEB SERVICES AWS INVOICE 123",
+        "AMAZON MARKETPLACE DE",
+        "AMZN MKTP US*2K4",
+        "AMAZON.COM SVCS",
+        "PAYROLL OCTOBER",
+        "STRIPE PAYOUT",
+        "amazon  payments europe s.c.a. 999",
+        "AMZN PAY GB 4711",
+    ]
+    .iter()
+    .enumerate()
+    {
+        w.deposits
+            .push(format!("2026-10-05,-{}.00,USD,{reference},BX{i}", 10 + i));
+    }
+    let (rows, _) = w.reconcile(CUTOFF);
+    let ex = exceptions(&rows);
+    let ids: Vec<&str> = ex.iter().map(|r| r[2]).collect();
+    assert_eq!(ids, ["BX6", "BX7"], "{ex:?}");
+    for i in 0..6 {
+        assert_eq!(
+            status_of(&rows, "deposit", &format!("BX{i}")),
+            ["not_amazon_pay"]
+        );
+    }
+}

@@ -33,6 +33,9 @@ fn options() -> Options {
         tolerance: 0,
         cutoff: None,
         latest: i64::MAX,
+        amazon_pay_references: payrecon::settings::DEFAULT_AMAZON_PAY_REFERENCES
+            .map(String::from)
+            .to_vec(),
     }
 }
 

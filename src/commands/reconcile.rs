@@ -37,6 +37,11 @@ pub(crate) fn options(config: &Config, cutoff: Option<&str>) -> Result<Options, 
         tolerance,
         cutoff,
         latest: config.ingest.time_window()?.latest_us,
+        amazon_pay_references: r
+            .amazon_pay_references
+            .iter()
+            .map(|p| crate::reconcile::normalise_reference(p))
+            .collect(),
     })
 }
 
@@ -131,11 +136,15 @@ fn reconciled(
 
 /// Counts per status and amounts at stake per currency, for the terminal.
 fn summary(rec: &Reconciliation) -> String {
-    let mut by_status: BTreeMap<(u8, &str), u64> = BTreeMap::new();
+    // (rows, of which exceptions): the counterpart rows of a discrepancy carry its status
+    // but are not exceptions of their own.
+    let mut by_status: BTreeMap<(u8, &str), (u64, u64)> = BTreeMap::new();
     let mut at_stake: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
     for r in &rec.rows {
-        *by_status.entry((r.layer, r.status.as_str())).or_default() += 1;
-        if r.status.is_exception() {
+        let e = by_status.entry((r.layer, r.status.as_str())).or_default();
+        e.0 += 1;
+        if r.is_exception() {
+            e.1 += 1;
             let e = at_stake.entry(r.currency.code()).or_default();
             e.0 += 1;
             e.1 += r
@@ -147,20 +156,24 @@ fn summary(rec: &Reconciliation) -> String {
         }
     }
     let mut out = format!("reconciliation at {}\n", cutoff_text(rec.cutoff));
-    for ((layer, status), n) in &by_status {
-        let flag = Status::ALL
+    for ((layer, status), (n, exceptions)) in &by_status {
+        let pending = Status::ALL
             .iter()
             .find(|s| s.as_str() == *status)
-            .map(|s| {
-                if s.is_exception() {
-                    "  exception"
-                } else if s.is_pending() {
-                    "  pending"
-                } else {
-                    ""
-                }
-            })
-            .unwrap_or("");
+            .is_some_and(|s| s.is_pending());
+        let flag = if *exceptions == *n {
+            "  exception".to_string()
+        } else if *exceptions > 0 {
+            format!(
+                "  {} exception{} (the other rows are counterparts)",
+                thousands(*exceptions),
+                if *exceptions == 1 { "" } else { "s" }
+            )
+        } else if pending {
+            "  pending".to_string()
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
             "  ({layer}) {status:<26} {:>10}{flag}\n",
             thousands(*n)

@@ -295,7 +295,7 @@ impl<'a> CloseIndex<'a> {
                         }
                         _ => {}
                     }
-                    if r.status.is_exception() {
+                    if r.is_exception() {
                         rows.3.push(r);
                     }
                 }
@@ -448,7 +448,7 @@ impl Arrivals {
     /// settlement and layer-4 row) stand for the whole reconciliation in
     /// [`CloseIndex::from_parts`].
     pub fn reads_item_row(&self, r: &ResultRow, month_end: impl Fn(i64) -> i64) -> bool {
-        r.status.is_exception()
+        r.is_exception()
             || (r.layer == 2 && r.item_type == ItemType::Charge && {
                 let settled = matches!(r.status, Status::Settled | Status::SettledByReference);
                 !settled

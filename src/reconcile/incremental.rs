@@ -70,7 +70,7 @@ pub struct View {
 
 impl View {
     pub fn exceptions(&self) -> impl Iterator<Item = &ResultRow> {
-        self.rows.iter().filter(|r| r.status.is_exception())
+        self.rows.iter().filter(|r| r.is_exception())
     }
 
     pub fn close_index(&self) -> CloseIndex<'_> {
@@ -94,12 +94,13 @@ pub fn settings_digest(options: &Options, timezone: &str) -> u128 {
     hash_this_build(&mut h);
     h.update(
         format!(
-            "{}|{}|{}|{}|{:?}|{timezone}",
+            "{}|{}|{}|{}|{:?}|{:?}|{timezone}",
             options.settlement_lag_days,
             options.deposit_lag_days,
             options.fallback_window_days,
             options.tolerance,
-            options.cutoff
+            options.cutoff,
+            options.amazon_pay_references
         )
         .as_bytes(),
     );

@@ -238,6 +238,19 @@ pub struct ResultRow {
 }
 
 impl ResultRow {
+    /// Whether this row is an exception: one row per discrepancy. The other side of a
+    /// discrepancy carries its status too (the deposit of a `deposit_amount_mismatch`, the
+    /// candidate lines of an `ambiguous` charge or refund) but is not counted again: the
+    /// discrepancy is the settlement's (the charge's, the refund's).
+    pub fn is_exception(&self) -> bool {
+        self.status.is_exception()
+            && !matches!(
+                (self.status, self.item_type),
+                (Status::DepositAmountMismatch, ItemType::Deposit)
+                    | (Status::Ambiguous, ItemType::SettlementLine)
+            )
+    }
+
     pub fn difference(&self) -> Option<i64> {
         Some(self.actual? - self.expected?)
     }
@@ -378,6 +391,17 @@ pub struct Options {
     /// row written by an older build or another clock beyond it cannot move the default
     /// cut-off.
     pub latest: i64,
+    /// A bank reference names Amazon Pay when it contains one of these (upper case, single
+    /// spaces; see [`normalise_reference`]): only such lines can be `unexpected_deposit`.
+    pub amazon_pay_references: Vec<String>,
+}
+
+/// Text compared case-insensitively with runs of white space collapsed: upper case, one space.
+pub fn normalise_reference(text: &str) -> String {
+    text.split_whitespace()
+        .map(str::to_uppercase)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The reconciliation of a lake.
@@ -390,7 +414,7 @@ pub struct Reconciliation {
 
 impl Reconciliation {
     pub fn exceptions(&self) -> impl Iterator<Item = &ResultRow> {
-        self.rows.iter().filter(|r| r.status.is_exception())
+        self.rows.iter().filter(|r| r.is_exception())
     }
 }
 
@@ -1082,8 +1106,12 @@ fn item_row(
 }
 
 /// Does a bank reference name Amazon Pay?
-fn names_amazon_pay(reference: &str) -> bool {
-    reference.to_ascii_uppercase().contains("AMAZON")
+/// Whether a bank reference names Amazon Pay: contains one of the (normalised) patterns.
+/// `AMAZON PAY` also covers `AMAZON PAYMENTS EUROPE S.C.A.`; `AMAZON WEB SERVICES`,
+/// `AMAZON MARKETPLACE`, `AMZN MKTP` and `AMAZON.COM` do not name it.
+fn names_amazon_pay(reference: &str, patterns: &[String]) -> bool {
+    let r = normalise_reference(reference);
+    patterns.iter().any(|p| r.contains(p.as_str()))
 }
 
 fn layer4(
@@ -1201,7 +1229,11 @@ fn layer4(
     for (di, d) in deposits.iter().enumerate() {
         let (status, counterpart) = match used[di].take() {
             Some((s, sid)) => (s, Counterparts::Id(sid)),
-            None if d.reference.as_deref().is_some_and(names_amazon_pay) => {
+            None if d
+                .reference
+                .as_deref()
+                .is_some_and(|r| names_amazon_pay(r, &options.amazon_pay_references)) =>
+            {
                 (Status::UnexpectedDeposit, Counterparts::None)
             }
             None => (Status::NotAmazonPay, Counterparts::None),

@@ -120,9 +120,7 @@ fn results_chunk(rows: &[ResultRow]) -> DataFrame {
         4,
         Column::new(
             "exception".into(),
-            rows.iter()
-                .map(|r| r.status.is_exception())
-                .collect::<Vec<bool>>(),
+            rows.iter().map(|r| r.is_exception()).collect::<Vec<bool>>(),
         ),
     );
     DataFrame::new(rows.len(), cols).expect("columns have equal lengths")
@@ -386,7 +384,7 @@ pub(super) fn results_arrays(rows: &[&ResultRow]) -> Vec<arrow_array::ArrayRef> 
                 }),
                 4 => Arc::new(
                     rows.iter()
-                        .map(|r| Some(r.status.is_exception()))
+                        .map(|r| Some(r.is_exception()))
                         .collect::<BooleanArray>(),
                 ),
                 5 => text(&|r, s| {
