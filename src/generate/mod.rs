@@ -965,6 +965,40 @@ impl Gen {
                 });
             }
         }
+        // Lines a real statement has that name Amazon but not Amazon Pay, or another payment
+        // provider: never exceptions. Their own random stream and ids, so the rest of the data
+        // set does not change with them.
+        let mut other = ChaCha8Rng::seed_from_u64(
+            self.opts.seed ^ 0xB4A4_0000 ^ (day as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        for (i, (reference, lo, hi, p)) in [
+            (
+                "AMAZON WEB SERVICES AWS EMEA INVOICE EUINGB24-{n}",
+                -90_000,
+                -2_000,
+                0.10,
+            ),
+            ("AMZN MKTP US*{n} AMZN.COM/BILL", -20_000, -1_000, 0.10),
+            ("AMAZON MARKETPLACE EU SARL ORDER {n}", -30_000, -500, 0.05),
+            ("STRIPE PAYMENTS UK LTD PAYOUT {n}", 5_000, 400_000, 0.30),
+            ("PAYPAL EUROPE S.A.R.L. ET CIE {n}", 2_000, 150_000, 0.20),
+            ("CARD FEES VISA MASTERCARD {n}", -8_000, -100, 0.20),
+            ("SALARY {n} MONTHLY PAYROLL", -3_000_000, -1_000_000, 0.03),
+        ]
+        .iter()
+        .enumerate()
+        {
+            if other.random_bool(*p) {
+                let n = other.random_range(100_000..999_999u32);
+                deposits.push(Deposit {
+                    id: format!("BX{:04}{:06}", i, (day as u64 % 1_000_000)),
+                    day,
+                    amount: other.random_range(*lo..*hi),
+                    currency: Currency::USD,
+                    reference: reference.replace("{n}", &n.to_string()),
+                });
+            }
+        }
         if !deposits.is_empty() {
             deposits.sort_by(|a, b| a.id.cmp(&b.id));
             let path = self.opts.out.join(format!("bank-{label}.csv"));
