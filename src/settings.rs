@@ -49,6 +49,7 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     pub reconcile: ReconcileConfig,
     pub thresholds: Thresholds,
+    pub bank: BankConfig,
 }
 
 impl Default for Config {
@@ -63,6 +64,7 @@ impl Default for Config {
             analytics: AnalyticsConfig::default(),
             reconcile: ReconcileConfig::default(),
             thresholds: Thresholds::default(),
+            bank: BankConfig::default(),
         }
     }
 }
@@ -135,6 +137,195 @@ impl IngestConfig {
             now,
             self.future_tolerance_days,
         ))
+    }
+}
+
+/// Bank statement settings: the layouts of banks' own CSV exports (`spec/inputs.md` §5).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BankConfig {
+    /// `[[bank.csv]]`: one entry per bank export layout.
+    pub csv: Vec<BankCsvLayout>,
+}
+
+/// One bank's CSV export layout. A file is taken for it when every mapped header is in its
+/// header row (after `skip_lines` preamble lines).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankCsvLayout {
+    /// Used in messages and as the file's format.
+    pub name: String,
+    #[serde(default = "default_delimiter")]
+    pub delimiter: String,
+    /// `.` or `,`; the other of the two may then group digits.
+    #[serde(default = "default_decimal")]
+    pub decimal_separator: String,
+    /// chrono strftime, e.g. `%d.%m.%Y`.
+    #[serde(default = "default_date_format")]
+    pub date_format: String,
+    /// A WHATWG encoding label (a byte-order mark wins).
+    #[serde(default = "default_encoding")]
+    pub encoding: String,
+    /// Lines before the header row.
+    #[serde(default)]
+    pub skip_lines: u32,
+    /// The currency of exports without a currency column.
+    #[serde(default)]
+    pub currency: Option<String>,
+    pub columns: BankCsvColumns,
+}
+
+fn default_delimiter() -> String {
+    ",".into()
+}
+fn default_decimal() -> String {
+    ".".into()
+}
+fn default_date_format() -> String {
+    "%Y-%m-%d".into()
+}
+fn default_encoding() -> String {
+    "utf-8".into()
+}
+
+/// Which headers of a bank's CSV export hold the deposit fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankCsvColumns {
+    pub booking_date: String,
+    /// One signed amount column ...
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// ... or money in and money out, both written positive.
+    #[serde(default)]
+    pub credit: Option<String>,
+    #[serde(default)]
+    pub debit: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// One header or several, joined by a space.
+    #[serde(default)]
+    pub reference: OneOrMany,
+    #[serde(default)]
+    pub bank_transaction_id: Option<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// A header name or a list of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    #[default]
+    None,
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::None => vec![],
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl BankCsvLayout {
+    /// Every header the layout maps (all must be in a file's header row).
+    pub fn headers(&self) -> Vec<&str> {
+        let c = &self.columns;
+        let mut v = vec![c.booking_date.as_str()];
+        v.extend(
+            [
+                &c.amount,
+                &c.credit,
+                &c.debit,
+                &c.currency,
+                &c.bank_transaction_id,
+                &c.account,
+            ]
+            .into_iter()
+            .flatten()
+            .map(String::as_str),
+        );
+        v.extend(c.reference.names());
+        v
+    }
+
+    /// The delimiter byte.
+    pub fn delimiter_byte(&self) -> u8 {
+        self.delimiter.as_bytes().first().copied().unwrap_or(b',')
+    }
+
+    /// The decimal separator byte.
+    pub fn decimal_byte(&self) -> u8 {
+        if self.decimal_separator == "," {
+            b','
+        } else {
+            b'.'
+        }
+    }
+
+    /// The encoding (validated when the configuration was loaded).
+    pub fn encoding(&self) -> &'static encoding_rs::Encoding {
+        encoding_rs::Encoding::for_label(self.encoding.as_bytes()).unwrap_or(encoding_rs::UTF_8)
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        let key = |k: &str| format!("bank.csv[{}].{k}", self.name);
+        if self.delimiter.len() != 1 {
+            return Err((
+                key("delimiter"),
+                format!("{:?} is not one ASCII character", self.delimiter),
+            ));
+        }
+        if !matches!(self.decimal_separator.as_str(), "." | ",") {
+            return Err((key("decimal_separator"), "must be \".\" or \",\"".into()));
+        }
+        if encoding_rs::Encoding::for_label(self.encoding.as_bytes()).is_none() {
+            return Err((
+                key("encoding"),
+                format!(
+                    "{:?} is not a WHATWG encoding label (e.g. \"windows-1252\")",
+                    self.encoding
+                ),
+            ));
+        }
+        let probe = chrono::NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid");
+        let shown = probe.format(&self.date_format).to_string();
+        if chrono::NaiveDate::parse_from_str(&shown, &self.date_format) != Ok(probe) {
+            return Err((
+                key("date_format"),
+                format!("{:?} does not read back a date it writes", self.date_format),
+            ));
+        }
+        let c = &self.columns;
+        match (&c.amount, &c.credit, &c.debit) {
+            (Some(_), None, None) | (None, Some(_), Some(_)) => {}
+            _ => {
+                return Err((
+                    key("columns"),
+                    "map either `amount`, or both `credit` and `debit`".into(),
+                ));
+            }
+        }
+        if c.currency.is_none() {
+            match &self.currency {
+                Some(cur) => {
+                    cur.parse::<Currency>()
+                        .map_err(|e| (key("currency"), e.to_string()))?;
+                }
+                None => {
+                    return Err((
+                        key("currency"),
+                        "set `currency`, or map `columns.currency`".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -330,6 +521,9 @@ impl Config {
                 "reconcile.amazon_pay_references",
                 "a pattern must not be empty (it would name every line)".into(),
             ));
+        }
+        for layout in &self.bank.csv {
+            layout.validate().map_err(|(k, m)| invalid(&k, m))?;
         }
         let cols = &self.orders.columns;
         for (key, value) in [

@@ -64,8 +64,30 @@ fn seeds() -> &'static [Vec<u8>] {
     })
 }
 
+/// The `[[bank.csv]]` layouts of the bank fixtures.
+fn bank_layouts() -> Vec<payrecon::settings::BankCsvLayout> {
+    static LAYOUTS: std::sync::OnceLock<Vec<payrecon::settings::BankCsvLayout>> =
+        std::sync::OnceLock::new();
+    LAYOUTS
+        .get_or_init(|| {
+            ["bank/sparkasse", "bank/capital-one"]
+                .iter()
+                .flat_map(|d| {
+                    let path = common::fixture(d).join("payrecon.toml");
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    payrecon::settings::Config::parse(&text, &path)
+                        .unwrap()
+                        .bank
+                        .csv
+                })
+                .collect()
+        })
+        .clone()
+}
+
 fn options(max_record: usize) -> IngestOptions {
     IngestOptions {
+        banks: bank_layouts(),
         window: TimeWindow::new(
             DEFAULT_EARLIEST,
             parse_timestamp("2026-12-01T00:00:00Z").unwrap(),
@@ -176,6 +198,8 @@ fn every_reader() -> Vec<Detected> {
         d(FileKind::Refunds, FileFormat::JsonLines),
         d(FileKind::Orders, FileFormat::Csv),
         d(FileKind::Deposits, FileFormat::Csv),
+        d(FileKind::Deposits, FileFormat::BankCsv(0)),
+        d(FileKind::Deposits, FileFormat::BankCsv(1)),
     ]
 }
 

@@ -550,3 +550,29 @@ fn a_lake_already_holding_far_future_rows_still_runs() {
     let ord1 = exceptions.lines().find(|l| l.contains(",ORD-1,")).unwrap();
     assert!(ord1.contains(",274,"), "{ord1}");
 }
+
+#[test]
+fn a_lake_of_an_older_format_is_refused_with_the_fix_and_full_rebuilds_it() {
+    let (tmp, _inbox) = world();
+    assert_eq!(run(tmp.path(), &[]).status.code(), Some(0));
+    let marker = tmp.path().join("lake/_payrecon.json");
+    std::fs::write(
+        &marker,
+        "{\"format\": \"payrecon-lake\", \"version\": \"1\"}\n",
+    )
+    .unwrap();
+    let out = run(tmp.path(), &[]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("format 1") && stderr.contains("run --full"),
+        "{stderr}"
+    );
+    let out = run(tmp.path(), &["--full"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(std::fs::read_to_string(&marker).unwrap().contains(&format!(
+        "\"version\": \"{}\"",
+        payrecon::model::schema::LAKE_FORMAT_VERSION
+    )));
+    assert_eq!(rows(&tmp.path().join("lake"), &ORDERS).len(), 2);
+}

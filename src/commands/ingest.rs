@@ -38,6 +38,7 @@ pub fn options(config: &Config, progress: bool) -> Result<IngestOptions, Command
         window: config.ingest.time_window()?,
         max_record_bytes: usize::try_from(config.ingest.max_record_bytes).unwrap_or(usize::MAX),
         follow_symlinks: config.ingest.follow_symlinks,
+        banks: config.bank.csv.clone(),
         ..IngestOptions::new(config.orders.columns.clone())
     })
 }

@@ -170,7 +170,7 @@ fn archive_nights(archive: &Path) -> Result<Vec<PathBuf>, CommandError> {
 
 /// `--full`: a new lake from every archived night (in order) and the inbox, swapped in for the
 /// old one. Returns the ingest report of the inbox part.
-fn rebuild_lake(config: &Config, p: &Paths) -> Result<IngestReport, CommandError> {
+fn rebuild_lake(config: &Config, p: &Paths, current: &Lake) -> Result<IngestReport, CommandError> {
     let rebuild = sibling(&p.lake, ".rebuild");
     let opts = ingest_options(config)?;
     let report = {
@@ -186,8 +186,9 @@ fn rebuild_lake(config: &Config, p: &Paths) -> Result<IngestReport, CommandError
         }
         ingest(&lake, std::slice::from_ref(&p.inbox), &opts)?
     };
-    // Never lose history: every file the old lake holds must be in the rebuilt one.
-    if let Ok(current) = Lake::read_only(&p.lake) {
+    // Never lose history: every file the old lake (of any format) holds must be in the
+    // rebuilt one.
+    {
         let rebuilt: std::collections::HashSet<String> = Lake::read_only(&rebuild)?
             .known_files()?
             .into_iter()
@@ -468,8 +469,8 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     // reports read one state of the lake.
     let (report, lake) = if args.full {
         // No manual ingest may slip into the old lake while its replacement is built.
-        let old = Lake::open(&p.lake, LockMode::Wait)?;
-        let report = rebuild_lake(config, &p)?;
+        let old = Lake::open_for_rebuild(&p.lake, LockMode::Wait)?;
+        let report = rebuild_lake(config, &p, &old)?;
         drop(old);
         (report, Lake::open(&p.lake, LockMode::Wait)?)
     } else {

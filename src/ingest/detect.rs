@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::model::{FileFormat, FileKind};
-use crate::settings::OrderColumns;
+use crate::settings::{BankCsvLayout, OrderColumns};
 
 /// How many bytes of a file are looked at to recognise it.
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -37,7 +37,12 @@ pub enum Sniffed {
 
 /// Recognises a file by its first bytes (up to `max_record` of them when its first JSON line
 /// is longer than the usual look).
-pub fn detect(path: &Path, orders: &OrderColumns, max_record: usize) -> std::io::Result<Sniffed> {
+pub fn detect(
+    path: &Path,
+    orders: &OrderColumns,
+    banks: &[BankCsvLayout],
+    max_record: usize,
+) -> std::io::Result<Sniffed> {
     let mut file = super::inbox::open_regular(path)?;
     let mut buf = Vec::with_capacity(SNIFF_BYTES);
     (&mut file).take(SNIFF_BYTES as u64).read_to_end(&mut buf)?;
@@ -50,24 +55,59 @@ pub fn detect(path: &Path, orders: &OrderColumns, max_record: usize) -> std::io:
         file.take(max_record.saturating_sub(SNIFF_BYTES) as u64 + 1)
             .read_to_end(&mut buf)?;
     }
-    Ok(detect_bytes(&buf, orders))
+    Ok(detect_bytes(&buf, orders, banks))
 }
 
 /// Recognises a file from its first bytes.
-pub fn detect_bytes(bytes: &[u8], orders: &OrderColumns) -> Sniffed {
-    match recognise(bytes, orders) {
+pub fn detect_bytes(bytes: &[u8], orders: &OrderColumns, banks: &[BankCsvLayout]) -> Sniffed {
+    match recognise(bytes, orders, banks) {
         Ok(Some(d)) => Sniffed::Kind(d),
         Ok(None) => Sniffed::Empty,
         Err(why) => Sniffed::Unknown(crate::printable::printable(&why, 600).into_owned()),
     }
 }
 
-fn recognise(bytes: &[u8], orders: &OrderColumns) -> Result<Option<Detected>, String> {
+/// The header row of `bytes` read as `layout` says (its encoding, preamble and delimiter).
+fn layout_header(bytes: &[u8], layout: &BankCsvLayout) -> Option<Vec<String>> {
+    let (text, _, _) = layout.encoding().decode(bytes);
+    let mut records =
+        super::records::Records::new(text.as_bytes(), layout.delimiter_byte(), SNIFF_BYTES * 4);
+    records.skip_lines(layout.skip_lines).ok()?;
+    let mut rec = super::records::Record::default();
+    match records.read(&mut rec) {
+        Ok(true) if !rec.oversize => Some(
+            rec.iter()
+                .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+fn recognise(
+    bytes: &[u8],
+    orders: &OrderColumns,
+    banks: &[BankCsvLayout],
+) -> Result<Option<Detected>, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first = bytes.iter().position(|b| !b.is_ascii_whitespace());
     let Some(first) = first else {
         return Ok(None);
     };
+    // A bank's own layout, when every header it maps is in the header row it expects.
+    for (i, layout) in banks.iter().enumerate() {
+        if let Some(header) = layout_header(bytes, layout)
+            && layout
+                .headers()
+                .iter()
+                .all(|h| header.iter().any(|x| x == h))
+        {
+            return Ok(Some(Detected {
+                kind: FileKind::Deposits,
+                format: FileFormat::BankCsv(i as u16),
+            }));
+        }
+    }
     if bytes[first] == b'{' {
         // The first line that parses decides (a damaged first line is then rejected by the
         // reader with its line and column, like any other bad row).
@@ -147,11 +187,23 @@ fn recognise(bytes: &[u8], orders: &OrderColumns) -> Result<Option<Detected>, St
     }
     let shown: Vec<&str> = header.iter().take(8).map(String::as_str).collect();
     Err(format!(
-        "unrecognised header [{}{}]: expected a settlement report (`TransactionPostedDate`), charges (`ChargeId`, `ChargeAmount`, `State`), refunds (`RefundId`, `RefundAmount`), deposits (`booking_date`, `bank_transaction_id`) or orders (`{}`, `{}`; see [orders.columns] in payrecon.toml)",
+        "unrecognised header [{}{}]: expected a settlement report (`TransactionPostedDate`), charges (`ChargeId`, `ChargeAmount`, `State`), refunds (`RefundId`, `RefundAmount`), deposits (`booking_date`, `bank_transaction_id`), orders (`{}`, `{}`; see [orders.columns] in payrecon.toml){}",
         shown.join(", "),
         if header.len() > 8 { ", ..." } else { "" },
         orders.order_id,
-        orders.order_total
+        orders.order_total,
+        if banks.is_empty() {
+            " or a bank's own CSV export (see [[bank.csv]] in payrecon.toml)".to_string()
+        } else {
+            format!(
+                " or one of the [[bank.csv]] layouts ({})",
+                banks
+                    .iter()
+                    .map(|b| b.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
     ))
 }
 
@@ -160,7 +212,7 @@ mod tests {
     use super::*;
 
     fn kind(text: &str) -> Result<(FileKind, FileFormat), String> {
-        match detect_bytes(text.as_bytes(), &OrderColumns::default()) {
+        match detect_bytes(text.as_bytes(), &OrderColumns::default(), &[]) {
             Sniffed::Kind(d) => Ok((d.kind, d.format)),
             Sniffed::Empty => Err("empty".into()),
             Sniffed::Unknown(why) => Err(why),
@@ -244,7 +296,7 @@ mod tests {
             order_total: "Total".into(),
             ..OrderColumns::default()
         };
-        let d = detect_bytes(b"Name,Created at,Total\n", &cols);
+        let d = detect_bytes(b"Name,Created at,Total\n", &cols, &[]);
         assert!(matches!(d, Sniffed::Kind(d) if d.kind == FileKind::Orders));
     }
 }

@@ -172,6 +172,8 @@ pub struct IngestOptions {
     pub max_record_bytes: usize,
     /// Follow symbolic links found in folders (loop-safe) instead of skipping them.
     pub follow_symlinks: bool,
+    /// Banks' own CSV export layouts (`[[bank.csv]]`).
+    pub banks: Vec<crate::settings::BankCsvLayout>,
 }
 
 /// The default [`IngestOptions::memory_budget`]: 128 MiB.
@@ -193,6 +195,7 @@ impl IngestOptions {
             window: TimeWindow::now(),
             max_record_bytes: crate::settings::DEFAULT_MAX_RECORD_BYTES as usize,
             follow_symlinks: false,
+            banks: Vec::new(),
         }
     }
 }
@@ -274,7 +277,7 @@ pub fn preview(
                 path: first.clone(),
             }
         } else {
-            match detect::detect(&path, &opts.orders, opts.max_record_bytes) {
+            match detect::detect(&path, &opts.orders, &opts.banks, opts.max_record_bytes) {
                 Ok(Sniffed::Kind(d)) => {
                     seen.insert(sha, inbox::shown_path(&path));
                     Planned::New(d)
@@ -392,7 +395,7 @@ pub fn ingest(
                 path: first.clone(),
             };
         } else {
-            match detect::detect(&path, &opts.orders, opts.max_record_bytes) {
+            match detect::detect(&path, &opts.orders, &opts.banks, opts.max_record_bytes) {
                 Err(e) => {
                     report.status = FileStatus::Failed(format!("{display}: cannot be read: {e}"))
                 }

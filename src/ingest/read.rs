@@ -250,6 +250,12 @@ pub fn read_source<R: std::io::Read>(
 ) -> Result<(FileRead, R), IngestError> {
     match (job.detected.kind, job.detected.format) {
         (FileKind::Settlement, _) => read_settlement(source, job, opts, scratch, budget, progress),
+        (FileKind::Deposits, FileFormat::BankCsv(i)) => {
+            let layout = opts.banks.get(usize::from(i)).ok_or_else(|| {
+                IngestError::Internal(format!("no [[bank.csv]] layout number {i}"))
+            })?;
+            read_bank_csv(source, job, layout, opts, scratch, budget, progress)
+        }
         (kind, FileFormat::JsonLines) => {
             read_jsonl(source, job, kind, opts, scratch, budget, progress)
         }
@@ -348,6 +354,202 @@ fn read_csv<R: std::io::Read>(
     ))
 }
 
+/// A bank's own CSV export, read by its `[[bank.csv]]` layout: transcoded to UTF-8 as it
+/// streams, the preamble skipped by lines, amounts with the layout's decimal separator, dates
+/// in its format, references joined from several columns, ids derived when it has none.
+fn read_bank_csv<R: std::io::Read>(
+    mut source: R,
+    job: &FileJob,
+    layout: &crate::settings::BankCsvLayout,
+    opts: &IngestOptions,
+    scratch: &Path,
+    budget: &MemoryBudget,
+    progress: &dyn Fn(u64),
+) -> Result<(FileRead, R), IngestError> {
+    use crate::model::Currency;
+    let io = |e| IngestError::io(&job.path, e);
+    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(Some(layout.encoding()))
+        .strip_bom(true)
+        .build(&mut source);
+    let mut spiller = Spiller::new(&DEPOSITS, scratch, job.seq, budget);
+    let mut rejects = Rejects::new(job);
+    let mut rdr = Records::new(decoded, layout.delimiter_byte(), opts.max_record_bytes);
+    rdr.skip_lines(layout.skip_lines).map_err(io)?;
+    let mut rec = Record::default();
+    let header = match rdr.read(&mut rec).map_err(io)? {
+        true if rec.oversize => {
+            return Err(IngestError::file(
+                job,
+                rec.line,
+                None,
+                oversize_header(opts),
+            ));
+        }
+        true => header_index(&rec),
+        false => return Err(IngestError::file(job, 1, None, "no header row")),
+    };
+    check_required(job, rec.line, &header.names, &layout.headers())?;
+    let c = &layout.columns;
+    let fixed_currency = layout
+        .currency
+        .as_deref()
+        .and_then(|t| t.parse::<Currency>().ok());
+    let references = c.reference.names();
+    // Identical lines within the file (the statement) are told apart by their count.
+    let mut seen: FxHashMap<String, u32> = FxHashMap::default();
+    let mut read = 0u64;
+    while rdr.read(&mut rec).map_err(io)? {
+        read += 1;
+        if read.is_multiple_of(65536) {
+            progress(rdr.position());
+        }
+        let line = rec.line;
+        // A trailing delimiter (an empty last field on data lines only) is tolerated.
+        let row = match CsvRow::new_lenient(&header, &rec, opts) {
+            Ok(r) => r,
+            Err(e) => {
+                rejects.add(line, e, &raw_record(&rec));
+                continue;
+            }
+        };
+        let parsed = (|| -> Result<(), RowError> {
+            let date_text = rows::required(&row, &c.booking_date)?;
+            let booking = chrono::NaiveDate::parse_from_str(date_text, &layout.date_format)
+                .map_err(|_| {
+                    format!(
+                        "{date_text:?} is not a date in the format {:?}",
+                        layout.date_format
+                    )
+                })
+                .and_then(|d| opts.window.check_date(d))
+                .map_err(|e| RowError::at(&c.booking_date, e))?;
+            let currency = match &c.currency {
+                Some(col) => rows::required(&row, col)?
+                    .parse::<Currency>()
+                    .map_err(|e| RowError::at(col, e.to_string()))?,
+                None => fixed_currency.ok_or_else(|| RowError::row("no currency"))?,
+            };
+            let amount = |col: &str| -> Result<Option<i64>, RowError> {
+                rows::optional(&row, col)
+                    .map(|t| {
+                        bank_amount(t, layout.decimal_byte(), currency)
+                            .map_err(|e| RowError::at(col, e))
+                    })
+                    .transpose()
+            };
+            let minor = match (&c.amount, &c.credit, &c.debit) {
+                (Some(col), _, _) => {
+                    amount(col)?.ok_or_else(|| RowError::at(col, "required field is empty"))?
+                }
+                (None, Some(cr), Some(dr)) => match (amount(cr)?, amount(dr)?) {
+                    (Some(a), None) => a.abs(),
+                    (None, Some(b)) => -b.abs(),
+                    (None, None) => {
+                        return Err(RowError::at(cr, format!("both {cr} and {dr} are empty")));
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(RowError::at(
+                            dr,
+                            format!("both {cr} and {dr} hold an amount"),
+                        ));
+                    }
+                },
+                _ => return Err(RowError::row("the layout maps no amount")),
+            };
+            let reference: Vec<&str> = references
+                .iter()
+                .filter_map(|col| rows::optional(&row, col))
+                .collect();
+            let reference = reference.join(" ");
+            let account = c
+                .account
+                .as_deref()
+                .and_then(|col| rows::optional(&row, col));
+            let derived;
+            let id = match &c.bank_transaction_id {
+                Some(col) => rows::required(&row, col)?,
+                None => {
+                    let key = format!(
+                        "{}|{booking}|{minor}|{}|{reference}",
+                        account.unwrap_or(""),
+                        currency.code()
+                    );
+                    let n = seen.entry(key).or_insert(0);
+                    *n += 1;
+                    derived = rows::derived_bank_id(
+                        account.unwrap_or(""),
+                        booking,
+                        minor,
+                        currency,
+                        &reference,
+                        *n,
+                    );
+                    &derived
+                }
+            };
+            rows::push_bank_line(
+                &rows::BankLine {
+                    id,
+                    booking,
+                    amount: i128::from(minor) * i128::from(currency.lake_factor()),
+                    currency,
+                    reference: Some(&reference),
+                    account,
+                    statement: None,
+                },
+                &mut spiller.builder,
+            );
+            Ok(())
+        })();
+        match parsed {
+            Ok(()) => {
+                spiller.builder.finish_row(&job.display, line, job.seq);
+                spiller.row_done().map_err(IngestError::Lake)?;
+            }
+            Err(e) => rejects.add(line, e, &raw_record(&rec)),
+        }
+    }
+    drop(rdr);
+    let (rejected, rejects) = rejects.finish();
+    Ok((
+        FileRead {
+            rows_read: read,
+            rejected,
+            warnings: 0,
+            unknown_types: BTreeMap::new(),
+            tables: vec![spiller.finish().map_err(IngestError::Lake)?],
+            rejects,
+            sha256: None,
+        },
+        source,
+    ))
+}
+
+/// A bank's amount text in minor units: `decimal` separates the fraction and the other of `.`
+/// and `,` may group digits; a sign may lead or trail (`-12,50`, `12,50-`, `+3.00`).
+fn bank_amount(text: &str, decimal: u8, currency: crate::model::Currency) -> Result<i64, String> {
+    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let (neg, body) = if let Some(b) = t.strip_suffix('-') {
+        (true, b)
+    } else if let Some(b) = t.strip_prefix('-') {
+        (true, b)
+    } else {
+        (false, t.strip_prefix('+').unwrap_or(&t))
+    };
+    let group = if decimal == b',' { '.' } else { ',' };
+    let plain: String = body
+        .chars()
+        .filter(|&c| c != group)
+        .map(|c| if c == decimal as char { '.' } else { c })
+        .collect();
+    let v = crate::model::money::parse_minor(&plain, currency).map_err(|e| e.to_string())?;
+    if plain.starts_with('-') || plain.starts_with('+') {
+        return Err(format!("{text:?} has two signs"));
+    }
+    Ok(if neg { -v } else { v })
+}
+
 fn oversize_header(opts: &IngestOptions) -> String {
     format!(
         "the header row is longer than {} bytes (setting ingest.max_record_bytes)",
@@ -434,11 +636,37 @@ struct CsvRow<'a> {
 }
 
 impl<'a> CsvRow<'a> {
+    /// Like [`CsvRow::new`], but an empty last field beyond the header (a trailing delimiter
+    /// on data lines) or a header with one is tolerated, as bank exports have them.
+    fn new_lenient(
+        header: &'a Header,
+        rec: &'a Record,
+        opts: &IngestOptions,
+    ) -> Result<Self, RowError> {
+        let n = header.names.len();
+        let extra_empty = rec.len() == n + 1 && rec.get(n).is_some_and(|f| f.is_empty());
+        let header_trailing =
+            header.names.last().is_some_and(|h| h.is_empty()) && rec.len() + 1 == n;
+        if extra_empty || header_trailing {
+            return Self::checked(header, rec, opts, false);
+        }
+        Self::new(header, rec, opts)
+    }
+
     fn new(header: &'a Header, rec: &'a Record, opts: &IngestOptions) -> Result<Self, RowError> {
+        Self::checked(header, rec, opts, true)
+    }
+
+    fn checked(
+        header: &'a Header,
+        rec: &'a Record,
+        opts: &IngestOptions,
+        count: bool,
+    ) -> Result<Self, RowError> {
         if rec.oversize {
             return Err(oversize_row(opts, rec.source_bytes));
         }
-        if rec.len() != header.names.len() {
+        if count && rec.len() != header.names.len() {
             return Err(RowError::row(format!(
                 "expected {} fields, found {}",
                 header.names.len(),
@@ -903,7 +1131,7 @@ pub struct BytesRead {
 pub fn read_bytes(bytes: &[u8], force: Option<Detected>, opts: &IngestOptions) -> BytesRead {
     let sniffed = match force {
         Some(d) => super::Sniffed::Kind(d),
-        None => super::detect::detect_bytes(bytes, &opts.orders),
+        None => super::detect::detect_bytes(bytes, &opts.orders, &opts.banks),
     };
     let mut out = BytesRead {
         sniffed: sniffed.clone(),

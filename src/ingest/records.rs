@@ -178,6 +178,21 @@ impl<R: Read> Records<R> {
         self.offset += n as u64;
     }
 
+    /// Reads past the next `n` physical lines (a preamble before the header row), whatever
+    /// they hold; line numbers of later records stay physical.
+    pub fn skip_lines(&mut self, n: u32) -> io::Result<()> {
+        let target = self.newlines + u64::from(n);
+        while self.newlines < target && self.fill()? {
+            let rest = &self.buf[self.pos..self.cap];
+            let need = (target - self.newlines) as usize;
+            let upto = memchr::memchr_iter(b'\n', rest)
+                .nth(need - 1)
+                .map_or(rest.len(), |i| i + 1);
+            self.take(upto);
+        }
+        Ok(())
+    }
+
     /// Reads the next record into `rec`; `false` at the end of the source.
     pub fn read(&mut self, rec: &mut Record) -> io::Result<bool> {
         // Blank lines (LF or CRLF) before the record.
@@ -393,6 +408,18 @@ mod tests {
             assert_eq!(got[2].0, ["2", "ok"]);
             assert!(got[1].0.is_empty());
         }
+    }
+
+    #[test]
+    fn a_preamble_is_skipped_by_lines() {
+        let input = "Kontoauszug \"Giro\"\n\nfrom;to\nh;i\n1;2\n";
+        let mut r = Records::new(input.as_bytes(), b';', 1024);
+        r.skip_lines(3).unwrap();
+        let mut rec = Record::default();
+        assert!(r.read(&mut rec).unwrap());
+        assert_eq!((rec.get(0).unwrap(), rec.line), (&b"h"[..], 4));
+        assert!(r.read(&mut rec).unwrap());
+        assert_eq!(rec.line, 5);
     }
 
     #[test]

@@ -249,7 +249,53 @@ pub fn push_deposit(f: &impl Fields, w: &TimeWindow, b: &mut RowBuilder) -> RowR
     b.push(Value::Money(Some(amount)));
     b.push(Value::Str(Some(cur.code())));
     b.push(Value::Str(optional(f, REFERENCE)));
+    b.push(Value::Str(None));
+    b.push(Value::Str(None));
     Ok(())
+}
+
+/// A bank statement line of any format, already split into its fields: pushed into a
+/// `deposits` builder. `amount` is in the lake's units.
+pub struct BankLine<'a> {
+    pub id: &'a str,
+    pub booking: chrono::NaiveDate,
+    pub amount: i128,
+    pub currency: Currency,
+    pub reference: Option<&'a str>,
+    pub account: Option<&'a str>,
+    pub statement: Option<&'a str>,
+}
+
+/// Pushes a bank statement line into a `deposits` builder.
+pub fn push_bank_line(line: &BankLine<'_>, b: &mut RowBuilder) {
+    b.push(Value::Str(Some(line.id)));
+    b.push(Value::Date(Some(to_epoch_days(line.booking))));
+    b.push(Value::Money(Some(line.amount)));
+    b.push(Value::Str(Some(line.currency.code())));
+    b.push(Value::Str(line.reference.filter(|r| !r.is_empty())));
+    b.push(Value::Str(line.account.filter(|a| !a.is_empty())));
+    b.push(Value::Str(line.statement.filter(|s| !s.is_empty())));
+}
+
+/// The derived `bank_transaction_id` of `spec/inputs.md` §5: the first 16 hex digits of SHA-256
+/// over `account|booking_date|amount|currency|reference|n`, `n` counting identical lines within
+/// one statement (1 for the first), the amount as signed decimal text (`-12.50`, JPY `5000`).
+pub fn derived_bank_id(
+    account: &str,
+    booking: chrono::NaiveDate,
+    amount_minor: i64,
+    currency: Currency,
+    reference: &str,
+    n: u32,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let text = format!(
+        "{account}|{booking}|{}|{}|{reference}|{n}",
+        crate::model::money::format_minor(amount_minor, currency),
+        currency.code()
+    );
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub mod line {

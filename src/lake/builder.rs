@@ -231,7 +231,9 @@ mod tests {
         b.push(Value::Date(Some(20_000)));
         b.push(Value::Money(Some(amount)));
         b.push(Value::Str(Some("USD")));
-        b.push(Value::Str(None));
+        for _ in 0..3 {
+            b.push(Value::Str(None));
+        }
         b.finish_row("bank.csv", line, 1)
     }
 
@@ -257,12 +259,16 @@ mod tests {
         b.push(Value::Money(Some(1)));
         b.push(Value::Str(Some("USD")));
         b.push(Value::Str(None));
+        b.push(Value::Str(None));
+        b.push(Value::Str(None));
         let a = b.finish_row("f", 1, 1);
         b.push(Value::Str(Some("T")));
         b.push(Value::Date(Some(1)));
         b.push(Value::Money(Some(1)));
         b.push(Value::Str(Some("USD")));
         b.push(Value::Str(Some("")));
+        b.push(Value::Str(None));
+        b.push(Value::Str(None));
         let c = b.finish_row("f", 2, 1);
         assert_ne!(a, c);
     }

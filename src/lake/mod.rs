@@ -66,6 +66,28 @@ pub const LOCK_FILE: &str = ".lock";
 /// How long a reader waits for a commit in progress before giving up.
 const READ_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// Refuses a lake written in another format version (its tables have other columns).
+fn check_format(root: &Path) -> Result<(), LakeError> {
+    let marker = root.join(MARKER);
+    let text = fs::read(&marker).map_err(|e| LakeError::io(&marker, e))?;
+    let version = serde_json::from_slice::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("version")?.as_str().map(str::to_string));
+    let want = crate::model::schema::LAKE_FORMAT_VERSION;
+    if version.as_deref() != Some(want) {
+        return Err(LakeError::corrupt(
+            root,
+            format!(
+                "is a payrecon lake of format {} and this build reads format {want}; rebuild it \
+                 with `payrecon run --full` (from the archive), or ingest the files into a new \
+                 lake folder",
+                version.as_deref().unwrap_or("unknown")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a payrecon process holds the lake's writer lock now.
 fn writer_active(root: &Path) -> bool {
     let Ok(lock) = fs::File::open(root.join(LOCK_FILE)) else {
@@ -95,6 +117,16 @@ impl Lake {
     /// Opens (creating if needed) the lake at `root`, takes its lock, and recovers any
     /// interrupted commit.
     pub fn open(root: &Path, mode: LockMode) -> Result<Lake, LakeError> {
+        Self::open_with(root, mode, true)
+    }
+
+    /// Opens a lake of any format version, for `run --full` to lock it and read its manifest
+    /// (a table whose columns never changed) before replacing it with a rebuilt one.
+    pub fn open_for_rebuild(root: &Path, mode: LockMode) -> Result<Lake, LakeError> {
+        Self::open_with(root, mode, false)
+    }
+
+    fn open_with(root: &Path, mode: LockMode, check: bool) -> Result<Lake, LakeError> {
         fs::create_dir_all(root).map_err(|e| LakeError::io(root, e))?;
         let lock_path = root.join(LOCK_FILE);
         let lock = fs::OpenOptions::new()
@@ -136,6 +168,9 @@ impl Lake {
             );
             fs::write(&marker, text).map_err(|e| LakeError::io(&marker, e))?;
         }
+        if check {
+            check_format(root)?;
+        }
         if let Some(what) = txn::recover(root)? {
             tracing::warn!(lake = %root.display(), "{what}");
         }
@@ -154,6 +189,7 @@ impl Lake {
                 "is not a payrecon lake (no _payrecon.json); run `payrecon ingest` first",
             ));
         }
+        check_format(root)?;
         let journal = root.join(txn::TXN_DIR).join("journal.json");
         let started = std::time::Instant::now();
         while journal.exists() {

@@ -82,6 +82,8 @@ pub enum FileFormat {
     JsonLines,
     /// Amazon Pay's flat-file settlement report (header block, then CSV body).
     FlatFile,
+    /// A bank's own CSV export, read by the `[[bank.csv]]` layout at this index.
+    BankCsv(u16),
 }
 
 impl FileFormat {
@@ -90,6 +92,7 @@ impl FileFormat {
             FileFormat::Csv => "csv",
             FileFormat::JsonLines => "jsonl",
             FileFormat::FlatFile => "flat-file",
+            FileFormat::BankCsv(_) => "bank-csv",
         }
     }
 }

@@ -11,7 +11,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use super::money::{LAKE_PRECISION, LAKE_SCALE};
 
 /// Version of the lake layout, written into every Parquet file's key-value metadata.
-pub const LAKE_FORMAT_VERSION: &str = "1";
+pub const LAKE_FORMAT_VERSION: &str = "2";
 
 /// Logical column types of the lake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,6 +455,18 @@ pub const DEPOSITS: TableDef = TableDef {
             Str,
             true,
             "Free-text reference; Amazon Pay payouts normally name the `SettlementId`.",
+        ),
+        col(
+            "account",
+            Str,
+            true,
+            "The account of the statement line (IBAN or account number), when the statement says.",
+        ),
+        col(
+            "statement_id",
+            Str,
+            true,
+            "The statement the line came from, when the format names one.",
         ),
     ],
     provenance: true,
