@@ -296,49 +296,29 @@ fn read_csv<R: std::io::Read>(
     let mut rejects = Rejects::new(job);
     let mut rdr = Records::new(source, b',', opts.max_record_bytes);
     let mut rec = Record::default();
-    let io = |e| IngestError::io(&job.path, e);
-    let header = match rdr.read(&mut rec).map_err(io)? {
-        true if rec.oversize => {
-            return Err(IngestError::file(
-                job,
-                rec.line,
-                None,
-                oversize_header(opts),
-            ));
-        }
-        true => header_index(&rec),
-        false => return Err(IngestError::file(job, 1, None, "no header row")),
-    };
+    let header = read_header(&mut rdr, &mut rec, job, opts)?;
     check_required(job, rec.line, &header.names, &required)?;
-    let mut read = 0u64;
-    while rdr.read(&mut rec).map_err(io)? {
-        read += 1;
-        if read.is_multiple_of(65536) {
-            progress(rdr.position());
-        }
-        let line = rec.line;
-        let row = match CsvRow::new(&header, &rec, opts) {
-            Ok(r) => r,
-            Err(e) => {
-                rejects.add(line, e, &raw_record(&rec));
-                continue;
-            }
-        };
-        let result = match kind {
-            FileKind::Charges => rows::push_charge(&row, w, &mut spiller.builder),
-            FileKind::Refunds => rows::push_refund(&row, w, &mut spiller.builder),
-            FileKind::Deposits => rows::push_deposit(&row, w, &mut spiller.builder),
-            FileKind::Orders => rows::push_order(&row, orders, w, &mut spiller.builder),
-            FileKind::Settlement => unreachable!("settlement reports have their own reader"),
-        };
-        match result {
-            Ok(()) => {
+    let read = each_row(
+        &mut rdr,
+        &mut rec,
+        (&header, job, opts, false),
+        &mut rejects,
+        progress,
+        |row, line| {
+            let result = match kind {
+                FileKind::Charges => rows::push_charge(row, w, &mut spiller.builder),
+                FileKind::Refunds => rows::push_refund(row, w, &mut spiller.builder),
+                FileKind::Deposits => rows::push_deposit(row, w, &mut spiller.builder),
+                FileKind::Orders => rows::push_order(row, orders, w, &mut spiller.builder),
+                FileKind::Settlement => unreachable!("settlement reports have their own reader"),
+            };
+            if result.is_ok() {
                 spiller.builder.finish_row(&job.display, line, job.seq);
                 spiller.row_done().map_err(lake_err)?;
             }
-            Err(e) => rejects.add(line, e, &raw_record(&rec)),
-        }
-    }
+            Ok(result)
+        },
+    )?;
     let (rejected, rejects) = rejects.finish();
     Ok((
         FileRead {
@@ -377,18 +357,7 @@ fn read_bank_csv<R: std::io::Read>(
     let mut rdr = Records::new(decoded, layout.delimiter_byte(), opts.max_record_bytes);
     rdr.skip_lines(layout.skip_lines).map_err(io)?;
     let mut rec = Record::default();
-    let header = match rdr.read(&mut rec).map_err(io)? {
-        true if rec.oversize => {
-            return Err(IngestError::file(
-                job,
-                rec.line,
-                None,
-                oversize_header(opts),
-            ));
-        }
-        true => header_index(&rec),
-        false => return Err(IngestError::file(job, 1, None, "no header row")),
-    };
+    let header = read_header(&mut rdr, &mut rec, job, opts)?;
     check_required(job, rec.line, &header.names, &layout.headers())?;
     let c = &layout.columns;
     let fixed_currency = layout
@@ -398,118 +367,110 @@ fn read_bank_csv<R: std::io::Read>(
     let references = c.reference.names();
     // Identical lines within the file (the statement) are told apart by their count.
     let mut seen: FxHashMap<String, u32> = FxHashMap::default();
-    let mut read = 0u64;
-    while rdr.read(&mut rec).map_err(io)? {
-        read += 1;
-        if read.is_multiple_of(65536) {
-            progress(rdr.position());
-        }
-        let line = rec.line;
-        // A trailing delimiter (an empty last field on data lines only) is tolerated.
-        let row = match CsvRow::new_lenient(&header, &rec, opts) {
-            Ok(r) => r,
-            Err(e) => {
-                rejects.add(line, e, &raw_record(&rec));
-                continue;
-            }
-        };
-        let parsed = (|| -> Result<(), RowError> {
-            let date_text = rows::required(&row, &c.booking_date)?;
-            let booking = chrono::NaiveDate::parse_from_str(date_text, &layout.date_format)
-                .map_err(|_| {
-                    format!(
-                        "{date_text:?} is not a date in the format {:?}",
-                        layout.date_format
-                    )
-                })
-                .and_then(|d| opts.window.check_date(d))
-                .map_err(|e| RowError::at(&c.booking_date, e))?;
-            let currency = match &c.currency {
-                Some(col) => rows::required(&row, col)?
-                    .parse::<Currency>()
-                    .map_err(|e| RowError::at(col, e.to_string()))?,
-                None => fixed_currency.ok_or_else(|| RowError::row("no currency"))?,
-            };
-            let amount = |col: &str| -> Result<Option<i64>, RowError> {
-                rows::optional(&row, col)
-                    .map(|t| {
-                        bank_amount(t, layout.decimal_byte(), currency)
-                            .map_err(|e| RowError::at(col, e))
+    // A trailing delimiter (an empty last field on data lines only) is tolerated.
+    let read = each_row(
+        &mut rdr,
+        &mut rec,
+        (&header, job, opts, true),
+        &mut rejects,
+        progress,
+        |row, line| {
+            let parsed = (|| -> Result<(), RowError> {
+                let date_text = rows::required(row, &c.booking_date)?;
+                let booking = chrono::NaiveDate::parse_from_str(date_text, &layout.date_format)
+                    .map_err(|_| {
+                        format!(
+                            "{date_text:?} is not a date in the format {:?}",
+                            layout.date_format
+                        )
                     })
-                    .transpose()
-            };
-            let minor = match (&c.amount, &c.credit, &c.debit) {
-                (Some(col), _, _) => {
-                    amount(col)?.ok_or_else(|| RowError::at(col, "required field is empty"))?
-                }
-                (None, Some(cr), Some(dr)) => match (amount(cr)?, amount(dr)?) {
-                    (Some(a), None) => a.abs(),
-                    (None, Some(b)) => -b.abs(),
-                    (None, None) => {
-                        return Err(RowError::at(cr, format!("both {cr} and {dr} are empty")));
+                    .and_then(|d| opts.window.check_date(d))
+                    .map_err(|e| RowError::at(&c.booking_date, e))?;
+                let currency = match &c.currency {
+                    Some(col) => rows::required(row, col)?
+                        .parse::<Currency>()
+                        .map_err(|e| RowError::at(col, e.to_string()))?,
+                    None => fixed_currency.ok_or_else(|| RowError::row("no currency"))?,
+                };
+                let amount = |col: &str| -> Result<Option<i64>, RowError> {
+                    rows::optional(row, col)
+                        .map(|t| {
+                            bank_amount(t, layout.decimal_byte(), currency)
+                                .map_err(|e| RowError::at(col, e))
+                        })
+                        .transpose()
+                };
+                let minor = match (&c.amount, &c.credit, &c.debit) {
+                    (Some(col), _, _) => {
+                        amount(col)?.ok_or_else(|| RowError::at(col, "required field is empty"))?
                     }
-                    (Some(_), Some(_)) => {
-                        return Err(RowError::at(
-                            dr,
-                            format!("both {cr} and {dr} hold an amount"),
-                        ));
+                    (None, Some(cr), Some(dr)) => match (amount(cr)?, amount(dr)?) {
+                        (Some(a), None) => a.abs(),
+                        (None, Some(b)) => -b.abs(),
+                        (None, None) => {
+                            return Err(RowError::at(cr, format!("both {cr} and {dr} are empty")));
+                        }
+                        (Some(_), Some(_)) => {
+                            return Err(RowError::at(
+                                dr,
+                                format!("both {cr} and {dr} hold an amount"),
+                            ));
+                        }
+                    },
+                    _ => return Err(RowError::row("the layout maps no amount")),
+                };
+                let reference: Vec<&str> = references
+                    .iter()
+                    .filter_map(|col| rows::optional(row, col))
+                    .collect();
+                let reference = reference.join(" ");
+                let account = c
+                    .account
+                    .as_deref()
+                    .and_then(|col| rows::optional(row, col));
+                let derived;
+                let id = match &c.bank_transaction_id {
+                    Some(col) => rows::required(row, col)?,
+                    None => {
+                        let key = format!(
+                            "{}|{booking}|{minor}|{}|{reference}",
+                            account.unwrap_or(""),
+                            currency.code()
+                        );
+                        let n = seen.entry(key).or_insert(0);
+                        *n += 1;
+                        derived = rows::derived_bank_id(
+                            account.unwrap_or(""),
+                            booking,
+                            minor,
+                            currency,
+                            &reference,
+                            *n,
+                        );
+                        &derived
                     }
-                },
-                _ => return Err(RowError::row("the layout maps no amount")),
-            };
-            let reference: Vec<&str> = references
-                .iter()
-                .filter_map(|col| rows::optional(&row, col))
-                .collect();
-            let reference = reference.join(" ");
-            let account = c
-                .account
-                .as_deref()
-                .and_then(|col| rows::optional(&row, col));
-            let derived;
-            let id = match &c.bank_transaction_id {
-                Some(col) => rows::required(&row, col)?,
-                None => {
-                    let key = format!(
-                        "{}|{booking}|{minor}|{}|{reference}",
-                        account.unwrap_or(""),
-                        currency.code()
-                    );
-                    let n = seen.entry(key).or_insert(0);
-                    *n += 1;
-                    derived = rows::derived_bank_id(
-                        account.unwrap_or(""),
+                };
+                rows::push_bank_line(
+                    &rows::BankLine {
+                        id,
                         booking,
-                        minor,
+                        amount: i128::from(minor) * i128::from(currency.lake_factor()),
                         currency,
-                        &reference,
-                        *n,
-                    );
-                    &derived
-                }
-            };
-            rows::push_bank_line(
-                &rows::BankLine {
-                    id,
-                    booking,
-                    amount: i128::from(minor) * i128::from(currency.lake_factor()),
-                    currency,
-                    reference: Some(&reference),
-                    account,
-                    statement: None,
-                },
-                &mut spiller.builder,
-            );
-            Ok(())
-        })();
-        match parsed {
-            Ok(()) => {
+                        reference: Some(&reference),
+                        account,
+                        statement: None,
+                    },
+                    &mut spiller.builder,
+                );
+                Ok(())
+            })();
+            if parsed.is_ok() {
                 spiller.builder.finish_row(&job.display, line, job.seq);
                 spiller.row_done().map_err(IngestError::Lake)?;
             }
-            Err(e) => rejects.add(line, e, &raw_record(&rec)),
-        }
-    }
+            Ok(parsed)
+        },
+    )?;
     drop(rdr);
     let (rejected, rejects) = rejects.finish();
     Ok((
@@ -555,6 +516,61 @@ fn oversize_header(opts: &IngestOptions) -> String {
         "the header row is longer than {} bytes (setting ingest.max_record_bytes)",
         opts.max_record_bytes
     )
+}
+
+/// Reads a CSV source's header row (its first record).
+fn read_header<R: std::io::Read>(
+    rdr: &mut Records<R>,
+    rec: &mut Record,
+    job: &FileJob,
+    opts: &IngestOptions,
+) -> Result<Header, IngestError> {
+    match rdr.read(rec).map_err(|e| IngestError::io(&job.path, e))? {
+        true if rec.oversize => Err(IngestError::file(
+            job,
+            rec.line,
+            None,
+            oversize_header(opts),
+        )),
+        true => Ok(header_index(rec)),
+        false => Err(IngestError::file(job, 1, None, "no header row")),
+    }
+}
+
+/// Reads every data record of a CSV source: a record that cannot be split into the header's
+/// fields is rejected here; `parse` pushes one that parses (and says why one does not). Returns
+/// the rows read. `how`: the header, the job, the options, and whether a trailing delimiter is
+/// tolerated.
+fn each_row<R: std::io::Read>(
+    rdr: &mut Records<R>,
+    rec: &mut Record,
+    how: (&Header, &FileJob, &IngestOptions, bool),
+    rejects: &mut Rejects<'_>,
+    progress: &dyn Fn(u64),
+    mut parse: impl FnMut(&CsvRow<'_>, u64) -> Result<Result<(), RowError>, IngestError>,
+) -> Result<u64, IngestError> {
+    let (header, job, opts, lenient) = how;
+    let mut read = 0u64;
+    while rdr.read(rec).map_err(|e| IngestError::io(&job.path, e))? {
+        read += 1;
+        if read.is_multiple_of(65536) {
+            progress(rdr.position());
+        }
+        let line = rec.line;
+        let row = if lenient {
+            CsvRow::new_lenient(header, rec, opts)
+        } else {
+            CsvRow::new(header, rec, opts)
+        };
+        let outcome = match row {
+            Ok(row) => parse(&row, line)?,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            rejects.add(line, e, &raw_record(rec));
+        }
+    }
+    Ok(read)
 }
 
 fn oversize_row(opts: &IngestOptions, bytes: u64) -> RowError {
@@ -768,21 +784,13 @@ fn read_settlement<R: std::io::Read>(
     let mut rejects = Rejects::new(job);
     let mut per_settlement: BTreeMap<String, (u64, u64)> = BTreeMap::new(); // id -> (count, first line)
     let mut unknown_types: BTreeMap<String, u64> = BTreeMap::new();
-    let mut read = 0u64;
-    while rdr.read(&mut rec).map_err(io)? {
-        read += 1;
-        if read.is_multiple_of(65536) {
-            progress(rdr.position());
-        }
-        let line = rec.line;
-        let row = match CsvRow::new(&header, &rec, opts) {
-            Ok(r) => r,
-            Err(e) => {
-                rejects.add(line, e, &raw_record(&rec));
-                continue;
-            }
-        };
-        match rows::push_settlement_line(&row, &opts.window, &mut lines.builder) {
+    let read = each_row(
+        &mut rdr,
+        &mut rec,
+        (&header, job, opts, false),
+        &mut rejects,
+        progress,
+        |row, line| match rows::push_settlement_line(row, &opts.window, &mut lines.builder) {
             Ok((id, unknown)) => {
                 if unknown {
                     let t = row.get(rows::line::TYPE).unwrap_or("").trim();
@@ -794,10 +802,11 @@ fn read_settlement<R: std::io::Read>(
                 e.0 += 1;
                 lines.builder.finish_row(&job.display, line, job.seq);
                 lines.row_done().map_err(lake_err)?;
+                Ok(Ok(()))
             }
-            Err(e) => rejects.add(line, e, &raw_record(&rec)),
-        }
-    }
+            Err(e) => Ok(Err(e)),
+        },
+    )?;
     // One `settlements` row per settlement id in the report, carrying the header block.
     let mut heads = Spiller::new(&SETTLEMENTS, scratch, job.seq, budget);
     let header_json = {
