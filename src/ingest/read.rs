@@ -72,6 +72,26 @@ pub struct FileRead {
     pub sha256: Option<String>,
 }
 
+impl FileRead {
+    /// What reading a file of a kind with one table (all but settlement reports) produced.
+    fn one_table(
+        rows_read: u64,
+        rejects: Rejects<'_>,
+        spiller: Spiller<'_>,
+    ) -> Result<FileRead, IngestError> {
+        let (rejected, rejects) = rejects.finish();
+        Ok(FileRead {
+            rows_read,
+            rejected,
+            warnings: 0,
+            unknown_types: BTreeMap::new(),
+            tables: vec![spiller.finish().map_err(IngestError::Lake)?],
+            rejects,
+            sha256: None,
+        })
+    }
+}
+
 /// Bytes of parsed rows an ingest may hold in memory before spilling chunks to disk.
 #[derive(Debug)]
 pub struct MemoryBudget {
@@ -319,17 +339,8 @@ fn read_csv<R: std::io::Read>(
             Ok(result)
         },
     )?;
-    let (rejected, rejects) = rejects.finish();
     Ok((
-        FileRead {
-            rows_read: read,
-            rejected,
-            warnings: 0,
-            unknown_types: BTreeMap::new(),
-            tables: vec![spiller.finish().map_err(lake_err)?],
-            rejects,
-            sha256: None,
-        },
+        FileRead::one_table(read, rejects, spiller)?,
         rdr.into_inner(),
     ))
 }
@@ -472,19 +483,7 @@ fn read_bank_csv<R: std::io::Read>(
         },
     )?;
     drop(rdr);
-    let (rejected, rejects) = rejects.finish();
-    Ok((
-        FileRead {
-            rows_read: read,
-            rejected,
-            warnings: 0,
-            unknown_types: BTreeMap::new(),
-            tables: vec![spiller.finish().map_err(IngestError::Lake)?],
-            rejects,
-            sha256: None,
-        },
-        source,
-    ))
+    Ok((FileRead::one_table(read, rejects, spiller)?, source))
 }
 
 /// A bank's amount text in minor units: `decimal` separates the fraction and the other of `.`
@@ -1103,17 +1102,8 @@ fn read_jsonl<R: std::io::Read>(
             }
         }
     }
-    let (rejected, rejects) = rejects.finish();
     Ok((
-        FileRead {
-            rows_read: read,
-            rejected,
-            warnings: 0,
-            unknown_types: BTreeMap::new(),
-            tables: vec![spiller.finish().map_err(IngestError::Lake)?],
-            rejects,
-            sha256: None,
-        },
+        FileRead::one_table(read, rejects, spiller)?,
         reader.into_inner(),
     ))
 }
