@@ -10,6 +10,7 @@
 //! Per file, always: rows read = loaded + rejected + duplicates.
 
 pub mod archive;
+pub mod bank;
 pub mod detect;
 pub mod hashing;
 pub mod inbox;
