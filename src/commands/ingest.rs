@@ -195,6 +195,9 @@ pub fn print_report(report: &IngestReport, lake: &str, seconds: f64, detail: Det
             }
             _ => {}
         }
+        for n in &f.notes {
+            println!("{}: {n}", f.path);
+        }
     }
     let warnings: u64 = report.files.iter().map(|f| f.warnings).sum();
     if warnings > 0 {

@@ -67,6 +67,38 @@ pub fn detect_bytes(bytes: &[u8], orders: &OrderColumns, banks: &[BankCsvLayout]
     }
 }
 
+/// A bank statement format recognised by its content (`bytes` start at the first non-blank
+/// byte): camt by its root element's namespace, MT940 by its `:20:` and `:25:` tags, BAI2 by
+/// its `01` file header.
+fn bank_statement(bytes: &[u8]) -> Result<Option<FileFormat>, String> {
+    if bytes.starts_with(b"<") {
+        let ns = memchr::memmem::find(bytes, b"urn:iso:std:iso:20022:tech:xsd:camt.05");
+        let root = memchr::memmem::find(bytes, b"Document");
+        return match (ns, root) {
+            (Some(_), Some(_)) => Ok(Some(FileFormat::Camt)),
+            _ => Err(
+                "XML, but not an ISO 20022 bank statement (a `Document` in a \
+                      `urn:iso:std:iso:20022:tech:xsd:camt.05x` namespace)"
+                    .into(),
+            ),
+        };
+    }
+    if bytes.starts_with(b"01,") {
+        return Ok(Some(FileFormat::Bai2));
+    }
+    let tag_line = |tag: &[u8]| {
+        bytes.split(|&b| b == b'\n').any(|l| {
+            l.trim_ascii_start().starts_with(tag)
+                || memchr::memmem::find(l, b"{4:")
+                    .is_some_and(|i| l[i + 3..].trim_ascii_start().starts_with(tag))
+        })
+    };
+    if tag_line(b":20:") && tag_line(b":25:") {
+        return Ok(Some(FileFormat::Mt940));
+    }
+    Ok(None)
+}
+
 /// The header row of `bytes` read as `layout` says (its encoding, preamble and delimiter).
 fn layout_header(bytes: &[u8], layout: &BankCsvLayout) -> Option<Vec<String>> {
     let (text, _, _) = layout.encoding().decode(bytes);
@@ -107,6 +139,12 @@ fn recognise(
                 format: FileFormat::BankCsv(i as u16),
             }));
         }
+    }
+    if let Some(format) = bank_statement(&bytes[first..])? {
+        return Ok(Some(Detected {
+            kind: FileKind::Deposits,
+            format,
+        }));
     }
     if bytes[first] == b'{' {
         // The first line that parses decides (a damaged first line is then rejected by the

@@ -32,7 +32,7 @@ use crate::lake::parquet_io;
 use crate::lake::{Lake, LakeError};
 use crate::model::FileKind;
 use crate::model::schema::{
-    CHARGES, DEPOSITS, FILES, ORDERS, REFUNDS, REJECTS, SETTLEMENT_LINES, TableDef,
+    BANK_PENDING, CHARGES, DEPOSITS, FILES, ORDERS, REFUNDS, REJECTS, SETTLEMENT_LINES, TableDef,
 };
 use crate::model::time::TimeWindow;
 use crate::printable::{MAX_MESSAGE_CHARS, printable};
@@ -116,6 +116,8 @@ pub struct FileReport {
     pub warnings: u64,
     /// The first rejected row: line, column, reason.
     pub first_reject: Option<(u64, Option<String>, String)>,
+    /// Findings about the file as a whole (a bank statement that does not add up).
+    pub notes: Vec<String>,
     pub status: FileStatus,
 }
 
@@ -209,13 +211,15 @@ pub fn discover(paths: &[PathBuf], follow_symlinks: bool) -> Result<inbox::Listi
     })
 }
 
-fn main_table(kind: FileKind) -> &'static TableDef {
+/// The tables whose rows a file of `kind` is counted by (rows read = loaded + rejected +
+/// duplicates over them).
+fn row_tables(kind: FileKind) -> &'static [&'static TableDef] {
     match kind {
-        FileKind::Settlement => &SETTLEMENT_LINES,
-        FileKind::Charges => &CHARGES,
-        FileKind::Refunds => &REFUNDS,
-        FileKind::Orders => &ORDERS,
-        FileKind::Deposits => &DEPOSITS,
+        FileKind::Settlement => &[&SETTLEMENT_LINES],
+        FileKind::Charges => &[&CHARGES],
+        FileKind::Refunds => &[&REFUNDS],
+        FileKind::Orders => &[&ORDERS],
+        FileKind::Deposits => &[&DEPOSITS, &BANK_PENDING],
     }
 }
 
@@ -378,6 +382,7 @@ pub fn ingest(
             duplicates: 0,
             warnings: 0,
             first_reject: None,
+            notes: Vec::new(),
             status: FileStatus::Loaded,
         };
         let sha = match sha {
@@ -505,6 +510,7 @@ pub fn ingest(
                 report.rows_read = read.rows_read;
                 report.rejected = read.rejected;
                 report.warnings = read.warnings;
+                report.notes = read.notes;
                 if let Some(b) = &read.rejects {
                     report.first_reject = first_reject(b);
                     reject_batches.push(b.clone());
@@ -563,9 +569,14 @@ pub fn ingest(
         let (Some(seq), Some(det)) = (r.seq, r.detected) else {
             continue;
         };
-        let table = main_table(det.kind).name;
-        r.duplicates = dups.get(&(table, seq)).copied().unwrap_or(0);
-        r.loaded = accepted.get(&(table, seq)).copied().unwrap_or(0);
+        let tables = row_tables(det.kind).iter().map(|t| t.name);
+        r.duplicates = tables
+            .clone()
+            .map(|t| dups.get(&(t, seq)).copied().unwrap_or(0))
+            .sum();
+        r.loaded = tables
+            .map(|t| accepted.get(&(t, seq)).copied().unwrap_or(0))
+            .sum();
         if r.rows_read != r.loaded + r.rejected + r.duplicates {
             return Err(IngestError::Internal(format!(
                 "{}: rows read {} != loaded {} + rejected {} + duplicates {}",

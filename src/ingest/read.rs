@@ -70,6 +70,8 @@ pub struct FileRead {
     pub rejects: Option<RecordBatch>,
     /// The file's SHA-256, when [`FileJob::hash`] asked for it.
     pub sha256: Option<String>,
+    /// Findings about the file as a whole (a bank statement whose balances do not add up).
+    pub notes: Vec<String>,
 }
 
 impl FileRead {
@@ -88,6 +90,7 @@ impl FileRead {
             tables: vec![spiller.finish().map_err(IngestError::Lake)?],
             rejects,
             sha256: None,
+            notes: Vec::new(),
         })
     }
 }
@@ -276,6 +279,10 @@ pub fn read_source<R: std::io::Read>(
             })?;
             read_bank_csv(source, job, layout, opts, scratch, budget, progress)
         }
+        (
+            FileKind::Deposits,
+            format @ (FileFormat::Camt | FileFormat::Mt940 | FileFormat::Bai2),
+        ) => read_bank_statement(source, job, format, opts, scratch, budget),
         (kind, FileFormat::JsonLines) => {
             read_jsonl(source, job, kind, opts, scratch, budget, progress)
         }
@@ -484,6 +491,145 @@ fn read_bank_csv<R: std::io::Read>(
     )?;
     drop(rdr);
     Ok((FileRead::one_table(read, rejects, spiller)?, source))
+}
+
+/// Reads a camt, MT940 or BAI2 statement file: booked lines into `deposits`, pending ones into
+/// `bank_pending`, ids derived per statement where the format gives none.
+fn read_bank_statement<R: std::io::Read>(
+    mut source: R,
+    job: &FileJob,
+    format: FileFormat,
+    opts: &IngestOptions,
+    scratch: &Path,
+    budget: &MemoryBudget,
+) -> Result<(FileRead, R), IngestError> {
+    use super::bank::{self, Event, Limits, Stop};
+    use crate::model::schema::BANK_PENDING;
+    let mut booked = Spiller::new(&DEPOSITS, scratch, job.seq, budget);
+    let mut pending = Spiller::new(&BANK_PENDING, scratch, job.seq, budget);
+    let mut rejects = Rejects::new(job);
+    let mut notes = Vec::new();
+    let mut rows_read = 0u64;
+    // Identical lines are told apart by their count within one statement.
+    let mut seen: FxHashMap<String, u32> = FxHashMap::default();
+    let limits = Limits {
+        window: &opts.window,
+        max_record_bytes: opts.max_record_bytes,
+    };
+    let mut sink = |event: Event<'_>| -> Result<(), IngestError> {
+        match event {
+            Event::StatementEnd => seen.clear(),
+            Event::Note(n) => {
+                let n = printable(&n, MAX_MESSAGE_CHARS).into_owned();
+                // Printed under the file in the summary; logged only in detail.
+                tracing::debug!(file = %job.display, "{n}");
+                notes.push(n);
+            }
+            Event::Line {
+                statement,
+                line,
+                entry,
+                raw,
+            } => {
+                rows_read += 1;
+                let e = match entry {
+                    Ok(e) => e,
+                    Err(err) => {
+                        rejects.add(line, err, raw);
+                        return Ok(());
+                    }
+                };
+                let account = statement.account.as_deref().unwrap_or("");
+                let derived;
+                let id = match &e.id {
+                    Some(id) => id.as_str(),
+                    None => {
+                        let key = format!(
+                            "{account}|{}|{}|{}|{}",
+                            e.booking,
+                            e.minor,
+                            e.currency.code(),
+                            e.reference
+                        );
+                        let n = seen.entry(key).or_insert(0);
+                        *n += 1;
+                        derived = rows::derived_bank_id(
+                            account,
+                            e.booking,
+                            e.minor,
+                            e.currency,
+                            &e.reference,
+                            *n,
+                        );
+                        derived.as_str()
+                    }
+                };
+                let spiller = if e.pending { &mut pending } else { &mut booked };
+                rows::push_bank_line(
+                    &rows::BankLine {
+                        id,
+                        booking: e.booking,
+                        amount: i128::from(e.minor) * i128::from(e.currency.lake_factor()),
+                        currency: e.currency,
+                        reference: Some(&e.reference)
+                            .filter(|r| !r.is_empty())
+                            .map(|r| r.as_str()),
+                        account: statement.account.as_deref(),
+                        statement: statement.id.as_deref(),
+                    },
+                    &mut spiller.builder,
+                );
+                spiller.builder.finish_row(&job.display, line, job.seq);
+                spiller.row_done().map_err(IngestError::Lake)?;
+            }
+        }
+        Ok(())
+    };
+    let result = match format {
+        FileFormat::Camt => bank::camt::read(&mut source, limits, &mut sink),
+        FileFormat::Mt940 => bank::mt940::read(&mut source, limits, &mut sink),
+        FileFormat::Bai2 => bank::bai2::read(&mut source, limits, &mut sink),
+        other => {
+            return Err(IngestError::Internal(format!(
+                "{} is not a bank statement format",
+                other.as_str()
+            )));
+        }
+    };
+    match result {
+        Ok(()) => {}
+        Err(Stop::Sink(e)) => return Err(e),
+        Err(Stop::Io(e)) => return Err(IngestError::io(&job.path, e)),
+        Err(Stop::Format {
+            line,
+            column,
+            message,
+        }) => {
+            return Err(IngestError::file(
+                job,
+                line,
+                column.map(|c| c.to_string()),
+                format!("not readable as {}: {message}", format.as_str()),
+            ));
+        }
+    }
+    let (rejected, rejects) = rejects.finish();
+    Ok((
+        FileRead {
+            rows_read,
+            rejected,
+            warnings: 0,
+            unknown_types: BTreeMap::new(),
+            tables: vec![
+                booked.finish().map_err(IngestError::Lake)?,
+                pending.finish().map_err(IngestError::Lake)?,
+            ],
+            rejects,
+            sha256: None,
+            notes,
+        },
+        source,
+    ))
 }
 
 /// A bank's amount text in minor units: `decimal` separates the fraction and the other of `.`
@@ -868,6 +1014,7 @@ fn read_settlement<R: std::io::Read>(
             ],
             rejects,
             sha256: None,
+            notes: Vec::new(),
         },
         rdr.into_inner(),
     ))

@@ -84,6 +84,12 @@ pub enum FileFormat {
     FlatFile,
     /// A bank's own CSV export, read by the `[[bank.csv]]` layout at this index.
     BankCsv(u16),
+    /// ISO 20022 camt.052 / camt.053 / camt.054, any version.
+    Camt,
+    /// SWIFT MT940 (or MT942).
+    Mt940,
+    /// BAI2 (Cash Management Balance Reporting Specification, version 2).
+    Bai2,
 }
 
 impl FileFormat {
@@ -93,6 +99,9 @@ impl FileFormat {
             FileFormat::JsonLines => "jsonl",
             FileFormat::FlatFile => "flat-file",
             FileFormat::BankCsv(_) => "bank-csv",
+            FileFormat::Camt => "camt",
+            FileFormat::Mt940 => "mt940",
+            FileFormat::Bai2 => "bai2",
         }
     }
 }

@@ -475,6 +475,16 @@ pub const DEPOSITS: TableDef = TableDef {
     winner: Winner::LatestFile,
 };
 
+pub const BANK_PENDING: TableDef = TableDef {
+    name: "bank_pending",
+    doc: "Bank statement lines that are not booked (camt entries whose status is not `BOOK`, MT942 interim lines): kept apart from `deposits` and never matched. Same columns as `deposits`.",
+    columns: DEPOSITS.columns,
+    provenance: true,
+    partitioning: Partitioning::Day("booking_date"),
+    key: Some("bank_transaction_id"),
+    winner: Winner::LatestFile,
+};
+
 pub const REJECTS: TableDef = TableDef {
     name: "rejects",
     doc: "Every row that could not be loaded, with where and why. Append-only.",
@@ -599,13 +609,14 @@ pub const LOW_CARDINALITY: &[&str] = &[
 ];
 
 /// Every lake table, in the order they are documented.
-pub const TABLES: [&TableDef; 8] = [
+pub const TABLES: [&TableDef; 9] = [
     &ORDERS,
     &CHARGES,
     &REFUNDS,
     &SETTLEMENTS,
     &SETTLEMENT_LINES,
     &DEPOSITS,
+    &BANK_PENDING,
     &REJECTS,
     &FILES,
 ];

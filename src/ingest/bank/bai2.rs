@@ -141,8 +141,15 @@ fn process<E>(
     // Fields of a record other than a `16` run on into its continuations.
     let mut fields: Vec<&str> = l.first.split(',').collect();
     if l.code != "16" {
+        let mut prev = l.first.as_str();
         for c in &l.continuations {
+            // A record broken after a field delimiter (`…,015,` then `88,160000,,/`) has no
+            // empty field at the break.
+            if prev.ends_with(',') {
+                fields.pop();
+            }
             fields.extend(c.split(','));
+            prev = c;
         }
     }
     let field = |i: usize| fields.get(i).map(|s| s.trim()).unwrap_or("");
@@ -371,7 +378,9 @@ fn transaction(l: &Logical, st: &State, limits: Limits<'_>) -> (Result<Entry, Ro
             Some(parts) => break parts,
             None => match conts.next() {
                 Some(c) => {
-                    body.push(',');
+                    if !body.ends_with(',') {
+                        body.push(',');
+                    }
                     body.push_str(c);
                 }
                 None => break (body.split(',').map(str::to_string).collect(), None),

@@ -533,7 +533,11 @@ fn entry_of(n: NtryState, limits: Limits<'_>) -> (u64, Result<Entry, RowError>) 
         (None, Some(v)) if pending => ("ValDt", v),
         _ => return fail("BookgDt", n.pos, "the entry has no BookgDt".into()),
     };
-    let (name, f) = date_field;
+    let (parent, f) = date_field;
+    let name = &format!(
+        "{parent}/{}",
+        if f.text.contains('T') { "DtTm" } else { "Dt" }
+    );
     let text = f.text.trim();
     // `DtTm` gives the date as written in its own offset: its first ten characters.
     let booking = match text

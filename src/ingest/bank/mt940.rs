@@ -118,13 +118,9 @@ pub fn read<R: Read, E>(
             None => {
                 if let Some(f) = &mut field {
                     f.lines.push(line.to_string());
-                } else if !line.is_empty() && messages == 0 && !msg.started {
-                    return Err(Stop::Format {
-                        line: line_no,
-                        column: Some(1),
-                        message: "MT940 text before the first tag (`:20:`)".into(),
-                    });
                 }
+                // Else a bank's own header lines before the first message (ABN AMRO writes
+                // `ABNANL2A`, `940`, `ABNANL2A`): no part of any statement.
             }
         }
     }
