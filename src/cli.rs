@@ -259,6 +259,18 @@ pub struct GenerateArgs {
     /// Seller store name on settlement lines.
     #[arg(long, default_value = "Example Store")]
     pub store: String,
+    /// Format of the bank statement files (`bank-DAY.*`): payrecon's CSV, ISO 20022
+    /// camt.053, SWIFT MT940 or BAI2; the same lines and ids in every format.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = BankFormatArg::Csv)]
+    pub bank_format: BankFormatArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BankFormatArg {
+    Csv,
+    Camt053,
+    Mt940,
+    Bai2,
 }
 
 #[derive(Debug, Args)]

@@ -411,7 +411,7 @@ fn camt052_pending_entries_are_kept_apart_and_counted() {
     );
     // A pending entry may have only a value date; an `INFO` one is not booked either.
     assert_lines(
-        (lines(tmp.path(), &BANK_PENDING)),
+        lines(tmp.path(), &BANK_PENDING),
         table(&[
             [
                 "GB-20261007-0002",
@@ -531,7 +531,7 @@ fn mt940_abn_amro_header_lines_multiline_86_and_a_year_end() {
     assert_eq!(format_of(tmp.path()), "mt940");
     let (acct, stmt) = ("517852257", "26365/1");
     assert_lines(
-        (lines(tmp.path(), &DEPOSITS)),
+        lines(tmp.path(), &DEPOSITS),
         table(&[
             // Valued 2 January 2027, booked on 31 December 2026.
             [
@@ -574,7 +574,7 @@ fn mt940_structured_86_subfields_funds_code_and_windows_1252() {
     ingest_ok(tmp.path(), &[&fixture("bank/mt940/structured-86.sta")]);
     let (acct, stmt) = ("70150000/1002345678", "00198/001");
     assert_lines(
-        (lines(tmp.path(), &DEPOSITS)),
+        lines(tmp.path(), &DEPOSITS),
         table(&[
             [
                 "2026100612345678",

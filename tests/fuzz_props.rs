@@ -200,6 +200,9 @@ fn every_reader() -> Vec<Detected> {
         d(FileKind::Deposits, FileFormat::Csv),
         d(FileKind::Deposits, FileFormat::BankCsv(0)),
         d(FileKind::Deposits, FileFormat::BankCsv(1)),
+        d(FileKind::Deposits, FileFormat::Camt),
+        d(FileKind::Deposits, FileFormat::Mt940),
+        d(FileKind::Deposits, FileFormat::Bai2),
     ]
 }
 

@@ -26,6 +26,7 @@ fn make_data(dir: &Path, orders: u64, seed: u64, messy: bool) {
         out: dir.to_path_buf(),
         messy,
         store: "Example Store".into(),
+        bank_format: Default::default(),
     })
     .unwrap();
 }

@@ -3,8 +3,8 @@
 use std::time::Instant;
 
 use super::{CommandError, Outcome, thousands};
-use crate::cli::GenerateArgs;
-use crate::generate::{GenerateOptions, generate};
+use crate::cli::{BankFormatArg, GenerateArgs};
+use crate::generate::{BankFormat, GenerateOptions, generate};
 
 pub fn run(args: &GenerateArgs) -> Result<Outcome, CommandError> {
     let start = Instant::now();
@@ -16,6 +16,12 @@ pub fn run(args: &GenerateArgs) -> Result<Outcome, CommandError> {
         out: args.out.clone(),
         messy: args.messy,
         store: args.store.clone(),
+        bank_format: match args.bank_format {
+            BankFormatArg::Csv => BankFormat::Csv,
+            BankFormatArg::Camt053 => BankFormat::Camt053,
+            BankFormatArg::Mt940 => BankFormat::Mt940,
+            BankFormatArg::Bai2 => BankFormat::Bai2,
+        },
     })?;
     println!(
         "generated {} orders ({} attempts) into {} in {:.1} s: {} files, {:.1} MB",

@@ -22,6 +22,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal};
 
+pub mod bank;
+
+pub use bank::BankFormat;
+
 use crate::model::money::{format_minor, group_thousands};
 use crate::model::{Catalogue, Currency, DeclineClass};
 
@@ -56,6 +60,8 @@ pub struct GenerateOptions {
     pub out: PathBuf,
     pub messy: bool,
     pub store: String,
+    /// The format of the bank statement files.
+    pub bank_format: BankFormat,
 }
 
 /// What was generated.
@@ -348,6 +354,8 @@ struct Gen {
     seller_id: String,
     settlement_seq: u64,
     bank_seq: u64,
+    /// Each currency account's balance after the last statement written.
+    bank_balances: BTreeMap<Currency, i64>,
     twice_done: bool,
     declines: Vec<(&'static str, f64, f64)>,
 }
@@ -385,6 +393,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         seller_id,
         settlement_seq: 5_044_000_000 + (opts.seed % 997) * 1000,
         bank_seq: 0,
+        bank_balances: BTreeMap::new(),
         twice_done: false,
         declines: decline_reasons(),
     };
@@ -873,8 +882,12 @@ impl Gen {
                 .map(|l| l.amount + l.pct_fee + l.fixed_fee)
                 .sum();
             let end = (day + 1) * DAY;
+            // A negative balance is collected by a debit of the merchant's account: a Transfer
+            // whose bank line is money out (`reconciliation.md` layer 4, signed amounts).
             let (ttype, description) = if net > 0 {
                 ("Transfer", "Transfer to bank account")
+            } else if net < 0 {
+                ("Transfer", "Debit from bank account")
             } else {
                 ("Debt", "Balance repayment")
             };
@@ -904,6 +917,23 @@ impl Gen {
                     amount: net,
                     currency,
                     reference: format!("{company} {settlement_id}"),
+                };
+                self.buf(booked).deposits.push(dep);
+            } else if net < 0 {
+                // No draw from the day's stream (the rest of the data set stays as it was) and
+                // ids of their own (`BD` + settlement number).
+                let booked = day + 2 + (self.settlement_seq % 3) as i64;
+                let company = match currency {
+                    Currency::USD | Currency::CAD => "AMAZON PAYMENTS INC",
+                    Currency::JPY => "AMAZON PAY JAPAN",
+                    _ => "AMAZON PAYMENTS EUROPE S.C.A.",
+                };
+                let dep = Deposit {
+                    id: format!("BD{:010}", self.settlement_seq),
+                    day: booked,
+                    amount: net,
+                    currency,
+                    reference: format!("{company} DEBIT {settlement_id}"),
                 };
                 self.buf(booked).deposits.push(dep);
             }
@@ -1001,8 +1031,11 @@ impl Gen {
         }
         if !deposits.is_empty() {
             deposits.sort_by(|a, b| a.id.cmp(&b.id));
-            let path = self.opts.out.join(format!("bank-{label}.csv"));
-            self.write_deposits(&path, &deposits, &mut rng)?;
+            let path = self.opts.out.join(format!(
+                "bank-{label}.{}",
+                self.opts.bank_format.extension()
+            ));
+            self.write_deposits(&path, date, &deposits, &mut rng)?;
         }
         Ok(())
     }
@@ -1429,10 +1462,42 @@ impl Gen {
     fn write_deposits(
         &mut self,
         path: &Path,
+        date: NaiveDate,
         rows: &[Deposit],
         rng: &mut ChaCha8Rng,
     ) -> Result<(), GenerateError> {
-        let w = self.file(path)?;
+        // Damage is drawn for every row in order, whatever the format: the rest of the data
+        // set stays the same in every format.
+        let damaged: Vec<bool> = rows.iter().map(|_| self.damage(rng).is_some()).collect();
+        self.summary.deposit_rows += rows.len() as u64;
+        let mut w = self.file(path)?;
+        if self.opts.bank_format != BankFormat::Csv {
+            let mut accounts: BTreeMap<Currency, bank::Account<'_>> = BTreeMap::new();
+            for (d, damaged) in rows.iter().zip(&damaged) {
+                let opening = *self.bank_balances.get(&d.currency).unwrap_or(&1_000_000);
+                accounts
+                    .entry(d.currency)
+                    .or_insert_with(|| bank::Account {
+                        currency: d.currency,
+                        opening,
+                        lines: Vec::new(),
+                    })
+                    .lines
+                    .push(bank::Line {
+                        id: &d.id,
+                        amount: d.amount,
+                        reference: &d.reference,
+                        damaged: *damaged,
+                    });
+            }
+            for a in accounts.values() {
+                let close = a.opening + a.lines.iter().map(|l| l.amount).sum::<i64>();
+                self.bank_balances.insert(a.currency, close);
+            }
+            let accounts: Vec<bank::Account<'_>> = accounts.into_values().collect();
+            bank::write(self.opts.bank_format, &mut w, date, &accounts).map_err(io_err(path))?;
+            return self.done(path, w);
+        }
         let mut c = self.csv_writer(w, false, false);
         c.write_record([
             "booking_date",
@@ -1442,8 +1507,7 @@ impl Gen {
             "bank_transaction_id",
         ])
         .map_err(|e| csv_io(path, e))?;
-        for d in rows {
-            self.summary.deposit_rows += 1;
+        for (d, damaged) in rows.iter().zip(damaged) {
             let date = DateTime::<Utc>::from_timestamp(d.day * DAY, 0)
                 .expect("in range")
                 .format("%Y-%m-%d")
@@ -1458,7 +1522,7 @@ impl Gen {
             if self.opts.messy {
                 rec[1] = group_thousands(&rec[1]);
             }
-            if self.damage(rng).is_some() {
+            if damaged {
                 rec[0] = "05/10/2026".into();
             }
             c.write_record(&rec).map_err(|e| csv_io(path, e))?;

@@ -16,7 +16,12 @@ use std::path::{Path, PathBuf};
 use crate::printable::{MAX_NAME_CHARS, printable};
 
 /// File name endings taken from folders (a file named explicitly is always taken).
-pub const DATA_EXTENSIONS: [&str; 5] = ["csv", "txt", "jsonl", "ndjson", "json"];
+/// Bank statements come as `.xml` (camt), `.sta`/`.mt940`/`.940`/`.942`/`.swi` (MT940/MT942)
+/// and `.bai`/`.bai2` (BAI2) as well as `.txt`.
+pub const DATA_EXTENSIONS: [&str; 13] = [
+    "csv", "txt", "jsonl", "ndjson", "json", "xml", "sta", "mt940", "940", "942", "swi", "bai",
+    "bai2",
+];
 
 /// A path as shown in messages and stored as `source_file`: lossy for a name that is not
 /// UTF-8, control characters escaped.
@@ -177,7 +182,7 @@ fn walk(dir: &Path, follow: bool, visited: &mut HashSet<(u64, u64)>, out: &mut L
             walk(&path, follow, visited, out);
         } else if t.is_file() {
             if !is_data_name(&path) {
-                tracing::debug!(file = %shown_path(&path), "skipped: not a data file name (.csv, .txt, .jsonl, .ndjson, .json)");
+                tracing::debug!(file = %shown_path(&path), "skipped: not a data file name (.{})", DATA_EXTENSIONS.join(", ."));
                 continue;
             }
             match meta.map_or_else(|| fs::metadata(&path), Ok) {

@@ -213,7 +213,7 @@ pub fn discover(paths: &[PathBuf], follow_symlinks: bool) -> Result<inbox::Listi
 
 /// The tables whose rows a file of `kind` is counted by (rows read = loaded + rejected +
 /// duplicates over them).
-fn row_tables(kind: FileKind) -> &'static [&'static TableDef] {
+pub(crate) fn row_tables(kind: FileKind) -> &'static [&'static TableDef] {
     match kind {
         FileKind::Settlement => &[&SETTLEMENT_LINES],
         FileKind::Charges => &[&CHARGES],

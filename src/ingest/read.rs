@@ -1263,7 +1263,8 @@ pub struct BytesRead {
     pub rows_read: u64,
     /// Rows that parsed (of every table the kind writes: a settlement's `settlements` rows too).
     pub rows_loaded: u64,
-    /// Rows of the kind's main table that parsed.
+    /// Rows of the tables the kind's rows are counted by (deposits: `deposits` and
+    /// `bank_pending`) that parsed.
     pub main_rows: u64,
     pub rejected: u64,
     /// The physical line of every reject.
@@ -1311,7 +1312,8 @@ pub fn read_bytes(bytes: &[u8], force: Option<Detected>, opts: &IngestOptions) -
         Ok((read, _)) => {
             out.rows_read = read.rows_read;
             out.rejected = read.rejected;
-            for (i, (_, spilled)) in read.tables.iter().enumerate() {
+            let counted = super::row_tables(detected.kind);
+            for (table, spilled) in &read.tables {
                 let n: u64 = spilled
                     .spills
                     .values()
@@ -1322,8 +1324,8 @@ pub fn read_bytes(bytes: &[u8], force: Option<Detected>, opts: &IngestOptions) -
                     })
                     .sum();
                 out.rows_loaded += n;
-                if i == 0 {
-                    out.main_rows = n;
+                if counted.iter().any(|t| t.name == table.name) {
+                    out.main_rows += n;
                 }
             }
             if let Some(b) = &read.rejects {

@@ -38,12 +38,15 @@ struct Group {
     total: i128,
     accounts: u64,
     records: u64,
+    /// A line of the group was rejected: its control total cannot be checked.
+    unreadable: bool,
 }
 
 #[derive(Default)]
 struct State {
     file_id: String,
     file_total: i128,
+    file_unreadable: bool,
     groups: u64,
     records: u64,
     group: Option<Group>,
@@ -239,8 +242,14 @@ fn process<E>(
         "49" => end_account(st, Some((l.line, field(0), field(1))), sink)?,
         "98" => {
             let g = st.group.take().unwrap_or_default();
-            if let Some(f) = totals_finding("group", l.line, g.total, g.records, field(0), field(2))
-            {
+            if let Some(f) = totals_finding(
+                "group",
+                l.line,
+                (!g.unreadable).then_some(g.total),
+                g.records,
+                field(0),
+                field(2),
+            ) {
                 note(f)?;
             }
             if field(1)
@@ -256,12 +265,13 @@ fn process<E>(
                 ))?;
             }
             st.file_total += g.total;
+            st.file_unreadable |= g.unreadable;
         }
         "99" => {
             if let Some(f) = totals_finding(
                 "file",
                 l.line,
-                st.file_total,
+                (!st.file_unreadable).then_some(st.file_total),
                 st.records,
                 field(0),
                 field(2),
@@ -301,13 +311,15 @@ fn funds_fields<'a>(funds: &str, field: impl Fn(usize) -> &'a str) -> usize {
 fn totals_finding(
     what: &str,
     line: u64,
-    total: i128,
+    // `None` when a rejected line's amount is missing: the total is not checked (the reject
+    // already says what is wrong).
+    total: Option<i128>,
     records: u64,
     stated_total: &str,
     stated_records: &str,
 ) -> Option<String> {
     let mut out = Vec::new();
-    if let Ok(t) = stated_total.parse::<i128>()
+    if let (Ok(t), Some(total)) = (stated_total.parse::<i128>(), total)
         && t != total
     {
         out.push(format!(
@@ -339,7 +351,14 @@ fn end_account<E>(
         sink(Event::Note(f)).map_err(Stop::Sink)?;
     }
     if let Some((line, total, records)) = trailer
-        && let Some(f) = totals_finding("account", line, a.total, a.records, total, records)
+        && let Some(f) = totals_finding(
+            "account",
+            line,
+            (a.check.rejected == 0).then_some(a.total),
+            a.records,
+            total,
+            records,
+        )
     {
         sink(Event::Note(format!(
             "{}: {f}",
@@ -350,6 +369,7 @@ fn end_account<E>(
     if let Some(g) = &mut st.group {
         g.total += a.total;
         g.accounts += 1;
+        g.unreadable |= a.check.rejected > 0;
     }
     sink(Event::StatementEnd).map_err(Stop::Sink)
 }
@@ -500,40 +520,11 @@ fn entry_16(
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{Collected, collect};
     use super::*;
-    use crate::model::time::TimeWindow;
 
-    fn read_str(text: &str) -> (Vec<(u64, Result<Entry, RowError>, Statement)>, Vec<String>) {
-        let w = TimeWindow::new(
-            NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
-            NaiveDate::from_ymd_opt(2030, 1, 1)
-                .unwrap()
-                .and_hms_opt(0, 0, 0)
-                .unwrap()
-                .and_utc(),
-            2,
-        );
-        let (mut lines, mut notes) = (Vec::new(), Vec::new());
-        let limits = Limits {
-            window: &w,
-            max_record_bytes: 1 << 20,
-        };
-        read::<_, ()>(text.as_bytes(), limits, &mut |e| {
-            match e {
-                Event::Line {
-                    statement,
-                    line,
-                    entry,
-                    ..
-                } => lines.push((line, entry, statement.clone())),
-                Event::Note(n) => notes.push(n),
-                Event::StatementEnd => {}
-            }
-            Ok(())
-        })
-        .map_err(|e| format!("{e:?}"))
-        .unwrap();
-        (lines, notes)
+    fn read_str(text: &str) -> Collected {
+        collect(|limits, sink| read(text.as_bytes(), limits, sink))
     }
 
     const FILE: &str = "01,122099999,123456789,240302,0200,1,,,2/

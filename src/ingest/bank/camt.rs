@@ -415,12 +415,10 @@ fn end_ntry_field(n: &mut NtryState, rel: &str, value: String) {
             }
         }
         "CdtDbtInd" => set_text(&mut n.cdt_dbt, value),
-        "Sts" | "Sts/Cd" | "Sts/Prtry" => {
-            // `<Sts>BOOK</Sts>` (up to version 7) or `<Sts><Cd>BOOK</Cd></Sts>`.
-            if !value.trim().is_empty() || rel != "Sts" {
-                set_text(&mut n.status, value);
-            }
-        }
+        // `<Sts>BOOK</Sts>` (up to version 7) or `<Sts><Cd>BOOK</Cd></Sts>`: the outer
+        // element of the second form has no text of its own.
+        "Sts" if value.trim().is_empty() => {}
+        "Sts" | "Sts/Cd" | "Sts/Prtry" => set_text(&mut n.status, value),
         "BookgDt/Dt" | "BookgDt/DtTm" => set_text(&mut n.booking, value),
         "ValDt/Dt" | "ValDt/DtTm" => set_text(&mut n.value, value),
         "NtryRef" => n.ntry_ref = Some(value),
@@ -610,45 +608,11 @@ fn take_balance(b: BalState, check: &mut BalanceCheck) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{Collected, collect, window};
     use super::*;
-    use crate::model::time::TimeWindow;
 
-    fn window() -> TimeWindow {
-        TimeWindow::new(
-            chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
-            chrono::NaiveDate::from_ymd_opt(2030, 1, 1)
-                .unwrap()
-                .and_hms_opt(0, 0, 0)
-                .unwrap()
-                .and_utc(),
-            2,
-        )
-    }
-
-    fn read_str(xml: &str) -> (Vec<(u64, Result<Entry, RowError>, Statement)>, Vec<String>) {
-        let w = window();
-        let mut lines = Vec::new();
-        let mut notes = Vec::new();
-        let limits = Limits {
-            window: &w,
-            max_record_bytes: 1 << 20,
-        };
-        read::<_, ()>(xml.as_bytes(), limits, &mut |e| {
-            match e {
-                Event::Line {
-                    statement,
-                    line,
-                    entry,
-                    ..
-                } => lines.push((line, entry, statement.clone())),
-                Event::Note(n) => notes.push(n),
-                Event::StatementEnd => {}
-            }
-            Ok(())
-        })
-        .map_err(|e| format!("{e:?}"))
-        .unwrap();
-        (lines, notes)
+    fn read_str(xml: &str) -> Collected {
+        collect(|limits, sink| read(xml.as_bytes(), limits, sink))
     }
 
     const DOC: &str = r#"<?xml version="1.0" encoding="UTF-8"?>

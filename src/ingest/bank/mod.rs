@@ -178,3 +178,56 @@ pub(crate) fn join_texts<'a>(parts: impl IntoIterator<Item = &'a str>) -> String
     }
     out
 }
+
+/// What the parsers' unit tests read back.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Every line (its line number, entry and statement) and every note, in order.
+    pub type Collected = (Vec<(u64, Result<Entry, RowError>, Statement)>, Vec<String>);
+
+    /// A window from 2000 to 2030.
+    pub fn window() -> TimeWindow {
+        TimeWindow::new(
+            NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2030, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc(),
+            2,
+        )
+    }
+
+    /// Runs a parser over the whole input and collects what it reports.
+    pub fn collect(
+        read: impl FnOnce(
+            Limits<'_>,
+            &mut dyn FnMut(Event<'_>) -> Result<(), ()>,
+        ) -> Result<(), Stop<()>>,
+    ) -> Collected {
+        let w = window();
+        let (mut lines, mut notes) = (Vec::new(), Vec::new());
+        let limits = Limits {
+            window: &w,
+            max_record_bytes: 1 << 20,
+        };
+        read(limits, &mut |e| {
+            match e {
+                Event::Line {
+                    statement,
+                    line,
+                    entry,
+                    ..
+                } => lines.push((line, entry, statement.clone())),
+                Event::Note(n) => notes.push(n),
+                Event::StatementEnd => {}
+            }
+            Ok(())
+        })
+        .map_err(|e| format!("{e:?}"))
+        .unwrap();
+        (lines, notes)
+    }
+}

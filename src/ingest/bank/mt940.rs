@@ -396,40 +396,11 @@ fn reference_86(lines: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{Collected, collect};
     use super::*;
-    use crate::model::time::TimeWindow;
 
-    fn read_str(text: &str) -> (Vec<(u64, Result<Entry, RowError>, Statement)>, Vec<String>) {
-        let w = TimeWindow::new(
-            NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
-            NaiveDate::from_ymd_opt(2030, 1, 1)
-                .unwrap()
-                .and_hms_opt(0, 0, 0)
-                .unwrap()
-                .and_utc(),
-            2,
-        );
-        let (mut lines, mut notes) = (Vec::new(), Vec::new());
-        let limits = Limits {
-            window: &w,
-            max_record_bytes: 1 << 20,
-        };
-        read::<_, ()>(text.as_bytes(), limits, &mut |e| {
-            match e {
-                Event::Line {
-                    statement,
-                    line,
-                    entry,
-                    ..
-                } => lines.push((line, entry, statement.clone())),
-                Event::Note(n) => notes.push(n),
-                Event::StatementEnd => {}
-            }
-            Ok(())
-        })
-        .map_err(|e| format!("{e:?}"))
-        .unwrap();
-        (lines, notes)
+    fn read_str(text: &str) -> Collected {
+        collect(|limits, sink| read(text.as_bytes(), limits, sink))
     }
 
     const STMT: &str = "{1:F01ABNANL2AXXXX0000000000}{2:I940ABNANL2AXXXXN}{4:\r
