@@ -98,9 +98,20 @@ pub fn mtimes(dir: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
 /// `payrecon generate ARGS --out in` then `payrecon ingest in` into `dir/lake`. Exit 1 from
 /// ingest (rejected rows, expected with `--messy`) is accepted.
 pub fn generated_lake(dir: &Path, generate_args: &[&str]) {
+    // `PAYRECON_TEST_BANK_FORMAT=camt053|mt940|bai2` runs every test on generated data with
+    // its bank statements in that format (`.ci/run` does so for the reconciliation's
+    // properties).
+    let bank_format = std::env::var("PAYRECON_TEST_BANK_FORMAT")
+        .ok()
+        .filter(|_| !generate_args.contains(&"--bank-format"));
     payrecon(dir)
         .arg("generate")
         .args(generate_args)
+        .args(
+            bank_format
+                .iter()
+                .flat_map(|f| ["--bank-format", f.as_str()]),
+        )
         .args(["--out", "in"])
         .assert()
         .success();
