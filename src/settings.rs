@@ -444,8 +444,46 @@ pub const DEFAULT_AMAZON_PAY_REFERENCES: [&str; 2] = ["AMAZON PAY", "AMZN PAY"];
 pub struct Thresholds {
     /// Rejected rows (plus unreadable files) tolerated by one ingest.
     pub max_rejected_rows: u64,
-    /// Reconciliation exceptions tolerated.
-    pub max_exceptions: u64,
+    /// High-severity exceptions tolerated (money missing or wrong).
+    pub max_high: u64,
+    /// Medium-severity exceptions tolerated (something to match by hand).
+    pub max_medium: u64,
+    /// Low-severity exceptions tolerated (lapsed authorizations); unlimited when absent.
+    pub max_low: Option<u64>,
+    /// Exceptions of every severity together tolerated; no limit when absent.
+    pub max_exceptions: Option<u64>,
+}
+
+impl Thresholds {
+    /// Why exceptions counted by severity (high, medium, low) are findings; empty when they
+    /// are within every threshold.
+    pub fn exceeded(&self, counts: [u64; 3]) -> Vec<String> {
+        let mut out = Vec::new();
+        let limits = [
+            ("high", "max_high", Some(self.max_high)),
+            ("medium", "max_medium", Some(self.max_medium)),
+            ("low", "max_low", self.max_low),
+        ];
+        for ((what, key, limit), n) in limits.into_iter().zip(counts) {
+            if let Some(limit) = limit
+                && n > limit
+            {
+                out.push(format!(
+                    "{n} {what}-severity exception{} (more than [thresholds] {key} = {limit})",
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        let total: u64 = counts.iter().sum();
+        if let Some(limit) = self.max_exceptions
+            && total > limit
+        {
+            out.push(format!(
+                "{total} exceptions in all (more than [thresholds] max_exceptions = {limit})"
+            ));
+        }
+        out
+    }
 }
 
 impl Config {

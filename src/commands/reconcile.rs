@@ -1,6 +1,7 @@
 //! `payrecon reconcile` and `payrecon close`: the reconciliation and the month-close pack.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Instant;
 
 use super::{CommandError, Outcome, thousands};
@@ -13,7 +14,7 @@ use crate::reconcile::output::{
     amount_text, cutoff_text, exceptions_frame, write_atomic, write_csv, write_results,
     write_results_csv,
 };
-use crate::reconcile::{self, Options, Reconciliation, Status, load};
+use crate::reconcile::{self, Options, Reconciliation, ResultRow, Severity, Status, load};
 use crate::settings::Config;
 
 pub(crate) fn options(config: &Config, cutoff: Option<&str>) -> Result<Options, CommandError> {
@@ -185,8 +186,8 @@ fn summary(rec: &Reconciliation) -> String {
         out.push_str("exceptions, amount at stake per currency:\n");
         for (c, (n, a)) in &at_stake {
             out.push_str(&format!(
-                "  {c} {:>8} items {:>16}\n",
-                thousands(*n),
+                "  {c} {:>14} {:>16}\n",
+                plural(*n, "item"),
                 crate::model::money::group_thousands(&amount_text(*a))
             ));
         }
@@ -194,22 +195,66 @@ fn summary(rec: &Reconciliation) -> String {
     out
 }
 
-pub fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
-    exceptions_outcome(config, rec.exceptions().count() as u64)
+/// Exceptions counted by severity: high, medium, low.
+pub fn severity_counts<'a>(rows: impl Iterator<Item = &'a ResultRow>) -> [u64; 3] {
+    let mut counts = [0u64; 3];
+    for r in rows {
+        counts[r.status.severity() as usize] += 1;
+    }
+    counts
 }
 
-/// [`outcome`] from the number of exceptions.
-pub fn exceptions_outcome(config: &Config, n: u64) -> Outcome {
-    if n > config.thresholds.max_exceptions {
-        tracing::warn!(
-            exceptions = n,
-            threshold = config.thresholds.max_exceptions,
-            "exceptions above the threshold"
-        );
-        Outcome::Findings
-    } else {
+pub fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
+    exceptions_outcome(config, severity_counts(rec.exceptions()))
+}
+
+/// [`outcome`] from the exceptions counted by severity.
+pub fn exceptions_outcome(config: &Config, counts: [u64; 3]) -> Outcome {
+    if config.thresholds.exceeded(counts).is_empty() {
         Outcome::Clean
+    } else {
+        Outcome::Findings
     }
+}
+
+/// The closing lines of a summary about exceptions: whether they are findings (and why), and
+/// where they are listed. None when there are none.
+pub fn exceptions_verdict(config: &Config, counts: [u64; 3], listed_in: &Path) -> Option<String> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let why = config.thresholds.exceeded(counts);
+    Some(if why.is_empty() {
+        format!(
+            "{} within the thresholds ({}); listed in {}",
+            plural(total, "exception"),
+            by_severity(counts),
+            listed_in.display()
+        )
+    } else {
+        format!(
+            "findings: {}; listed in {}",
+            why.join("; "),
+            listed_in.display()
+        )
+    })
+}
+
+/// `1 high, 2 low`: the non-zero counts.
+fn by_severity(counts: [u64; 3]) -> String {
+    Severity::ALL
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{} {}", thousands(n), s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `1 exception`, `2 exceptions`.
+pub fn plural(n: u64, what: &str) -> String {
+    format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
 pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, CommandError> {
@@ -228,10 +273,13 @@ pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, C
         write_results_csv(&rec, &args.out.join("results.csv"))?;
     }
     let text = summary(&rec);
-    let result = outcome(config, &rec);
+    let counts = severity_counts(rec.exceptions());
     print!("{text}");
     println!("written to {}", args.out.display());
-    Ok(result)
+    if let Some(v) = exceptions_verdict(config, counts, &args.out.join("exceptions.csv")) {
+        println!("{v}");
+    }
+    Ok(exceptions_outcome(config, counts))
 }
 
 pub fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, CommandError> {

@@ -17,7 +17,9 @@ use chrono::Datelike;
 use rayon::prelude::*;
 
 use super::ingest::outcome as ingest_outcome;
-use super::reconcile::{exceptions_outcome, facts_and_reconciliation};
+use super::reconcile::{
+    exceptions_outcome, exceptions_verdict, facts_and_reconciliation, severity_counts,
+};
 use super::run_state::{RunState, Summary, inputs_key};
 use super::{CommandError, Outcome, thousands};
 use crate::cli::RunArgs;
@@ -261,24 +263,6 @@ fn archive(report: &IngestReport, p: &Paths, night: &str) -> Result<usize, Comma
         }
     }
     Ok(moved)
-}
-
-/// Severity of an exception status for the operator's summary: `high` when money is missing
-/// or wrong, `medium` when a person must match something, `low` for orders whose authorization
-/// lapsed (nothing was captured).
-pub fn severity(status: crate::reconcile::Status) -> &'static str {
-    use crate::reconcile::Status::*;
-    match status {
-        MissingDeposit
-        | DepositAmountMismatch
-        | MissingFromSettlement
-        | AmountMismatch
-        | RefundExceedsCapture
-        | SettlementImbalance
-        | DuplicateSettlement => "high",
-        OrderNotCaptured => "low",
-        _ => "medium",
-    }
 }
 
 fn dry_run(
@@ -530,6 +514,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         );
         return Ok(finish(
             config,
+            &p.reports,
             &report,
             archived,
             &state.summary,
@@ -813,19 +798,24 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let ties = rendered.iter().all(|r| r.2);
 
     // 5. The state that vouches for these outputs (written last), then the summary.
-    let mut by_severity: BTreeMap<&str, u64> = BTreeMap::new();
-    for r in view.exceptions() {
-        *by_severity.entry(severity(r.status)).or_default() += 1;
-    }
-    let sev = |s: &str| by_severity.get(s).copied().unwrap_or(0);
+    let counts = severity_counts(view.exceptions());
     let summary = Summary {
         approval_rate_7d: approval,
-        exceptions_high: sev("high"),
-        exceptions_medium: sev("medium"),
-        exceptions_low: sev("low"),
-        findings: exceptions_outcome(config, view.exceptions().count() as u64) == Outcome::Findings
-            || !ties,
+        exceptions_high: counts[0],
+        exceptions_medium: counts[1],
+        exceptions_low: counts[2],
+        findings: exceptions_outcome(config, counts) == Outcome::Findings || !ties,
+        ties,
         months: rendered.iter().map(|r| r.0.label()).collect(),
+        // The month to open first: the last one that ended by the cut-off (data runs a few
+        // days into the next month), else the last.
+        main_month: rendered
+            .iter()
+            .map(|r| &r.0)
+            .filter(|m| m.end <= view.cutoff)
+            .chain(rendered.last().map(|r| &r.0))
+            .max_by_key(|m| (m.end <= view.cutoff, m.start))
+            .map(|m| m.label()),
     };
     outputs.sort();
     RunState::of_outputs(&p.reports, inputs_digest, &outputs, &known, summary.clone())?
@@ -835,6 +825,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     std::mem::forget((view, state, rendered));
     Ok(finish(
         config,
+        &p.reports,
         &report,
         archived,
         &summary,
@@ -867,6 +858,7 @@ fn odd_entries(report: &IngestReport) -> String {
 #[allow(clippy::too_many_arguments)]
 fn finish(
     config: &Config,
+    reports: &Path,
     report: &IngestReport,
     archived: usize,
     summary: &Summary,
@@ -956,5 +948,65 @@ fn finish(
         "run finished"
     );
     println!("{line}");
+    for l in next_steps(config, reports, report, summary) {
+        println!("{l}");
+    }
     result
+}
+
+/// The lines after the summary: what to open, and when the run has findings, why and where.
+fn next_steps(
+    config: &Config,
+    reports: &Path,
+    report: &IngestReport,
+    summary: &Summary,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(month) = summary
+        .main_month
+        .as_ref()
+        .or_else(|| summary.months.iter().max())
+    {
+        let dir = reports.join(month);
+        out.push(format!(
+            "open {} (approvals) and {} (month close){}",
+            dir.join("approvals.html").display(),
+            dir.join(format!("close-{month}.xlsx")).display(),
+            if summary.months.len() > 1 {
+                format!("; {} months in {}", summary.months.len(), reports.display())
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let rejected = report.rows_rejected() + report.files_failed() as u64;
+    if rejected > config.thresholds.max_rejected_rows {
+        out.push(format!(
+            "findings: {} rejected rows or unreadable files (more than [thresholds] \
+             max_rejected_rows = {}); the rows are in the lake's table `rejects` \
+             (`payrecon query \"select * from rejects\"`)",
+            thousands(rejected),
+            config.thresholds.max_rejected_rows
+        ));
+    }
+    let counts = [
+        summary.exceptions_high,
+        summary.exceptions_medium,
+        summary.exceptions_low,
+    ];
+    if let Some(v) = exceptions_verdict(
+        config,
+        counts,
+        &reports.join("reconcile").join("exceptions.csv"),
+    ) {
+        out.push(v);
+    }
+    if !summary.ties {
+        out.push(format!(
+            "findings: a month's roll-forward does not tie (see the Summary sheet of its \
+             close workbook in {})",
+            reports.display()
+        ));
+    }
+    out
 }

@@ -34,8 +34,18 @@ pub struct Summary {
     pub exceptions_low: u64,
     /// The reconciliation is above its exception threshold, or a month's roll-forward does not tie.
     pub findings: bool,
+    /// Every month's roll-forward ties.
+    #[serde(default = "yes")]
+    pub ties: bool,
     /// Months with reports, `YYYY-MM`.
     pub months: Vec<String>,
+    /// The month whose reports to open first (the last complete one).
+    #[serde(default)]
+    pub main_month: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The state file.
@@ -178,6 +188,8 @@ mod tests {
             exceptions_medium: 2,
             exceptions_low: 3,
             findings: true,
+            ties: true,
+            main_month: None,
             months: vec!["2026-10".into()],
         }
     }

@@ -215,6 +215,47 @@ impl Status {
     }
 }
 
+/// How much an exception matters, for thresholds and summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// Money is missing or wrong.
+    High,
+    /// A person must match something.
+    Medium,
+    /// An authorization lapsed: nothing was taken.
+    Low,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::High, Severity::Medium, Severity::Low];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+}
+
+impl Status {
+    /// The severity of this status as an exception.
+    pub fn severity(self) -> Severity {
+        use Status::*;
+        match self {
+            MissingDeposit
+            | DepositAmountMismatch
+            | MissingFromSettlement
+            | AmountMismatch
+            | RefundExceedsCapture
+            | SettlementImbalance
+            | DuplicateSettlement => Severity::High,
+            OrderNotCaptured => Severity::Low,
+            _ => Severity::Medium,
+        }
+    }
+}
+
 /// One item's status in one layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultRow {

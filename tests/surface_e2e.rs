@@ -1,0 +1,113 @@
+//! What people see (issue 23): exit codes by severity and the lines that say what to open.
+
+mod common;
+
+use std::path::Path;
+
+use common::payrecon;
+
+/// The shipped sample data in `dir/sample-data`.
+fn with_sample_data(dir: &Path) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let dst = dir.join("sample-data");
+    std::fs::create_dir_all(&dst).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_first_run_on_the_sample_data_is_green_and_says_what_to_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    with_sample_data(tmp.path());
+    let out = payrecon(tmp.path()).args(["-q", "run"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("run ok: "), "{stdout}");
+    assert!(
+        lines[0].contains("exceptions 2 (high 0, medium 0, low 2)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines[1],
+        "open reports/2026-10/approvals.html (approvals) and reports/2026-10/close-2026-10.xlsx \
+         (month close); 2 months in reports"
+    );
+    assert_eq!(
+        lines[2],
+        "2 exceptions within the thresholds (2 low); listed in reports/reconcile/exceptions.csv"
+    );
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for f in [
+        "reports/2026-10/approvals.html",
+        "reports/2026-10/close-2026-10.xlsx",
+    ] {
+        assert!(tmp.path().join(f).is_file(), "{f}");
+    }
+    // Nothing printed twice: no error, no warning on standard error with -q.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_severity_above_its_threshold_exits_1_and_says_why_and_where() {
+    let tmp = tempfile::tempdir().unwrap();
+    with_sample_data(tmp.path());
+    std::fs::write(
+        tmp.path().join("payrecon.toml"),
+        "[thresholds]\nmax_low = 1\n",
+    )
+    .unwrap();
+    let out = payrecon(tmp.path()).args(["-q", "run"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("run finished with findings: "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "findings: 2 low-severity exceptions (more than [thresholds] max_low = 1); \
+             listed in reports/reconcile/exceptions.csv"
+        ),
+        "{stdout}"
+    );
+
+    // `reconcile` says the same at its end, with its own output folder.
+    let out = payrecon(tmp.path())
+        .args(["-q", "reconcile", "--out", "rec"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(
+        stdout.lines().last(),
+        Some(
+            "findings: 2 low-severity exceptions (more than [thresholds] max_low = 1); \
+             listed in rec/exceptions.csv"
+        ),
+        "{stdout}"
+    );
+    // A total cap applies to every severity together.
+    std::fs::write(
+        tmp.path().join("payrecon.toml"),
+        "[thresholds]\nmax_exceptions = 1\n",
+    )
+    .unwrap();
+    let out = payrecon(tmp.path())
+        .args(["-q", "reconcile", "--out", "rec"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("2 exceptions in all (more than [thresholds] max_exceptions = 1)")
+    );
+}
