@@ -6,8 +6,13 @@ runs="${RUNS:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/payrecon/target}"
 # Generated data runs a few days past its months: judge it by a clock after it (see docs/LIMITS.md).
 export PAYRECON_NOW="${PAYRECON_NOW:-2027-06-30T00:00:00Z}"
-cargo build --release --quiet
-bin="$CARGO_TARGET_DIR/release/payrecon"
+# PAYRECON_BENCH_BIN: measure that binary (a copy made with `cp -p`) instead of building.
+if [ -n "${PAYRECON_BENCH_BIN:-}" ]; then
+  bin="$PAYRECON_BENCH_BIN"
+else
+  cargo build --release --quiet
+  bin="$CARGO_TARGET_DIR/release/payrecon"
+fi
 venv=bench-data/.venv
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"

@@ -23,3 +23,4 @@ pub mod query;
 pub mod reconcile;
 pub mod report;
 pub mod settings;
+pub mod suggest;

@@ -28,6 +28,12 @@ pub enum QueryError {
     },
     #[error(transparent)]
     Lake(#[from] LakeError),
+    #[error("no table {name:?}{hint}; the tables are {}", tables.join(", "))]
+    UnknownTable {
+        name: String,
+        hint: String,
+        tables: Vec<String>,
+    },
 }
 
 fn polars_err(context: impl Into<String>) -> impl FnOnce(PolarsError) -> QueryError {
@@ -340,5 +346,19 @@ pub fn run(lake: &Lake, results: Option<&Path>, sql: &str) -> Result<DataFrame, 
     let mut ctx = context(lake, results)?;
     ctx.execute(sql)
         .and_then(|lf| lf.collect())
-        .map_err(polars_err("query"))
+        .map_err(|e| unknown_table(&e, &ctx.get_tables()).unwrap_or_else(|| polars_err("query")(e)))
+}
+
+/// polars' "relation 'x' was not found" as the list of tables, with the nearest one.
+fn unknown_table(e: &PolarsError, tables: &[String]) -> Option<QueryError> {
+    let text = e.to_string();
+    let rest = &text[text.find("relation '")? + "relation '".len()..];
+    let name = &rest[..rest.find("' was not found")?];
+    let mut tables = tables.to_vec();
+    tables.sort();
+    Some(QueryError::UnknownTable {
+        name: name.to_string(),
+        hint: crate::suggest::hint(name, tables.iter().map(String::as_str)),
+        tables,
+    })
 }

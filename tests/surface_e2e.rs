@@ -111,3 +111,64 @@ fn a_severity_above_its_threshold_exits_1_and_says_why_and_where() {
             .contains("2 exceptions in all (more than [thresholds] max_exceptions = 1)")
     );
 }
+
+#[test]
+fn errors_once_with_did_you_mean_and_the_list_of_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    with_sample_data(tmp.path());
+    payrecon(tmp.path())
+        .args(["-q", "ingest", "sample-data"])
+        .assert()
+        .success();
+    let out = payrecon(tmp.path())
+        .args(["query", "select * from charge"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: no table \"charge\"; did you mean \"charges\"?; the tables are bank_pending, charges, deposits,"),
+        "{err}"
+    );
+    let out = payrecon(tmp.path())
+        .args(["approvals", "--by", "contry"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("did you mean \"country\"?"), "{err}");
+    // With JSON logs the error is one JSON event instead.
+    let out = payrecon(tmp.path())
+        .args(["--log-format", "json", "approvals", "--by", "contry"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with('{') && err.contains("\"level\":\"ERROR\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn colour_is_off_unless_asked_and_never_with_no_color() {
+    let tmp = tempfile::tempdir().unwrap();
+    let esc = |o: &std::process::Output| o.stderr.contains(&0x1b);
+    // Not a terminal: no colour by default; `--color always` forces it; NO_COLOR does not
+    // override an explicit `always`, but `never` wins everywhere.
+    std::fs::write(tmp.path().join("junk.csv"), "not,a,known,header\n").unwrap();
+    let run = |args: &[&str], no_color: bool| {
+        let mut c = payrecon(tmp.path());
+        c.args(args).args(["ingest", "junk.csv"]);
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        c.output().unwrap()
+    };
+    assert!(!esc(&run(&["-v"], false)));
+    assert!(esc(&run(&["-v", "--color", "always"], false)));
+    assert!(!esc(&run(&["-v", "--color", "never"], true)));
+    assert!(!esc(&run(&["-v", "--color", "auto"], true)));
+}

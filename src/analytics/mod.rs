@@ -96,7 +96,8 @@ impl Dim {
                 .find(|d| d.name() == part)
                 .ok_or_else(|| {
                     AnalyticsError::Usage(format!(
-                        "unknown dimension {part:?}; choose from {}",
+                        "unknown dimension {part:?}{}; choose from {}",
+                        crate::suggest::hint(part, Dim::ALL.map(Dim::name)),
                         Dim::ALL.map(Dim::name).join(", ")
                     ))
                 })?;

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command, GlobalArgs, LogFormat};
+use crate::cli::{Cli, ColorChoice, Command, GlobalArgs, LogFormat};
 use crate::settings::{Config, ConfigError};
 
 /// How a command that finished went.
@@ -64,11 +64,16 @@ pub enum CommandError {
 /// Runs the command line; returns the process exit code.
 pub fn main(cli: Cli) -> ExitCode {
     init_logging(&cli.global);
+    let json_logs = cli.global.log_format == LogFormat::Json;
     match dispatch(cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
-        Err(e) => {
+        // Once on standard error: as a JSON event for a log collector, else as text.
+        Err(e) if json_logs => {
             tracing::error!("{e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
@@ -164,11 +169,24 @@ fn init_logging(global: &GlobalArgs) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_ansi(colour(global.color));
     let _ = match global.log_format {
         LogFormat::Json => builder.json().with_current_span(false).try_init(),
         LogFormat::Human => builder.with_target(false).try_init(),
     };
+}
+
+/// Whether standard error gets colour: `NO_COLOR` (non-empty, see no-color.org) turns `auto`
+/// off, as does a standard error that is not a terminal.
+fn colour(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::IsTerminal::is_terminal(&std::io::stderr())
+        }
+    }
 }
 
 /// `1234567` → `1,234,567`.
