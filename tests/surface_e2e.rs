@@ -139,6 +139,15 @@ fn errors_once_with_did_you_mean_and_the_list_of_tables() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("did you mean \"country\"?"), "{err}");
+    let out = payrecon(tmp.path())
+        .args(["approvals", "--from", "2026-10-20", "--to", "2026-10-01"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: --from 2026-10-20 is after --to 2026-10-01: no day is in that period\n"
+    );
     // With JSON logs the error is one JSON event instead.
     let out = payrecon(tmp.path())
         .args(["--log-format", "json", "approvals", "--by", "contry"])

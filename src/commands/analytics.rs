@@ -58,6 +58,15 @@ pub fn run_report(
         to: args.to.as_deref().map(parse_day).transpose()?,
         min_n: args.min_n.unwrap_or(config.analytics.min_n),
     };
+    if let (Some(from), Some(to)) = (opts.from, opts.to)
+        && from > to
+    {
+        return Err(CommandError::Usage(format!(
+            "--from {} is after --to {}: no day is in that period",
+            args.from.as_deref().unwrap_or_default(),
+            args.to.as_deref().unwrap_or_default()
+        )));
+    }
     let facts = load_facts(config)?;
     let df = match report {
         Report::Approvals => analytics::approvals(&facts, &opts)?,

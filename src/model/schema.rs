@@ -551,7 +551,7 @@ pub const FILES: TableDef = TableDef {
             "format",
             Str,
             false,
-            "`csv`, `jsonl`, or `flat-file` (settlement reports).",
+            "`csv`, `jsonl`, `flat-file` (settlement reports), `bank-csv` (a `[[bank.csv]]` layout), `camt`, `mt940` or `bai2`.",
         ),
         col(
             "rows_read",

@@ -42,20 +42,31 @@ struct Positions<R> {
 impl<R: Read> Read for Positions<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for (i, &b) in buf[..n].iter().enumerate() {
-            match b {
-                b'<' | b'>' => self.run = 0,
-                b'\n' => {
-                    self.newlines.push_back(self.offset + i as u64);
-                    self.run += 1;
-                }
-                _ => self.run += 1,
-            }
-            if self.run > self.max_run {
-                self.overlong_at = Some(self.offset + i as u64);
+        // Only markup and newlines matter: jump between them (memchr) instead of looking at
+        // every byte.
+        let mut last = 0usize;
+        for i in memchr::memchr3_iter(b'<', b'>', b'\n', &buf[..n]) {
+            // The text since the last hit (a newline counts too; markup ends the run).
+            let newline = buf[i] == b'\n';
+            let len = i - last + usize::from(newline);
+            if self.run + len > self.max_run {
+                self.overlong_at = Some(self.offset + (last + self.max_run - self.run) as u64);
                 return Err(std::io::Error::other("text run too long"));
             }
+            if newline {
+                self.newlines.push_back(self.offset + i as u64);
+                self.run += len;
+            } else {
+                self.run = 0;
+            }
+            last = i + 1;
         }
+        let len = n - last;
+        if self.run + len > self.max_run {
+            self.overlong_at = Some(self.offset + (last + self.max_run - self.run) as u64);
+            return Err(std::io::Error::other("text run too long"));
+        }
+        self.run += len;
         self.offset += n as u64;
         Ok(n)
     }
@@ -133,7 +144,9 @@ pub fn read<R: Read, E>(
     let mut reader = Reader::from_reader(BufReader::with_capacity(64 * 1024, positions));
     reader.config_mut().expand_empty_elements = true;
     let mut buf = Vec::new();
-    let mut stack: Vec<String> = Vec::new();
+    let mut stack = ElementPath::default();
+    // The path of an ending element below its entry, balance or statement (reused).
+    let mut rel = String::new();
     let mut text = String::new();
     let mut stmt: Option<StmtState> = None;
     let mut ntry: Option<(usize, NtryState)> = None;
@@ -141,6 +154,8 @@ pub fn read<R: Read, E>(
     let mut statements = 0u64;
     let mut root_seen = false;
     loop {
+        // One event's bytes at a time: memory stays flat whatever the file's size.
+        buf.clear();
         let at = reader.buffer_position();
         let event = match reader.read_event_into(&mut buf) {
             Ok(e) => e,
@@ -231,15 +246,14 @@ pub fn read<R: Read, E>(
                 } else if in_bal.map(|d| d + 1) == Some(depth) && name == "Amt" {
                     bal.as_mut().expect("inside a balance").1.amt = amt();
                 }
-                stack.push(name);
+                stack.push(&name);
                 // Remember where the element starts, for the fields an entry is read from.
                 if let Some((d, n)) = &mut ntry {
-                    let rel = &stack[*d + 1..];
                     let field = Field {
                         text: String::new(),
                         pos,
                     };
-                    match rel_path(rel).as_str() {
+                    match stack.below(*d) {
                         "CdtDbtInd" => n.cdt_dbt = Some(field),
                         "BookgDt/Dt" | "BookgDt/DtTm" => n.booking = Some(field),
                         "ValDt/Dt" | "ValDt/DtTm" => n.value = Some(field),
@@ -249,18 +263,24 @@ pub fn read<R: Read, E>(
                 }
             }
             Xml::End(_) => {
-                let Some(name) = stack.pop() else {
+                if stack.is_empty() {
                     continue;
-                };
-                let depth = stack.len();
+                }
+                let depth = stack.len() - 1;
+                // The element's path below the innermost entry, balance or statement open.
+                let under = ntry
+                    .as_ref()
+                    .map(|(d, _)| *d)
+                    .or(bal.as_ref().map(|(d, _)| *d))
+                    .or(stmt.as_ref().map(|s| s.depth));
+                rel.clear();
+                if let Some(d) = under {
+                    rel.push_str(stack.below(d));
+                }
+                stack.pop();
                 let value = std::mem::take(&mut text);
                 if let Some((d, n)) = &mut ntry {
                     if depth > *d {
-                        let mut rel = rel_path(&stack[*d + 1..]);
-                        if !rel.is_empty() {
-                            rel.push('/');
-                        }
-                        rel.push_str(&name);
                         end_ntry_field(n, &rel, value);
                         continue;
                     }
@@ -282,8 +302,7 @@ pub fn read<R: Read, E>(
                 }
                 if let Some((d, b)) = &mut bal {
                     if depth > *d {
-                        let rel = format!("{}/{name}", rel_path(&stack[*d + 1..]));
-                        match rel.trim_start_matches('/') {
+                        match rel.as_str() {
                             "Tp/CdOrPrtry/Cd" => b.code = Some(value),
                             "Amt" => {
                                 if let Some((f, _)) = &mut b.amt {
@@ -305,8 +324,7 @@ pub fn read<R: Read, E>(
                 }
                 if let Some(s) = &mut stmt {
                     if depth > s.depth {
-                        let rel = format!("{}/{name}", rel_path(&stack[s.depth + 1..]));
-                        match rel.trim_start_matches('/') {
+                        match rel.as_str() {
                             "Id" => s.statement.id = Some(value.trim().to_string()),
                             "Acct/Id/IBAN" | "Acct/Id/Othr/Id" => {
                                 s.statement.account = Some(value.trim().to_string())
@@ -353,7 +371,10 @@ pub fn read<R: Read, E>(
         return Err(Stop::Format {
             line,
             column: Some(column),
-            message: format!("the document ends inside <{}>", stack.join("><")),
+            message: format!(
+                "the document ends inside <{}>",
+                stack.text.replace('/', "><")
+            ),
         });
     }
     if statements == 0 {
@@ -391,8 +412,44 @@ fn attribute(e: &BytesStart<'_>, name: &str) -> Option<String> {
         .map(|a| a.value.trim().to_string())
 }
 
-fn rel_path(parts: &[String]) -> String {
-    parts.join("/")
+/// The names of the open elements, as one `a/b/c` text (no allocation per element).
+#[derive(Debug, Default)]
+struct ElementPath {
+    text: String,
+    /// Where each element's segment starts in `text` (at its `/`, or 0 for the root).
+    starts: Vec<usize>,
+}
+
+impl ElementPath {
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    fn push(&mut self, name: &str) {
+        self.starts.push(self.text.len());
+        if !self.text.is_empty() {
+            self.text.push('/');
+        }
+        self.text.push_str(name);
+    }
+
+    fn pop(&mut self) {
+        if let Some(start) = self.starts.pop() {
+            self.text.truncate(start);
+        }
+    }
+
+    /// The path of the open elements below the one at index `d` (`Amt`, `BookgDt/Dt`).
+    fn below(&self, d: usize) -> &str {
+        match self.starts.get(d + 1) {
+            Some(&start) => &self.text[start + 1..],
+            None => "",
+        }
+    }
 }
 
 fn push_text(text: &mut String, s: &str, limits: Limits<'_>) {
