@@ -525,13 +525,7 @@ fn describe_entry(n: &NtryState) -> String {
     if let Some(r) = &n.acct_svcr_ref {
         parts.push(format!("AcctSvcrRef={}", r.trim()));
     }
-    let reference = join_texts(
-        n.ustrd
-            .iter()
-            .chain(&n.strd)
-            .chain(&n.addtl)
-            .map(String::as_str),
-    );
+    let reference = entry_reference(n);
     if !reference.is_empty() {
         parts.push(format!("reference={reference}"));
     }
@@ -605,13 +599,7 @@ fn entry_of(n: NtryState, limits: Limits<'_>) -> (u64, Result<Entry, RowError>) 
         },
         None => return fail(name, f.pos, format!("{text:?} is not a date")),
     };
-    let reference = join_texts(
-        n.ustrd
-            .iter()
-            .chain(&n.strd)
-            .chain(&n.addtl)
-            .map(String::as_str),
-    );
+    let reference = entry_reference(&n);
     let id = n
         .acct_svcr_ref
         .as_deref()
@@ -634,6 +622,18 @@ fn entry_of(n: NtryState, limits: Limits<'_>) -> (u64, Result<Entry, RowError>) 
             id,
             pending,
         }),
+    )
+}
+
+/// The entry's texts as the spec joins them: every `Ustrd`, then `Strd` creditor references,
+/// then `AddtlNtryInf`.
+fn entry_reference(n: &NtryState) -> String {
+    join_texts(
+        n.ustrd
+            .iter()
+            .chain(&n.strd)
+            .chain(&n.addtl)
+            .map(String::as_str),
     )
 }
 
