@@ -903,14 +903,14 @@ impl Gen {
                 pct_fee: 0,
                 fixed_fee: 0,
             });
+            let company = match currency {
+                Currency::USD | Currency::CAD => "AMAZON PAYMENTS INC",
+                Currency::JPY => "AMAZON PAY JAPAN",
+                _ => "AMAZON PAYMENTS EUROPE S.C.A.",
+            };
             if net > 0 {
                 let booked = day + 1 + rng.random_range(2..6);
                 self.bank_seq += 1;
-                let company = match currency {
-                    Currency::USD | Currency::CAD => "AMAZON PAYMENTS INC",
-                    Currency::JPY => "AMAZON PAY JAPAN",
-                    _ => "AMAZON PAYMENTS EUROPE S.C.A.",
-                };
                 let dep = Deposit {
                     id: format!("BT{:010}", self.bank_seq),
                     day: booked,
@@ -923,11 +923,6 @@ impl Gen {
                 // No draw from the day's stream (the rest of the data set stays as it was) and
                 // ids of their own (`BD` + settlement number).
                 let booked = day + 2 + (self.settlement_seq % 3) as i64;
-                let company = match currency {
-                    Currency::USD | Currency::CAD => "AMAZON PAYMENTS INC",
-                    Currency::JPY => "AMAZON PAY JAPAN",
-                    _ => "AMAZON PAYMENTS EUROPE S.C.A.",
-                };
                 let dep = Deposit {
                     id: format!("BD{:010}", self.settlement_seq),
                     day: booked,
