@@ -177,36 +177,69 @@ fn workbook_reads_back_and_equals_the_close_csv() {
             "Payouts & deposits"
         ]
     );
-    // Summary: the roll-forward table starts on row 4 (header) and equals the CSV.
+    // Summary: figures × currencies; the roll-forward block's header is on row 6 and its rows
+    // equal the CSV (transfers out shown as the negative they are to the balance).
     let summary = wb.worksheet_range("Summary").unwrap();
     let roll = csv_records(&dir.join("close-2026-10-rollforward.csv"));
     assert!(!roll.is_empty());
-    let header: Vec<String> = (0..4)
-        .map(|c| summary.get((3, c)).unwrap().to_string())
+    assert_eq!(
+        summary.get((5, 0)).unwrap().to_string(),
+        "Amazon Pay balance roll-forward"
+    );
+    let codes: Vec<String> = (1..summary.width())
+        .map(|c| summary.get((5, c)).unwrap().to_string())
+        .take_while(|s| !s.is_empty())
         .collect();
-    assert_eq!(header, ["currency", "figure", "lines", "amount"]);
-    for (i, rec) in roll.iter().enumerate() {
-        let row = 4 + i;
-        assert_eq!(summary.get((row, 0)).unwrap().to_string(), rec[0]);
-        assert_eq!(summary.get((row, 1)).unwrap().to_string(), rec[1]);
-        assert_eq!(
-            cell_number(summary.get((row, 2)).unwrap()),
-            rec[2].parse::<f64>().unwrap()
-        );
+    let order = [
+        "opening_balance",
+        "captures",
+        "refunds",
+        "chargebacks_and_claims",
+        "adjustments",
+        "fees",
+        "arithmetic_differences",
+        "transfers_out",
+    ];
+    for rec in &roll {
+        let col = 1 + codes.iter().position(|c| *c == rec[0]).unwrap();
+        let (row, sign) = match order.iter().position(|f| *f == rec[1]) {
+            Some(7) => (6 + 7, -1.0),
+            Some(i) => (6 + i, 1.0),
+            None => {
+                assert_eq!(rec[1], "closing_balance");
+                (6 + 9, 1.0)
+            }
+        };
         // Stored as a number; equal to the exact CSV amount to the cent.
-        let amount = cell_number(summary.get((row, 3)).unwrap());
-        assert_eq!(format!("{amount:.2}"), rec[3], "row {row}");
+        let amount = sign * cell_number(summary.get((row, col)).unwrap());
+        assert_eq!(format!("{amount:.2}"), rec[3], "{} {}", rec[0], rec[1]);
     }
-    // The other sheets hold as many rows as their CSV tables, numbers as numbers.
-    for (sheet, csv_name, money_col) in [
-        ("Exceptions", "exceptions", "expected_amount"),
-        ("In transit", "in_transit", "amount"),
-        ("Settlements", "settlements", "captures"),
-        ("Payouts & deposits", "payouts", "expected_amount"),
+    // The computed closing and the difference are formulas over the rows above.
+    let formulas = wb.worksheet_formula("Summary").unwrap();
+    assert_eq!(
+        formulas.get_value((6 + 8, 1)).unwrap(),
+        "ROUND(SUM(B7:B14),2)",
+        "computed closing"
+    );
+    assert_eq!(formulas.get_value((6 + 10, 1)).unwrap(), "ROUND(B15-B16,2)");
+    // The other sheets hold as many rows as their CSV tables (then a blank row and a totals
+    // row per currency), numbers as numbers.
+    for (sheet, csv_name, money_col, currency_col) in [
+        ("Exceptions", "exceptions", "Expected amount", 3),
+        ("In transit", "in_transit", "Amount", 1),
+        ("Settlements", "settlements", "Captures", 2),
+        ("Payouts & deposits", "payouts", "Expected amount", 2),
     ] {
         let range = wb.worksheet_range(sheet).unwrap();
         let recs = csv_records(&dir.join(format!("close-2026-10-{csv_name}.csv")));
-        assert_eq!(range.height(), recs.len() + 1, "{sheet}");
+        let currencies: std::collections::BTreeSet<&str> =
+            recs.iter().map(|r| r[currency_col].as_str()).collect();
+        let totals = if recs.is_empty() {
+            0
+        } else {
+            1 + currencies.len()
+        };
+        assert_eq!(range.height(), recs.len() + 1 + totals, "{sheet}");
         let col = (0..range.width())
             .find(|&c| matches!(range.get((0, c)), Some(Data::String(s)) if s == money_col))
             .unwrap();
@@ -216,12 +249,16 @@ fn workbook_reads_back_and_equals_the_close_csv() {
                 other => panic!("{sheet} row {r}: {other:?} is not a number"),
             }
         }
+        if let Some(Data::String(s)) = range.get((recs.len() + 2, 0)) {
+            assert!(s.starts_with("Total ("), "{sheet}: {s}");
+        }
     }
-    // No formulas anywhere.
+    // No formulas but the Summary's own.
     for sheet in wb.sheet_names() {
         let f = wb.worksheet_formula(&sheet).unwrap();
         assert!(
-            f.used_cells().all(|(_, _, s)| s.is_empty()),
+            f.used_cells()
+                .all(|(_, _, s)| s.is_empty() || (sheet == "Summary" && s.starts_with("ROUND("))),
             "{sheet} has formulas"
         );
     }
@@ -332,13 +369,18 @@ fn hostile_text_is_neutralised_everywhere() {
         assert!(seen.contains(want), "{want} not found in the CSV files");
     }
 
-    // Workbook: the text is kept as text with Excel's quote prefix; no formulas.
+    // Workbook: the text is kept as text with Excel's quote prefix; no formulas but the
+    // Summary's own sums.
     let path = dir.join("close-2026-10.xlsx");
     let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
     let mut strings = Vec::new();
     for sheet in wb.sheet_names() {
         let f = wb.worksheet_formula(&sheet).unwrap();
-        assert!(f.used_cells().all(|(_, _, s)| s.is_empty()), "{sheet}");
+        assert!(
+            f.used_cells()
+                .all(|(_, _, s)| s.is_empty() || (sheet == "Summary" && s.starts_with("ROUND("))),
+            "{sheet}"
+        );
         for (_, _, v) in wb.worksheet_range(&sheet).unwrap().used_cells() {
             if let Data::String(s) = v {
                 strings.push(s.clone());

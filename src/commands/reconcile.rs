@@ -304,9 +304,9 @@ pub fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, CommandEr
         md.as_bytes(),
     )?;
     print!("{md}");
-    let ties = pack.roll_forward.values().all(|r| r.ties());
+    let ties = pack.ties();
     if !ties {
-        tracing::error!("the roll-forward does not tie");
+        tracing::error!("the month close does not tie (roll-forward or deposits in transit)");
         return Ok(Outcome::Findings);
     }
     Ok(outcome(config, &rec))

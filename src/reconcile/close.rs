@@ -110,8 +110,26 @@ pub struct Ledger {
     /// Σ net of the month's lines other than transfers.
     pub net_settled: i64,
     pub paid_out: i64,
-    /// Σ bank deposits booked in the month that pay out a transfer.
+    /// Σ transfers that reached the bank in the month: booked by the bank (or, when it booked
+    /// one before the settlement ended, at that end).
     pub deposited: i64,
+    /// Σ transfers made before the month that had not reached the bank at its start.
+    pub in_transit_opening: i64,
+    /// Σ transfers made by the month's end that had not reached the bank by then: the
+    /// `deposit` rows of [`ClosePack::in_transit`].
+    pub in_transit_closing: i64,
+}
+
+impl Ledger {
+    /// Deposits in transit at the start + paid out − deposited, which must equal
+    /// [`Self::in_transit_closing`].
+    pub fn computed_in_transit(&self) -> i64 {
+        self.in_transit_opening + self.paid_out - self.deposited
+    }
+
+    pub fn ties(&self) -> bool {
+        self.computed_in_transit() == self.in_transit_closing
+    }
 }
 
 /// Something in transit at month end.
@@ -174,6 +192,13 @@ pub struct ClosePack {
     /// no Amazon Pay payout are left out), by date, type and id, each with the bank's reference
     /// text of its deposit.
     pub payouts: Vec<(ResultRow, Option<Text>)>,
+}
+
+impl ClosePack {
+    /// Both ties hold in every currency: the balance roll-forward and the deposits in transit.
+    pub fn ties(&self) -> bool {
+        self.roll_forward.values().all(RollForward::ties) && self.ledger.values().all(Ledger::ties)
+    }
 }
 
 fn category(ttype: &str) -> u8 {
@@ -574,32 +599,38 @@ pub fn close_with(ix: &CloseIndex, month: Month) -> ClosePack {
             });
         }
     }
+    // Transfers against the bank: each one made by the month's end is in transit from its
+    // settlement's end until it arrives (its deposit's booking, never before that end).
     for r in ix.layer4.iter().copied() {
-        match r.item_type {
-            ItemType::Settlement if month.contains(r.item_ts) => {
-                if matches!(r.status, Status::NoPayout) {
-                    continue;
-                }
-                let arrived = booking.get(&*r.counterparts.text()).copied();
-                if r.status == Status::Deposited && arrived.is_some_and(|b| b < month.end) {
-                    continue;
-                }
-                in_transit.push(InTransit {
-                    kind: "deposit",
-                    currency: r.currency,
-                    item_id: r.item_id.clone(),
-                    amount: r.expected.unwrap_or(0),
-                    date: r.item_ts,
-                    arrived: arrived.filter(|_| r.status == Status::Deposited),
-                    counterpart: r.counterparts.clone(),
-                });
-            }
-            ItemType::Deposit if r.status == Status::Deposited && month.contains(r.item_ts) => {
-                ledger[r.currency as usize]
-                    .get_or_insert_with(Default::default)
-                    .deposited += r.actual.unwrap_or(0);
-            }
-            _ => {}
+        if r.item_type != ItemType::Settlement
+            || r.item_ts >= month.end
+            || matches!(r.status, Status::NoPayout | Status::NotAmazonPay)
+        {
+            continue;
+        }
+        let booked = booking.get(&*r.counterparts.text()).copied();
+        let arrived = booked
+            .filter(|_| r.status == Status::Deposited)
+            .map(|b| b.max(r.item_ts));
+        let amount = r.expected.unwrap_or(0);
+        let g = ledger[r.currency as usize].get_or_insert_with(Default::default);
+        if r.item_ts < month.start && arrived.is_none_or(|t| t >= month.start) {
+            g.in_transit_opening += amount;
+        }
+        if arrived.is_some_and(|t| month.contains(t)) {
+            g.deposited += amount;
+        }
+        if arrived.is_none_or(|t| t >= month.end) {
+            g.in_transit_closing += amount;
+            in_transit.push(InTransit {
+                kind: "deposit",
+                currency: r.currency,
+                item_id: r.item_id.clone(),
+                amount,
+                date: r.item_ts,
+                arrived: booked.filter(|_| r.status == Status::Deposited),
+                counterpart: r.counterparts.clone(),
+            });
         }
     }
     in_transit.sort_by(|a, b| {
@@ -751,6 +782,8 @@ pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 
             money_column("net_settled", get(|g| g.net_settled)),
             money_column("paid_out", get(|g| g.paid_out)),
             money_column("deposited", get(|g| g.deposited)),
+            money_column("deposits_in_transit_opening", get(|g| g.in_transit_opening)),
+            money_column("deposits_in_transit_closing", get(|g| g.in_transit_closing)),
         ],
     )
     .expect("equal lengths");
@@ -786,7 +819,16 @@ pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 
         ],
     )
     .expect("equal lengths");
-    let exceptions = exceptions_frame(&pack.exceptions, pack.month.end - 1);
+    // Aged at month end, named so (`exceptions.csv` ages to the cut-off).
+    let mut exceptions = exceptions_frame(&pack.exceptions, pack.month.end - 1);
+    for (from, to) in [
+        ("age_days", "age_days_at_month_end"),
+        ("age_bucket", "age_bucket_at_month_end"),
+    ] {
+        exceptions
+            .rename(from, to.into())
+            .expect("the exceptions frame has its age columns");
+    }
     let st = &pack.settlements;
     let money = |name: &str, f: fn(&SettlementSummary) -> i64| {
         money_column(name, st.iter().map(|s| Some(f(s))).collect())
@@ -915,16 +957,27 @@ pub fn markdown(pack: &ClosePack) -> String {
             if r.ties() { "ties" } else { "DOES NOT TIE" }
         ));
     }
-    out.push_str("## Ledger totals\n\n| currency | gross captured | refunds | fees | net settled | paid out | deposited |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("## Ledger totals\n\n| currency | gross captured | refunds | fees | net settled | paid out | deposited | in transit at start | in transit at end |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (c, g) in &pack.ledger {
         out.push_str(&format!(
-            "| {c} | {} | {} | {} | {} | {} | {} |\n",
+            "| {c} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             amount_text(g.gross_captured),
             amount_text(g.refunds),
             amount_text(g.fees),
             amount_text(g.net_settled),
             amount_text(g.paid_out),
-            amount_text(g.deposited)
+            amount_text(g.deposited),
+            amount_text(g.in_transit_opening),
+            amount_text(g.in_transit_closing)
+        ));
+    }
+    out.push('\n');
+    for (c, g) in &pack.ledger {
+        out.push_str(&format!(
+            "{c}: in transit at start + paid out - deposited = {} ; in transit at end = {} : {}\n",
+            amount_text(g.computed_in_transit()),
+            amount_text(g.in_transit_closing),
+            if g.ties() { "ties" } else { "DOES NOT TIE" }
         ));
     }
     out.push_str("\n## In transit at month end\n\n| kind | currency | items | amount |\n|---|---|---:|---:|\n");

@@ -242,9 +242,9 @@ pub fn render_month_using(
     );
     let tables = tables?;
     let built = start.elapsed();
-    let ties = pack.roll_forward.values().all(|r| r.ties());
+    let ties = pack.ties();
     if !ties {
-        tracing::error!(month = %settings.month.label(), "the roll-forward does not tie");
+        tracing::error!(month = %settings.month.label(), "the month close does not tie (roll-forward or deposits in transit)");
     }
     let files = render(&tables, &pack, settings)?;
     tracing::debug!(
