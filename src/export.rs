@@ -83,10 +83,44 @@ pub fn binary_as_hex(df: &DataFrame) -> DataFrame {
     DataFrame::new(df.height(), columns).expect("same shape")
 }
 
-/// The one way the command line writes CSV for people: binary columns as hex, text that a
-/// spreadsheet would run as a formula neutralised.
+/// Decimal places a float keeps in text output: rates and shares are exact to far less, and
+/// the arithmetic's last-bit noise (`6.938893903907228e-18` for a zero uplift) goes.
+pub const FLOAT_DECIMALS: u32 = 12;
+
+/// `df` with every float column rounded to [`FLOAT_DECIMALS`] places (and `-0` as `0`).
+pub fn floats_rounded(df: &DataFrame) -> DataFrame {
+    if !df.columns().iter().any(|c| c.dtype().is_float()) {
+        return df.clone();
+    }
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| {
+            if !c.dtype().is_float() {
+                return c.clone();
+            }
+            let s = c.as_materialized_series();
+            match s
+                .round(FLOAT_DECIMALS, RoundMode::HalfToEven)
+                .and_then(|r| r.cast(&DataType::Float64))
+            {
+                Ok(r) => {
+                    let ca = r.f64().expect("cast to f64");
+                    // A rounded `-0.0` prints as `-0.0`: write it as zero.
+                    let ca: Float64Chunked = ca.apply_values(|v| if v == 0.0 { 0.0 } else { v });
+                    ca.with_name(c.name().clone()).into_column()
+                }
+                Err(_) => c.clone(),
+            }
+        })
+        .collect();
+    DataFrame::new(df.height(), columns).expect("same shape")
+}
+
+/// The one way the command line writes CSV for people: binary columns as hex, floats without
+/// last-bit noise, text that a spreadsheet would run as a formula neutralised.
 pub fn csv_safe_frame(df: &DataFrame) -> DataFrame {
-    neutralise_frame(&binary_as_hex(df))
+    neutralise_frame(&floats_rounded(&binary_as_hex(df)))
 }
 
 /// Writes `df` as CSV to `w` (made safe by [`csv_safe_frame`]): every CSV payrecon writes goes
@@ -105,6 +139,17 @@ pub fn write_csv<W: std::io::Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_lose_their_noise_and_negative_zero() {
+        let df = df!("x" => [6.938893903907228e-18, -1e-17, 0.1 + 0.2, 0.8819]).unwrap();
+        let mut out = Vec::new();
+        write_csv(&df, &mut out, true).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "x\n0.0\n0.0\n0.3\n0.8819\n"
+        );
+    }
 
     #[test]
     fn neutralises_formula_starts_only() {

@@ -133,18 +133,47 @@ fn html_is_self_contained() {
     for banned in ["<script", "http://", "https://", "<link", "@import", "src="] {
         assert!(!html.contains(banned), "approvals.html contains {banned:?}");
     }
-    for chart in ["country", "device", "classes", "trend"] {
+    for chart in [
+        "country",
+        "device",
+        "value_band",
+        "currency",
+        "classes",
+        "reasons",
+        "trend",
+        "volume",
+        "trend-phone",
+        "volume-phone",
+    ] {
         assert!(html.contains(&format!("data-chart=\"{chart}\"")), "{chart}");
     }
-    // One bar per row of the country table.
+    // One bar per row of the country table, each with the overall rate's reference mark.
     let countries = std::fs::read_to_string(dir.join("approvals-by-country.csv"))
         .unwrap()
         .lines()
         .count()
         - 1;
     let start = html.find("data-chart=\"country\"").unwrap();
-    let end = start + html[start..].find("</svg>").unwrap();
-    assert_eq!(html[start..end].matches("class=\"bar").count(), countries);
+    let end = start + html[start..].find("data-chart=\"device\"").unwrap();
+    let chart = &html[start..end];
+    let bars = chart.matches("class=\"bar\"").count() + chart.matches("class=\"bar low\"").count();
+    assert_eq!(bars, countries);
+    assert_eq!(chart.matches("class=\"ref\"").count(), countries);
+    // Every CSV the page links to is in the folder beside it.
+    let mut links = 0;
+    for part in html.split("class=\"csv\" href=\"").skip(1) {
+        let href = &part[..part.find('"').unwrap()];
+        assert!(dir.join(href).is_file(), "link to a missing {href}");
+        links += 1;
+    }
+    assert!(links >= 10, "{links} CSV links");
+    for section in [
+        "Largest movers",
+        "Decline reasons by week",
+        "Approval rate by order value band",
+    ] {
+        assert!(html.contains(section), "{section}");
+    }
 }
 
 fn csv_records(path: &Path) -> Vec<Vec<String>> {

@@ -1071,8 +1071,13 @@ pub struct MonthTables {
     /// By currency: the amount-weighted rate only exists within one currency.
     pub by_currency: DataFrame,
     pub by_day: DataFrame,
+    pub by_value_band: DataFrame,
+    /// By ISO week (the month's days of it: the first and last weeks may be partial).
+    pub by_week: DataFrame,
     /// Declines by reason code (with class and the catalogue's advice), most frequent first.
     pub declines: DataFrame,
+    /// Declines by ISO week and reason code (the month's days of each week).
+    pub declines_by_week: DataFrame,
     /// Week over week changes by country and device, at the month's newest day.
     pub changes: DataFrame,
     pub recovery: DataFrame,
@@ -1080,14 +1085,17 @@ pub struct MonthTables {
 
 impl MonthTables {
     /// Every frame, in field order.
-    pub fn frames(&self) -> [&DataFrame; 8] {
+    pub fn frames(&self) -> [&DataFrame; 11] {
         [
             &self.headline,
             &self.by_country,
             &self.by_device,
             &self.by_currency,
             &self.by_day,
+            &self.by_value_band,
+            &self.by_week,
             &self.declines,
+            &self.declines_by_week,
             &self.changes,
             &self.recovery,
         ]
@@ -1095,13 +1103,17 @@ impl MonthTables {
 }
 
 /// The dimensions of [`MonthTables`]' approval tables, in field order.
-const APPROVAL_LAYOUTS: [&[Dim]; 5] = [
+const APPROVAL_LAYOUTS: [&[Dim]; 7] = [
     &[],
     &[Dim::Country],
     &[Dim::Device],
     &[Dim::Currency],
     &[Dim::Day],
+    &[Dim::ValueBand],
+    &[Dim::Week],
 ];
+/// The index of `[Dim::Week]` in [`APPROVAL_LAYOUTS`] (the totals of the declines by week).
+const WEEK_LAYOUT: usize = 6;
 /// The dimensions of [`MonthTables::changes`].
 const CHANGE_DIMS: [Dim; 2] = [Dim::Country, Dim::Device];
 
@@ -1135,7 +1147,10 @@ pub fn month_tables(
             by_device: approvals(f, &opts(&[Dim::Device]))?,
             by_currency: approvals(f, &opts(&[Dim::Currency]))?,
             by_day: approvals(f, &opts(&[Dim::Day]))?,
+            by_value_band: approvals(f, &opts(&[Dim::ValueBand]))?,
+            by_week: approvals(f, &opts(&[Dim::Week]))?,
             declines: declines(f, catalogue, &opts(&[]))?,
+            declines_by_week: declines(f, catalogue, &opts(&[Dim::Week]))?,
             changes: changes(f, &CHANGE_DIMS, Period::Week, Some(at), fdr, min_n)?,
             recovery: recovery(f, &opts(&[Dim::ReasonCode]))?,
         });
@@ -1147,6 +1162,7 @@ pub fn month_tables(
     };
     let prev = maps.pop().expect("the previous week's cells");
     let cur = maps.pop().expect("the week's cells");
+    let declined_by_week = maps.pop().expect("the declines' cells by week");
     let declined = maps.pop().expect("the declines' cells");
     let approval = |l: usize| approvals_table(f, APPROVAL_LAYOUTS[l], &sorted(&maps[l]), min_n);
     Ok(MonthTables {
@@ -1155,7 +1171,16 @@ pub fn month_tables(
         by_device: approval(2)?,
         by_currency: approval(3)?,
         by_day: approval(4)?,
+        by_value_band: approval(5)?,
+        by_week: approval(WEEK_LAYOUT)?,
         declines: declines_table(f, catalogue, &[], &maps[0], declined)?,
+        declines_by_week: declines_table(
+            f,
+            catalogue,
+            &[Dim::Week],
+            &maps[WEEK_LAYOUT],
+            declined_by_week,
+        )?,
         changes: changes_table(
             f,
             &CHANGE_DIMS,
@@ -1169,8 +1194,8 @@ pub fn month_tables(
     })
 }
 
-/// The cells of [`month_tables`] by layout (the five approval tables', the declined attempts'
-/// by reason code, the week's and the previous week's by [`CHANGE_DIMS`]) and the recovery
+/// The cells of [`month_tables`] by layout (the approval tables', the declined attempts' by
+/// reason code and by week and reason code, the week's and the previous week's by [`CHANGE_DIMS`]) and the recovery
 /// rows; `None` when some code lies outside its dense layout.
 #[allow(clippy::type_complexity)]
 fn month_cells(
@@ -1179,7 +1204,12 @@ fn month_cells(
     [cur, prev]: [(i32, i32); 2],
 ) -> Option<(Vec<FxHashMap<Key, Cell>>, FxHashMap<Key, Rec>)> {
     let mut layouts: Vec<&[Dim]> = APPROVAL_LAYOUTS.to_vec();
-    layouts.extend([&[Dim::ReasonCode][..], &CHANGE_DIMS, &CHANGE_DIMS]);
+    layouts.extend([
+        &[Dim::ReasonCode][..],
+        &[Dim::Week, Dim::ReasonCode],
+        &CHANGE_DIMS,
+        &CHANGE_DIMS,
+    ]);
     // Only the month's facts are counted by day.
     let dense: Vec<Dense> = layouts
         .iter()
@@ -1215,10 +1245,11 @@ fn month_cells(
                             continue;
                         }
                         for (l, dims) in layouts.iter().enumerate() {
+                            const A: usize = APPROVAL_LAYOUTS.len();
                             let keep = match l {
-                                0..5 => month,
-                                5 => month && a.outcome == Outcome::Declined,
-                                _ => weeks[l - 6],
+                                0..A => month,
+                                _ if l < A + 2 => month && a.outcome == Outcome::Declined,
+                                _ => weeks[l - A - 2],
                             };
                             if keep {
                                 let slot =
@@ -1422,7 +1453,10 @@ pub(crate) mod tests {
                 approvals(&f, &opts(&[Dim::Device])).unwrap(),
                 approvals(&f, &opts(&[Dim::Currency])).unwrap(),
                 approvals(&f, &opts(&[Dim::Day])).unwrap(),
+                approvals(&f, &opts(&[Dim::ValueBand])).unwrap(),
+                approvals(&f, &opts(&[Dim::Week])).unwrap(),
                 declines(&f, catalogue, &opts(&[])).unwrap(),
+                declines(&f, catalogue, &opts(&[Dim::Week])).unwrap(),
                 changes(&f, &CHANGE_DIMS, Period::Week, Some(at), 0.05, 30).unwrap(),
                 recovery(&f, &opts(&[Dim::ReasonCode])).unwrap(),
             ];

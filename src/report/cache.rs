@@ -25,9 +25,9 @@ use crate::reconcile::components::put_u32s;
 
 /// The cache file, in the reports folder.
 pub const CACHE_FILE: &str = ".payrecon-tables.bin";
-const MAGIC: &[u8; 8] = b"PRTBL001";
+const MAGIC: &[u8; 8] = b"PRTBL002";
 /// Frames per month, in [`frames`] order.
-const FRAMES: usize = 8;
+const FRAMES: usize = 11;
 
 fn attempt_hash(a: &AttemptFact) -> u128 {
     let mut b = [0u8; 34];
@@ -172,7 +172,10 @@ impl TablesCache {
                 by_device: next()?,
                 by_currency: next()?,
                 by_day: next()?,
+                by_value_band: next()?,
+                by_week: next()?,
                 declines: next()?,
+                declines_by_week: next()?,
                 changes: next()?,
                 recovery: next()?,
             },

@@ -1,7 +1,11 @@
 //! `approvals.html`: one self-contained page (no network, no scripts, no web fonts; inline CSS
-//! and SVG) with the month's headline approval rates, rates by country and device, decline
-//! classes, the daily trend, significant changes, recovery by reason code and the catalogue's
-//! advice for the top decline reasons. Readable on a laptop screen and printable.
+//! and SVG) with the month's headline approval rates; rates by country, device, order value
+//! band and currency (bars on one 0–100 % axis, sorted by rate, the overall rate as a
+//! reference line); declines by class and by reason code, reasons by week; the daily trend
+//! with the daily volume under it; the largest week-over-week movers and the significant
+//! changes; recovery by reason code and the catalogue's advice for the top decline reasons.
+//! Each section links to the CSV file of its table. Readable from a 390 px phone to a laptop
+//! screen, and printable.
 //!
 //! Every data value is escaped by maud's `html!`.
 
@@ -9,7 +13,8 @@ use std::collections::BTreeMap;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::svg::{self, CountBar, RateBar, TrendPoint};
+use super::bars::{self, CountBar, RateBar};
+use super::svg::{self, DayVolume, TrendPoint};
 use super::{
     Headline, Rate, ReportSettings, Tables, amount_rates, column_bools, column_f64s, column_strs,
     column_u64s, pct, rates,
@@ -31,6 +36,36 @@ p.meta, p.note { color: var(--muted); margin: 4px 0; }
 .card .cur { font-size: 16px; } .card .cur strong { font-size: 18px; }
 .two { display: grid; grid-template-columns: 1fr; gap: 8px; }
 svg.chart { max-width: 100%; height: auto; display: block; }
+.narrow { display: none; }
+h2 { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: baseline; gap: 4px 12px; }
+h2 a.csv { font-size: 12px; font-weight: 400; color: var(--bar); }
+.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
+.scroll table { min-width: 520px; }
+.bars { margin-top: 8px; }
+.bars .row, .bars .axis { display: grid; grid-template-columns: minmax(56px, 190px) minmax(120px, 1fr) minmax(130px, 220px);
+  gap: 10px; align-items: center; }
+.bars .row { min-height: 24px; }
+.bars .lbl { text-align: right; font-size: 13px; overflow-wrap: anywhere; }
+.bars .track { position: relative; height: 14px; background: #f4f6f8; border-radius: 2px; }
+.bars .bar { position: absolute; left: 0; top: 0; bottom: 0; background: var(--bar); border-radius: 2px; min-width: 1px; }
+.bars .bar.low { background: repeating-linear-gradient(45deg, #eef1f4 0 3px, #9aa7b4 3px 5px); }
+.bars .bar.soft { background: #e0a33a; } .bars .bar.hard { background: #c2452d; }
+.bars .bar.buyer_action { background: #7b5ea7; } .bars .bar.integration { background: #3a8f7b; }
+.bars .bar.unknown, .bars .bar.none { background: #8a96a3; }
+.bars .ci { position: absolute; top: 6px; height: 2px; background: var(--ink); }
+.bars .ci::before, .bars .ci::after { content: ""; position: absolute; top: -4px; height: 10px; border-left: 1.5px solid var(--ink); }
+.bars .ci::before { left: 0; } .bars .ci::after { right: 0; }
+.bars .ref { position: absolute; top: -5px; bottom: -5px; border-left: 2px dashed #c2452d; }
+.bars .val { font-size: 12px; color: var(--muted); font-variant-numeric: tabular-nums; }
+.bars .val strong { color: var(--ink); }
+.bars .axis .ticks { position: relative; height: 16px; font-size: 11px; color: var(--muted); }
+.bars .axis .ticks span { position: absolute; transform: translateX(-50%); }
+.bars .axis .ticks span:first-child { transform: none; }
+.bars .axis .ticks span:last-child { transform: translateX(-100%); }
+.legend { font-size: 12px; color: var(--muted); margin: 6px 0 0; }
+.refkey { display: inline-block; width: 16px; border-top: 2px dashed #c2452d; vertical-align: middle; margin-right: 6px; }
+svg .approved { fill: var(--bar); } svg .declined { fill: #c2452d; } svg .other { fill: #c9d1d9; }
+td.heat { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 svg .grid { stroke: #eceff2; stroke-width: 1; }
 svg .tick { font-size: 11px; fill: var(--muted); }
 svg .label { font-size: 12px; fill: var(--ink); }
@@ -52,6 +87,20 @@ tr.low td { color: var(--muted); }
 .tag.drop { background: #fbe3de; color: #8c2a17; } .tag.rise { background: #dff1e6; color: #1d6b3c; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media (max-width: 800px) { .cards { grid-template-columns: repeat(2, 1fr); } }
+@media (max-width: 600px) {
+  body { padding: 14px 12px 32px; font-size: 14px; }
+  h1 { font-size: 21px; } h2 { font-size: 17px; }
+  .card .value { font-size: 22px; }
+  .wide { display: none; } .narrow { display: block; }
+  .bars .row, .bars .axis { grid-template-columns: minmax(0, 1fr) auto; grid-template-areas: "lbl val" "track track"; gap: 2px 8px; }
+  .bars .row { margin-bottom: 6px; }
+  .bars .lbl { grid-area: lbl; text-align: left; }
+  .bars .val { grid-area: val; text-align: right; }
+  .bars .track { grid-area: track; }
+  .bars .axis { grid-template-areas: "track track"; }
+  .bars .axis .ticks { grid-area: track; }
+  .bars .axis > span:not(.ticks) { display: none; }
+}
 @media print {
   body { max-width: none; padding: 0; font-size: 12px; }
   h2 { break-after: avoid; } section, svg, table { break-inside: avoid; }
@@ -61,6 +110,11 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 
 /// The hatch pattern low-volume bars are filled with (defined once, referenced by CSS).
 const DEFS: &str = r##"<svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#eef1f4"></rect><line x1="0" y1="0" x2="0" y2="6" stroke="#9aa7b4" stroke-width="2"></line></pattern></defs></svg>"##;
+
+/// Reason codes in the reasons chart and the reason × week table.
+const REASONS_SHOWN: usize = 12;
+/// Rows of the largest movers table.
+const MOVERS_SHOWN: usize = 10;
 
 fn card(name: &str, r: &Rate, note: &str) -> Markup {
     html! {
@@ -83,8 +137,43 @@ fn rate_bars_of(df: &polars::prelude::DataFrame, dim: &str) -> Vec<RateBar> {
             label: labels[i].clone().unwrap_or_else(|| "(none)".into()),
             rate,
             low_volume: low[i],
+            extra: None,
         })
         .collect()
+}
+
+/// The currency bars, each with its amount-weighted rate.
+fn currency_bars(t: &Tables) -> Vec<RateBar> {
+    let amount = column_f64s(&t.by_currency, "amount_approval_rate");
+    let mut v = rate_bars_of(&t.by_currency, "currency");
+    for (b, a) in v.iter_mut().zip(amount) {
+        b.extra = Some(format!("by amount {}", pct(a)));
+    }
+    v
+}
+
+/// The most frequent decline reasons (as the declines table orders them), coloured by class.
+fn reason_bars(t: &Tables, top: usize) -> Vec<CountBar> {
+    let df = &t.declines;
+    let reason = column_strs(df, "reason_code");
+    let class = column_strs(df, "decline_class");
+    let count = column_u64s(df, "declines");
+    let share = column_f64s(df, "share_of_declines");
+    (0..df.height().min(top))
+        .map(|i| CountBar {
+            label: reason[i].clone().unwrap_or_else(|| "(none)".into()),
+            count: count[i],
+            share: share[i],
+            class: class[i].clone().unwrap_or_else(|| "none".into()),
+        })
+        .collect()
+}
+
+/// A section heading with a link to the CSV file of its table.
+fn heading(title: &str, csv: &str) -> Markup {
+    html! {
+        h2 { (title) a class="csv" href=(csv) download { (csv) } }
+    }
 }
 
 /// Declines by class, in the catalogue's class order, from the declines-by-reason table.
@@ -150,7 +239,7 @@ fn changes_table(t: &Tables, settings: &ReportSettings) -> Markup {
             }
         }
         @if !rows.is_empty() {
-            table data-table="changes" {
+            div class="scroll" { table data-table="changes" {
                 thead { tr {
                     th { "country" } th { "device" } th { "direction" }
                     th class="num" { "previous" } th class="num" { "n" }
@@ -166,6 +255,130 @@ fn changes_table(t: &Tables, settings: &ReportSettings) -> Markup {
                             td class="num" { (pct(rate[i])) } td class="num" { (num(d[i])) }
                             td class="num" { (change[i].map(|c| format!("{:+.1}", c * 100.0)).unwrap_or_default()) }
                             td class="num" { (q[i].map(|q| format!("{q:.4}")).unwrap_or_default()) }
+                        }
+                    }
+                }
+            } }
+        }
+    }
+}
+
+/// The largest week-over-week changes by country and device, significant or not: cells with at
+/// least `min_n` decided attempts in both weeks, by the size of the change.
+fn movers_table(t: &Tables, settings: &ReportSettings, top: usize) -> Markup {
+    let df = &t.changes;
+    let (country, device) = (column_strs(df, "country"), column_strs(df, "device"));
+    let (prev, rate, change, q) = (
+        column_f64s(df, "previous_rate"),
+        column_f64s(df, "approval_rate"),
+        column_f64s(df, "change"),
+        column_f64s(df, "q_value"),
+    );
+    let (pd, d) = (
+        column_u64s(df, "previous_decided"),
+        column_u64s(df, "decided"),
+    );
+    let sig = column_bools(df, "significant");
+    let mut rows: Vec<usize> = (0..df.height())
+        .filter(|&i| change[i].is_some() && pd[i] >= settings.min_n && d[i] >= settings.min_n)
+        .collect();
+    rows.sort_by(|&a, &b| {
+        let (x, y) = (
+            change[a].unwrap_or(0.0).abs(),
+            change[b].unwrap_or(0.0).abs(),
+        );
+        y.total_cmp(&x)
+            .then_with(|| country[a].cmp(&country[b]))
+            .then_with(|| device[a].cmp(&device[b]))
+    });
+    rows.truncate(top);
+    html! {
+        p class="note" {
+            "Week over week by country and device, the " (rows.len()) " largest changes in cells with at least "
+            (settings.min_n) " decided attempts in both weeks, whether significant or not; q-values after Benjamini–Hochberg."
+        }
+        @if !rows.is_empty() {
+            div class="scroll" {
+                table data-table="movers" {
+                    thead { tr {
+                        th { "country" } th { "device" }
+                        th class="num" { "previous" } th class="num" { "n" }
+                        th class="num" { "this week" } th class="num" { "n" }
+                        th class="num" { "change (pts)" } th class="num" { "q-value" } th { "significant" }
+                    } }
+                    tbody {
+                        @for i in rows {
+                            tr {
+                                td { (opt(&country[i])) } td { (opt(&device[i])) }
+                                td class="num" { (pct(prev[i])) } td class="num" { (num(pd[i])) }
+                                td class="num" { (pct(rate[i])) } td class="num" { (num(d[i])) }
+                                td class="num" { (change[i].map(|c| format!("{:+.1}", c * 100.0)).unwrap_or_default()) }
+                                td class="num" { (q[i].map(|q| format!("{q:.4}")).unwrap_or_default()) }
+                                td { @if sig[i] { span class="tag drop" { "yes" } } @else { "no" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Declines of the top reason codes per ISO week of the month: the count and its share of the
+/// week's attempts, shaded by that share.
+fn reason_week_table(t: &Tables, top: usize) -> Markup {
+    let reasons: Vec<String> = column_strs(&t.declines, "reason_code")
+        .into_iter()
+        .take(top)
+        .map(|r| r.unwrap_or_else(|| "(none)".into()))
+        .collect();
+    let df = &t.declines_by_week;
+    let (week, reason) = (column_strs(df, "week"), column_strs(df, "reason_code"));
+    let (count, share) = (
+        column_u64s(df, "declines"),
+        column_f64s(df, "share_of_attempts"),
+    );
+    let weeks: std::collections::BTreeSet<String> = column_strs(&t.by_week, "week")
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut cell: BTreeMap<(&str, &str), (u64, Option<f64>)> = BTreeMap::new();
+    for i in 0..df.height() {
+        if let (Some(w), Some(r)) = (&week[i], &reason[i]) {
+            cell.insert((r.as_str(), w.as_str()), (count[i], share[i]));
+        }
+    }
+    let max = cell
+        .values()
+        .filter_map(|c| c.1)
+        .fold(0.0f64, f64::max)
+        .max(1e-9);
+    html! {
+        @if reasons.is_empty() {
+            p class="note" { "No declines this month." }
+        } @else {
+            p class="note" { "Declined attempts per ISO week (the month's days of it) and their share of the week's attempts; darker is a larger share." }
+            div class="scroll" {
+                table data-table="reason-week" {
+                    thead { tr {
+                        th { "reason code" }
+                        @for w in &weeks { th class="num" { (w) } }
+                    } }
+                    tbody {
+                        @for r in &reasons {
+                            tr {
+                                td { (r) }
+                                @for w in &weeks {
+                                    @match cell.get(&(r.as_str(), w.as_str())) {
+                                        Some((n, sh)) => {
+                                            td class="heat" style=(format!("background:rgba(194,69,45,{:.3})", sh.unwrap_or(0.0) / max * 0.45)) {
+                                                (num(*n)) " · " (pct(*sh))
+                                            }
+                                        }
+                                        None => { td class="heat" { "0" } }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -189,7 +402,7 @@ fn recovery_table(t: &Tables) -> Markup {
         @if df.height() == 0 {
             p class="note" { "No declined orders this month." }
         } @else {
-            table data-table="recovery" {
+            div class="scroll" { table data-table="recovery" {
                 thead { tr {
                     th { "first decline reason" } th { "class" } th class="num" { "orders" }
                     th class="num" { "recovered" } th class="num" { "recovery rate" }
@@ -207,7 +420,7 @@ fn recovery_table(t: &Tables) -> Markup {
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }
@@ -225,7 +438,7 @@ fn advice_table(t: &Tables) -> Markup {
         @if n == 0 {
             p class="note" { "No declines this month." }
         } @else {
-            table data-table="advice" {
+            div class="scroll" { table data-table="advice" {
                 thead { tr {
                     th { "reason code" } th { "class" } th class="num" { "declines" }
                     th class="num" { "share" } th { "what to do" }
@@ -240,7 +453,7 @@ fn advice_table(t: &Tables) -> Markup {
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }
@@ -257,6 +470,28 @@ pub fn approvals_page(t: &Tables, settings: &ReportSettings) -> String {
             rate,
         })
         .collect();
+    let volume: Vec<DayVolume> = {
+        let (a, d) = (
+            column_u64s(&t.by_day, "approved"),
+            column_u64s(&t.by_day, "declined"),
+        );
+        let n = column_u64s(&t.by_day, "attempts");
+        (0..t.by_day.height())
+            .map(|i| DayVolume {
+                label: days[i].clone().unwrap_or_default(),
+                approved: a[i],
+                declined: d[i],
+                other: n[i].saturating_sub(a[i] + d[i]),
+            })
+            .collect()
+    };
+    let trend_axis = svg::axis_start(
+        trend
+            .iter()
+            .flat_map(|p| [p.rate.rate, p.rate.lo])
+            .flatten(),
+    );
+    let overall = h.attempt.rate;
     let label = settings.month.label();
     let page = html! {
         (DOCTYPE)
@@ -299,34 +534,67 @@ pub fn approvals_page(t: &Tables, settings: &ReportSettings) -> String {
                     }
                 }
                 section id="country" {
-                    h2 { "Approval rate by country" }
-                    p class="note" { "Attempt approval rate with its 95 % Wilson interval; hatched bars have fewer than " (settings.min_n) " decided attempts or orders (low volume)." }
-                    (svg::rate_bars("country", "Approval rate by country", &rate_bars_of(&t.by_country, "country")))
+                    (heading("Approval rate by country", "approvals-by-country.csv"))
+                    p class="note" { "Attempt approval rate with its 95 % Wilson interval, highest first; every bar chart shares one axis from 0 to 100 %, with the month's overall rate as the dashed line. Hatched bars have fewer than " (settings.min_n) " decided attempts or orders (low volume)." }
+                    (bars::rate_bars("country", "Approval rate by country", &mut rate_bars_of(&t.by_country, "country"), overall, false))
                 }
                 section id="device" {
-                    h2 { "Approval rate by device" }
-                    (svg::rate_bars("device", "Approval rate by device", &rate_bars_of(&t.by_device, "device")))
+                    (heading("Approval rate by device", "approvals-by-device.csv"))
+                    (bars::rate_bars("device", "Approval rate by device", &mut rate_bars_of(&t.by_device, "device"), overall, false))
+                }
+                section id="value-band" {
+                    (heading("Approval rate by order value band", "approvals-by-value-band.csv"))
+                    p class="note" { "Bands of the order's value in its currency, smallest first." }
+                    (bars::rate_bars("value_band", "Approval rate by order value band", &mut rate_bars_of(&t.by_value_band, "value_band"), overall, true))
+                }
+                section id="currency" {
+                    (heading("Approval rate by currency", "approvals-by-currency.csv"))
+                    p class="note" { "Attempt approval rate, and the share of the decided amount approved (within one currency)." }
+                    (bars::rate_bars("currency", "Approval rate by currency", &mut currency_bars(t), overall, false))
                 }
                 section id="classes" {
-                    h2 { "Declines by class" }
-                    (svg::count_bars("classes", "Declined attempts by decline class", &class_bars(t)))
+                    (heading("Declines by class", "declines-by-reason.csv"))
+                    (bars::count_bars("classes", "Declined attempts by decline class", &class_bars(t)))
+                }
+                section id="reasons" {
+                    (heading("Decline reasons", "declines-by-reason.csv"))
+                    p class="note" { "Declined attempts by reason code, the " (REASONS_SHOWN) " most frequent, coloured by class, with their share of all declines." }
+                    (bars::count_bars("reasons", "Declined attempts by reason code", &reason_bars(t, REASONS_SHOWN)))
+                }
+                section id="reason-week" {
+                    (heading("Decline reasons by week", "declines-by-week.csv"))
+                    (reason_week_table(t, REASONS_SHOWN))
                 }
                 section id="trend" {
-                    h2 { "Daily trend" }
-                    p class="note" { "Attempt approval rate per local day, with its 95 % interval band." }
-                    (svg::trend("trend", "Daily attempt approval rate", &trend))
+                    (heading("Daily trend", "approvals-by-day.csv"))
+                    p class="note" {
+                        "Attempt approval rate per local day, with its 95 % interval band (this axis starts at "
+                        (format!("{:.0}", trend_axis * 100.0)) " % to show the daily movement); attempts per day below: approved, declined, pending or canceled."
+                    }
+                    div class="wide" {
+                        (svg::trend("trend", "Daily attempt approval rate", &trend, 760.0))
+                        (svg::volume("volume", "Attempts per day", &volume, 760.0))
+                    }
+                    div class="narrow" {
+                        (svg::trend("trend-phone", "Daily attempt approval rate", &trend, 360.0))
+                        (svg::volume("volume-phone", "Attempts per day", &volume, 360.0))
+                    }
+                }
+                section id="movers" {
+                    (heading("Largest movers", "changes-week.csv"))
+                    (movers_table(t, settings, MOVERS_SHOWN))
                 }
                 section id="changes" {
-                    h2 { "Significant changes" }
+                    (heading("Significant changes", "changes-week.csv"))
                     (changes_table(t, settings))
                 }
                 section id="recovery" {
-                    h2 { "Recovery by first decline reason" }
+                    (heading("Recovery by first decline reason", "recovery-by-reason.csv"))
                     p class="note" { "Orders whose first decided attempt was declined, and how many were approved later." }
                     (recovery_table(t))
                 }
                 section id="advice" {
-                    h2 { "Top decline reasons: what to do" }
+                    (heading("Top decline reasons: what to do", "declines-by-reason.csv"))
                     (advice_table(t))
                 }
                 footer {

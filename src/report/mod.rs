@@ -7,6 +7,7 @@
 //! they cannot disagree. Output is deterministic: the same lake gives the same bytes, unless a
 //! generation time is asked for (`--now`).
 
+mod bars;
 pub mod cache;
 pub mod html;
 mod svg;
@@ -122,14 +123,17 @@ pub fn tables(
 }
 
 /// The files of one report, by name, in the order they are written.
-fn csv_tables(t: &Tables) -> [(&'static str, &DataFrame); 8] {
+fn csv_tables(t: &Tables) -> [(&'static str, &DataFrame); 11] {
     [
         ("approvals-summary", &t.headline),
         ("approvals-by-country", &t.by_country),
         ("approvals-by-device", &t.by_device),
         ("approvals-by-currency", &t.by_currency),
         ("approvals-by-day", &t.by_day),
+        ("approvals-by-value-band", &t.by_value_band),
+        ("approvals-by-week", &t.by_week),
         ("declines-by-reason", &t.declines),
+        ("declines-by-week", &t.declines_by_week),
         ("changes-week", &t.changes),
         ("recovery-by-reason", &t.recovery),
     ]

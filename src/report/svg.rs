@@ -1,27 +1,12 @@
-//! Inline SVG charts for the HTML report: horizontal rate bars with interval whiskers, count
-//! bars, and a daily trend line with its interval band. Every data mark carries a class the
-//! browser check counts (`bar`, `point`) and a `<title>` with the exact figures; all text goes
-//! through maud, so it is escaped.
+//! Inline SVG charts for the HTML report: the daily trend line with its interval band and the
+//! daily volume under it, each drawn at a screen's and a phone's width (the page shows one).
+//! Every data mark carries a class the browser check counts (`bar`, `point`) and a `<title>`
+//! with the exact figures; all text goes through maud, so it is escaped. (Bar charts are HTML:
+//! [`super::bars`].)
 
 use maud::{Markup, html};
 
 use super::{Rate, pct};
-
-/// One bar of a rate chart.
-pub struct RateBar {
-    pub label: String,
-    pub rate: Rate,
-    pub low_volume: bool,
-}
-
-/// One bar of a count chart.
-pub struct CountBar {
-    pub label: String,
-    pub count: u64,
-    pub share: Option<f64>,
-    /// CSS class of the bar's colour.
-    pub class: String,
-}
 
 /// One day of a trend.
 pub struct TrendPoint {
@@ -38,8 +23,9 @@ fn f(v: f64) -> String {
     format!("{v:.1}")
 }
 
-/// The rate axis: from a round value below every rate and bound, to 100 %.
-fn axis_start(rates: impl Iterator<Item = f64>) -> f64 {
+/// The trend's rate axis: from a round value below every rate and bound, to 100 % (a line
+/// chart need not start at 0; the page says where it starts).
+pub fn axis_start(rates: impl Iterator<Item = f64>) -> f64 {
     let min = rates.fold(1.0f64, f64::min);
     ((min * 10.0).floor() / 10.0 - 0.1).clamp(0.0, 0.9)
 }
@@ -55,91 +41,34 @@ fn ticks(lo: f64) -> Vec<f64> {
     v
 }
 
-const LABEL_W: f64 = 140.0;
-const PLOT_W: f64 = 420.0;
-const VALUE_W: f64 = 190.0;
-const ROW_H: f64 = 24.0;
-const TOP: f64 = 22.0;
-
-/// Horizontal bars of a rate per segment, with 95 % interval whiskers; low-volume segments are
-/// hatched and say so.
-pub fn rate_bars(chart: &str, title: &str, bars: &[RateBar]) -> Markup {
-    let lo = axis_start(bars.iter().flat_map(|b| [b.rate.rate, b.rate.lo]).flatten());
-    let x = |v: f64| LABEL_W + (v - lo).max(0.0) / (1.0 - lo) * PLOT_W;
-    let width = LABEL_W + PLOT_W + VALUE_W;
-    let height = TOP + ROW_H * bars.len() as f64 + 8.0;
-    html! {
-        svg class="chart" data-chart=(chart) viewBox=(format!("0 0 {} {}", f(width), f(height)))
-            width=(f(width)) height=(f(height)) role="img" aria-label=(title) {
-            title { (title) }
-            @for t in ticks(lo) {
-                line class="grid" x1=(f(x(t))) x2=(f(x(t))) y1=(f(TOP - 4.0)) y2=(f(height - 6.0)) {}
-                text class="tick" x=(f(x(t))) y=(f(TOP - 8.0)) text-anchor="middle" {
-                    (format!("{:.0}%", t * 100.0))
-                }
-            }
-            @for (i, b) in bars.iter().enumerate() {
-                @let y = TOP + ROW_H * i as f64;
-                @let end = b.rate.rate.map(x).unwrap_or(LABEL_W);
-                g {
-                    title {
-                        (b.label) ": " (pct(b.rate.rate)) ", 95 % interval " (b.rate.interval_text())
-                        ", " (count(b.rate.n)) " decided" @if b.low_volume { " (low volume)" }
-                    }
-                    text class="label" x=(f(LABEL_W - 6.0)) y=(f(y + 16.0)) text-anchor="end" { (b.label) }
-                    rect class=(if b.low_volume { "bar low" } else { "bar" }) x=(f(LABEL_W))
-                        y=(f(y + 5.0)) width=(f(end - LABEL_W)) height=(f(ROW_H - 10.0)) {}
-                    @if let (Some(l), Some(h)) = (b.rate.lo, b.rate.hi) {
-                        line class="whisker" x1=(f(x(l))) x2=(f(x(h))) y1=(f(y + 12.0)) y2=(f(y + 12.0)) {}
-                        line class="whisker" x1=(f(x(l))) x2=(f(x(l))) y1=(f(y + 7.0)) y2=(f(y + 17.0)) {}
-                        line class="whisker" x1=(f(x(h))) x2=(f(x(h))) y1=(f(y + 7.0)) y2=(f(y + 17.0)) {}
-                    }
-                    text class="value" x=(f(LABEL_W + PLOT_W + 8.0)) y=(f(y + 16.0)) {
-                        (pct(b.rate.rate)) "  n=" (count(b.rate.n)) @if b.low_volume { "  low n" }
-                    }
-                }
-            }
-        }
-    }
+/// The plot's width for a page `w` wide (the volume chart under the trend uses the same x).
+fn plot_x(w: f64, n: usize) -> impl Fn(usize) -> f64 {
+    let (left, right) = (LEFT, RIGHT);
+    let n = n.max(2) as f64;
+    move |i: usize| left + (i as f64 + 0.5) / n * (w - left - right)
 }
 
-/// Horizontal bars of counts, longest first as given.
-pub fn count_bars(chart: &str, title: &str, bars: &[CountBar]) -> Markup {
-    let max = bars.iter().map(|b| b.count).max().unwrap_or(0).max(1) as f64;
-    let width = LABEL_W + PLOT_W + VALUE_W;
-    let height = 8.0 + ROW_H * bars.len() as f64 + 8.0;
-    html! {
-        svg class="chart" data-chart=(chart) viewBox=(format!("0 0 {} {}", f(width), f(height)))
-            width=(f(width)) height=(f(height)) role="img" aria-label=(title) {
-            title { (title) }
-            @for (i, b) in bars.iter().enumerate() {
-                @let y = 8.0 + ROW_H * i as f64;
-                g {
-                    title { (b.label) ": " (b.count) " (" (pct(b.share)) ")" }
-                    text class="label" x=(f(LABEL_W - 6.0)) y=(f(y + 16.0)) text-anchor="end" { (b.label) }
-                    rect class=(format!("bar {}", b.class)) x=(f(LABEL_W)) y=(f(y + 4.0))
-                        width=(f(b.count as f64 / max * PLOT_W)) height=(f(ROW_H - 8.0)) {}
-                    text class="value" x=(f(LABEL_W + PLOT_W + 8.0)) y=(f(y + 16.0)) {
-                        (count(b.count)) "  (" (pct(b.share)) ")"
-                    }
-                }
-            }
-        }
-    }
+const LEFT: f64 = 48.0;
+const RIGHT: f64 = 12.0;
+
+/// Day labels on the x axis: about one per 90 units of width.
+fn label_every(w: f64, n: usize) -> usize {
+    let fit = ((w - LEFT - RIGHT) / 90.0).max(2.0) as usize;
+    n.div_ceil(fit).max(1)
 }
 
 /// The daily attempt approval rate as a line with its 95 % interval band; one point per day
-/// with decided attempts.
-pub fn trend(chart: &str, title: &str, points: &[TrendPoint]) -> Markup {
-    let (w, h, left, right, top, bottom) = (760.0, 260.0, 48.0, 12.0, 14.0, 34.0);
+/// with decided attempts. `w` is the drawing's width (760 on a screen, 360 on a phone).
+pub fn trend(chart: &str, title: &str, points: &[TrendPoint], w: f64) -> Markup {
+    let (h, top, bottom) = (if w < 500.0 { 220.0 } else { 260.0 }, 14.0, 34.0);
+    let (left, right) = (LEFT, RIGHT);
     let lo = axis_start(
         points
             .iter()
             .flat_map(|p| [p.rate.rate, p.rate.lo])
             .flatten(),
     );
-    let n = points.len().max(2) as f64;
-    let x = |i: usize| left + (i as f64 + 0.5) / n * (w - left - right);
+    let x = plot_x(w, points.len());
     let y = |v: f64| top + (1.0 - v) / (1.0 - lo) * (h - top - bottom);
     let with_rate: Vec<(usize, &TrendPoint)> = points
         .iter()
@@ -160,7 +89,7 @@ pub fn trend(chart: &str, title: &str, points: &[TrendPoint]) -> Markup {
                 .filter_map(|(i, p)| Some(format!("{},{}", f(x(*i)), f(y(p.rate.lo?))))),
         )
         .collect();
-    let every = (points.len() / 8).max(1);
+    let every = label_every(w, points.len());
     html! {
         svg class="chart" data-chart=(chart) viewBox=(format!("0 0 {} {}", f(w), f(h)))
             width=(f(w)) height=(f(h)) role="img" aria-label=(title) {
@@ -196,39 +125,87 @@ pub fn trend(chart: &str, title: &str, points: &[TrendPoint]) -> Markup {
     }
 }
 
+/// One day of the volume chart.
+pub struct DayVolume {
+    pub label: String,
+    pub approved: u64,
+    pub declined: u64,
+    /// Pending and canceled attempts.
+    pub other: u64,
+}
+
+/// Attempts per day as stacked bars (approved, declined, pending or canceled), on the trend's
+/// x axis so the two read together.
+pub fn volume(chart: &str, title: &str, days: &[DayVolume], w: f64) -> Markup {
+    let (h, top, bottom) = (120.0, 10.0, 26.0);
+    let x = plot_x(w, days.len());
+    let max = days
+        .iter()
+        .map(|d| d.approved + d.declined + d.other)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let y = |v: f64| top + (1.0 - v / max) * (h - top - bottom);
+    let slot = (w - LEFT - RIGHT) / days.len().max(2) as f64;
+    let bw = (slot * 0.7).max(1.0);
+    let every = label_every(w, days.len());
+    html! {
+        svg class="chart" data-chart=(chart) viewBox=(format!("0 0 {} {}", f(w), f(h)))
+            width=(f(w)) height=(f(h)) role="img" aria-label=(title) {
+            title { (title) }
+            line class="grid" x1=(f(LEFT)) x2=(f(w - RIGHT)) y1=(f(y(0.0))) y2=(f(y(0.0))) {}
+            line class="grid" x1=(f(LEFT)) x2=(f(w - RIGHT)) y1=(f(y(max))) y2=(f(y(max))) {}
+            text class="tick" x=(f(LEFT - 6.0)) y=(f(y(max) + 4.0)) text-anchor="end" { (count(max as u64)) }
+            text class="tick" x=(f(LEFT - 6.0)) y=(f(y(0.0) + 4.0)) text-anchor="end" { "0" }
+            @for (i, d) in days.iter().enumerate() {
+                @let total = d.approved + d.declined + d.other;
+                @let x0 = x(i) - bw / 2.0;
+                @let a = d.approved as f64;
+                @let dd = d.declined as f64;
+                g class="bar" {
+                    title {
+                        (d.label) ": " (count(total)) " attempts, " (count(d.approved)) " approved, "
+                        (count(d.declined)) " declined, " (count(d.other)) " pending or canceled"
+                    }
+                    rect class="approved" x=(f(x0)) width=(f(bw)) y=(f(y(a))) height=(f(y(0.0) - y(a))) {}
+                    rect class="declined" x=(f(x0)) width=(f(bw)) y=(f(y(a + dd))) height=(f(y(a) - y(a + dd))) {}
+                    rect class="other" x=(f(x0)) width=(f(bw)) y=(f(y(total as f64))) height=(f(y(a + dd) - y(total as f64))) {}
+                }
+            }
+            @for (i, d) in days.iter().enumerate() {
+                @if i % every == 0 {
+                    text class="tick" x=(f(x(i))) y=(f(h - bottom + 16.0)) text-anchor="middle" {
+                        (d.label.get(5..).unwrap_or(&d.label))
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn labels_are_escaped_and_bars_counted() {
-        let bars = [
-            RateBar {
-                label: "<script>alert(1)</script>".into(),
-                rate: Rate {
-                    rate: Some(0.9),
-                    lo: Some(0.85),
-                    hi: Some(0.94),
-                    n: 200,
-                },
-                low_volume: false,
+    fn volume_bars_one_per_day_and_escaped() {
+        let days = [
+            DayVolume {
+                label: "2026-10-01".into(),
+                approved: 90,
+                declined: 9,
+                other: 1,
             },
-            RateBar {
-                label: "DE".into(),
-                rate: Rate {
-                    rate: Some(0.5),
-                    lo: Some(0.2),
-                    hi: Some(0.8),
-                    n: 4,
-                },
-                low_volume: true,
+            DayVolume {
+                label: "<b>".into(),
+                approved: 0,
+                declined: 0,
+                other: 0,
             },
         ];
-        let svg = rate_bars("c", "t", &bars).into_string();
-        assert!(!svg.contains("<script>"));
-        assert!(svg.contains("&lt;script&gt;"));
-        assert_eq!(svg.matches("class=\"bar").count(), 2);
-        assert_eq!(svg.matches("class=\"bar low\"").count(), 1);
+        let svg = volume("v", "t", &days, 360.0).into_string();
+        assert_eq!(svg.matches("class=\"bar\"").count(), 2);
+        assert!(!svg.contains("<b>"));
     }
 
     #[test]

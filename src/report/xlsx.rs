@@ -55,15 +55,7 @@ fn shown(amount: i128, digits: u32) -> String {
 
 /// `1234567` as `1,234,567`.
 fn group(n: u128) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    crate::model::money::group_thousands(&n.to_string())
 }
 
 /// An amount in lake units as the number stored in a cell.
