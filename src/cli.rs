@@ -147,6 +147,18 @@ pub struct OutputArgs {
     /// Write to this file instead of standard output (required for parquet).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Only these columns, in this order (a comma list; any format) [default: on a terminal a
+    /// compact set that fits its width; otherwise every column].
+    #[arg(
+        long,
+        value_name = "COLS",
+        value_delimiter = ',',
+        conflicts_with = "all"
+    )]
+    pub columns: Option<Vec<String>>,
+    /// Every column on a terminal too, and text uncut (lines may wrap).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

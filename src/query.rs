@@ -279,68 +279,6 @@ pub fn to_markdown(df: &DataFrame) -> String {
     out
 }
 
-/// A result as an aligned text table for a terminal: numbers right-aligned, rates and other
-/// floats with 4 decimals, empty cells for nulls, and a row count.
-pub fn to_text_table(df: &DataFrame) -> String {
-    let columns = df.columns();
-    let numeric: Vec<bool> = columns
-        .iter()
-        .map(|c| c.dtype().is_primitive_numeric() || c.dtype().is_decimal())
-        .collect();
-    let mut cells: Vec<Vec<String>> = vec![columns.iter().map(|c| c.name().to_string()).collect()];
-    for i in 0..df.height() {
-        cells.push(
-            columns
-                .iter()
-                .map(|c| match c.get(i) {
-                    Ok(AnyValue::Float64(v)) => format!("{v:.4}"),
-                    Ok(AnyValue::Float32(v)) => format!("{v:.4}"),
-                    Ok(v) => cell_text(&v).unwrap_or_default().replace('\n', " "),
-                    Err(_) => String::new(),
-                })
-                .collect(),
-        );
-    }
-    let widths: Vec<usize> = (0..columns.len())
-        .map(|k| {
-            cells
-                .iter()
-                .map(|r| r[k].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    let line = |out: &mut String, row: &[String]| {
-        let parts: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(k, v)| {
-                if numeric[k] {
-                    format!("{v:>w$}", w = widths[k])
-                } else {
-                    format!("{v:<w$}", w = widths[k])
-                }
-            })
-            .collect();
-        out.push_str(parts.join("  ").trim_end());
-        out.push('\n');
-    };
-    line(&mut out, &cells[0]);
-    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-    out.push_str(&rule.join("  "));
-    out.push('\n');
-    for row in &cells[1..] {
-        line(&mut out, row);
-    }
-    out.push_str(&format!(
-        "({} row{})\n",
-        df.height(),
-        if df.height() == 1 { "" } else { "s" }
-    ));
-    out
-}
-
 /// Runs SQL over the lake (and the results in `results`, see [`context`]).
 pub fn run(lake: &Lake, results: Option<&Path>, sql: &str) -> Result<DataFrame, QueryError> {
     let mut ctx = context(lake, results)?;

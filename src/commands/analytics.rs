@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::output::write_frame;
+use super::output::{View, write_frame};
 use super::{CommandError, Outcome};
 use crate::analytics::facts::{self, FactOptions, Facts, parse_day};
 use crate::analytics::{self, Dim, Period, ReportOptions};
@@ -68,12 +68,50 @@ pub fn run_report(
         )));
     }
     let facts = load_facts(config)?;
-    let df = match report {
-        Report::Approvals => analytics::approvals(&facts, &opts)?,
-        Report::Declines => analytics::declines(&facts, Catalogue::embedded(), &opts)?,
-        Report::Recovery => analytics::recovery(&facts, &opts)?,
+    let (df, compact): (_, &'static [&'static str]) = match report {
+        Report::Approvals => (
+            analytics::approvals(&facts, &opts)?,
+            &[
+                "attempts",
+                "approval_rate",
+                "approval_rate_lo",
+                "approval_rate_hi",
+                "orders",
+                "first_attempt_rate",
+                "eventual_rate",
+                "low_volume",
+            ],
+        ),
+        Report::Declines => (
+            analytics::declines(&facts, Catalogue::embedded(), &opts)?,
+            &[
+                "declines",
+                "share_of_declines",
+                "share_of_attempts",
+                "action",
+            ],
+        ),
+        Report::Recovery => (
+            analytics::recovery(&facts, &opts)?,
+            &[
+                "orders",
+                "recovered",
+                "recovery_rate",
+                "recovery_rate_lo",
+                "recovery_rate_hi",
+                "median_attempts_to_recovery",
+                "low_volume",
+            ],
+        ),
     };
-    write_frame(df, &args.output)?;
+    write_frame(
+        df,
+        &args.output,
+        View {
+            compact,
+            percent: true,
+        },
+    )?;
     Ok(Outcome::Clean)
 }
 
@@ -100,6 +138,21 @@ pub fn run_changes(config: &Config, args: &ChangesArgs) -> Result<Outcome, Comma
         fdr,
         args.min_n.unwrap_or(config.analytics.min_n),
     )?;
-    write_frame(df, &args.output)?;
+    write_frame(
+        df,
+        &args.output,
+        View {
+            compact: &[
+                "previous_rate",
+                "decided",
+                "approval_rate",
+                "change",
+                "q_value",
+                "significant",
+                "direction",
+            ],
+            percent: true,
+        },
+    )?;
     Ok(Outcome::Clean)
 }

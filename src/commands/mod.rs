@@ -13,6 +13,7 @@ mod reconcile;
 mod report;
 mod run;
 mod run_state;
+mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,7 @@ pub enum CommandError {
 pub fn main(cli: Cli) -> ExitCode {
     init_logging(&cli.global);
     let json_logs = cli.global.log_format == LogFormat::Json;
+    let red = colour(cli.global.color);
     match dispatch(cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
@@ -74,7 +76,13 @@ pub fn main(cli: Cli) -> ExitCode {
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            // Bold red `error:` as cargo and ripgrep print it, when colour is on.
+            let label = if red {
+                "\x1b[1;31merror\x1b[0m"
+            } else {
+                "error"
+            };
+            eprintln!("{label}: {e}");
             ExitCode::from(2)
         }
     }

@@ -1,4 +1,5 @@
-//! Writing result tables in the format the user chose (`--format`, `--output`).
+//! Writing result tables in the format the user chose (`--format`, `--output`, `--columns`,
+//! `--all`).
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -6,21 +7,97 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::CommandError;
+use super::table::{self, Layout};
 use crate::cli::{OutputArgs, QueryFormat};
 use crate::query::QueryError;
 
-/// Writes `df` as `args` asks: a table on a terminal by default, CSV when piped.
+/// How a command's table shows on a terminal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct View {
+    /// The columns a terminal table shows by default besides the dimensions (empty: all).
+    pub compact: &'static [&'static str],
+    /// Rates and shares as percentages.
+    pub percent: bool,
+}
+
+/// Columns that name a cell (the dimensions and periods): always shown.
+const KEY_COLUMNS: [&str; 11] = [
+    "country",
+    "device",
+    "value_band",
+    "currency",
+    "reason_code",
+    "decline_class",
+    "day",
+    "week",
+    "month",
+    "period",
+    "previous_period",
+];
+
+/// The longest text cell a terminal table shows (`--all`: no limit).
+const MAX_CELL: usize = 40;
+
+/// The terminal's width when standard output is one (`COLUMNS` when it is set).
+fn terminal_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+    {
+        return Some(n);
+    }
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| w.0 as usize)
+}
+
+/// `df` with the columns `--columns` names, in that order.
+fn pick(df: &DataFrame, names: &[String]) -> Result<DataFrame, CommandError> {
+    let have: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
+    for n in names {
+        if !have.contains(&n.as_str()) {
+            return Err(CommandError::Usage(format!(
+                "--columns: no column {n:?}{}; the columns are {}",
+                crate::suggest::hint(n, have.iter().copied()),
+                have.join(", ")
+            )));
+        }
+    }
+    Ok(df
+        .select(names.iter().map(|n| n.as_str()))
+        .expect("the columns exist"))
+}
+
+/// `df` with the dimensions and `view.compact`'s columns only.
+fn compact(df: &DataFrame, view: &View) -> DataFrame {
+    if view.compact.is_empty() {
+        return df.clone();
+    }
+    let keep: Vec<PlSmallStr> = df
+        .get_column_names()
+        .iter()
+        .filter(|n| KEY_COLUMNS.contains(&n.as_str()) || view.compact.contains(&n.as_str()))
+        .map(|n| (*n).clone())
+        .collect();
+    df.select(keep).expect("the columns exist")
+}
+
+/// Writes `df` as `args` asks: a table on a terminal by default (the view's compact columns,
+/// fitted to the terminal's width), CSV when piped (every column).
 ///
 /// Every CSV goes through [`crate::export::write_csv`] (formula-like text neutralised, as in
 /// the reports); every text format shows binary columns as hex.
-pub fn write_frame(mut df: DataFrame, args: &OutputArgs) -> Result<(), CommandError> {
-    let format = args.format.unwrap_or(
-        if args.output.is_none() && std::io::stdout().is_terminal() {
-            QueryFormat::Table
-        } else {
-            QueryFormat::Csv
-        },
-    );
+pub fn write_frame(df: DataFrame, args: &OutputArgs, view: View) -> Result<(), CommandError> {
+    let terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if terminal {
+        QueryFormat::Table
+    } else {
+        QueryFormat::Csv
+    });
+    let mut df = match &args.columns {
+        Some(names) => pick(&df, names)?,
+        None if format == QueryFormat::Table && !args.all => compact(&df, &view),
+        None => df,
+    };
     let polars = |e: PolarsError| QueryError::Polars {
         context: "writing the result".into(),
         source: e,
@@ -51,7 +128,14 @@ pub fn write_frame(mut df: DataFrame, args: &OutputArgs) -> Result<(), CommandEr
             let text = match format {
                 QueryFormat::Json => crate::query::to_json(&df),
                 QueryFormat::Md => crate::query::to_markdown(&df),
-                _ => crate::query::to_text_table(&df),
+                _ => table::render(
+                    &df,
+                    &Layout {
+                        max_width: (terminal && !args.all).then(terminal_width).flatten(),
+                        percent: view.percent,
+                        max_cell: if args.all { 0 } else { MAX_CELL },
+                    },
+                ),
             };
             match dest {
                 Some(path) => std::fs::write(path, text).map_err(io(path))?,

@@ -1,6 +1,6 @@
 //! `payrecon query`: SQL over the lake.
 
-use super::output::write_frame;
+use super::output::{View, write_frame};
 use super::{CommandError, Outcome};
 use crate::cli::QueryArgs;
 use crate::lake::Lake;
@@ -16,6 +16,6 @@ pub fn run(config: &Config, args: &QueryArgs) -> Result<Outcome, CommandError> {
         .join("reconcile")
         .join(crate::reconcile::output::RESULTS_DIR);
     let df = run_sql(&lake, Some(&results), &sql)?;
-    write_frame(df, &args.output)?;
+    write_frame(df, &args.output, View::default())?;
     Ok(Outcome::Clean)
 }
