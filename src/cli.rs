@@ -91,6 +91,38 @@ pub enum Command {
     /// Write a month's reports: approvals.html, the close workbook (.xlsx), their tables as CSV
     /// and a Markdown summary, into DIR/YYYY-MM/.
     Report(ReportCmdArgs),
+    /// Write a commented payrecon.toml with every setting at its default (it loads as is).
+    Init(InitArgs),
+    /// Print the shell completion script for SHELL (e.g. `payrecon completions bash >
+    /// ~/.local/share/bash-completion/completions/payrecon`).
+    Completions(CompletionsArgs),
+    /// Write the manual pages (payrecon.1 and payrecon-COMMAND.1) into DIR, or print
+    /// payrecon.1 (e.g. `payrecon man | man -l -`).
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The file to write [default: the --config path, else ./payrecon.toml].
+    #[arg(value_name = "FILE")]
+    pub path: Option<PathBuf>,
+    /// Overwrite the file when it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Folder to write every page into [default: print payrecon.1 to standard output].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

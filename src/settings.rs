@@ -15,6 +15,10 @@ use crate::model::Currency;
 /// The configuration file name looked for in the working directory.
 pub const DEFAULT_CONFIG: &str = "payrecon.toml";
 
+/// What `payrecon init` writes: every setting at its default, each with a comment. Tests keep
+/// it equal to [`Config::default`] and naming every key.
+pub const INIT_TEMPLATE: &str = include_str!("init.toml");
+
 /// Errors resolving settings.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -606,6 +610,34 @@ fn check_edges(edges: &[Decimal]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_init_template_loads_as_the_defaults_and_names_every_key() {
+        let got = parse(INIT_TEMPLATE).unwrap();
+        let want = Config::default();
+        assert_eq!(
+            toml::to_string(&got).unwrap(),
+            toml::to_string(&want).unwrap()
+        );
+        // Every key of the defaults appears in the template (commented or not).
+        let value: toml::Value = toml::Value::try_from(&want).unwrap();
+        fn keys(v: &toml::Value, out: &mut Vec<String>) {
+            if let toml::Value::Table(t) = v {
+                for (k, v) in t {
+                    out.push(k.clone());
+                    keys(v, out);
+                }
+            }
+        }
+        let mut all = Vec::new();
+        keys(&value, &mut all);
+        for k in ["max_low", "max_exceptions", "csv"] {
+            all.push(k.to_string());
+        }
+        for k in all {
+            assert!(INIT_TEMPLATE.contains(&k), "the init template lacks `{k}`");
+        }
+    }
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("payrecon.toml"))

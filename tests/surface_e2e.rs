@@ -181,3 +181,65 @@ fn colour_is_off_unless_asked_and_never_with_no_color() {
     assert!(!esc(&run(&["-v", "--color", "never"], true)));
     assert!(!esc(&run(&["-v", "--color", "auto"], true)));
 }
+
+#[test]
+fn init_writes_a_commented_config_that_loads_and_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let out = payrecon(d).arg("init").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("wrote payrecon.toml"));
+    let text = std::fs::read_to_string(d.join("payrecon.toml")).unwrap();
+    assert!(text.lines().filter(|l| l.starts_with('#')).count() > 30);
+    // It loads (a command reading the configuration runs) ...
+    std::fs::create_dir(d.join("in")).unwrap();
+    payrecon(d).args(["ingest", "in"]).assert().success();
+    // ... and a second init refuses to overwrite it, unless --force.
+    let again = payrecon(d).arg("init").output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    payrecon(d).args(["init", "--force"]).assert().success();
+    // An edit with a typo is an error naming the key.
+    std::fs::write(
+        d.join("payrecon.toml"),
+        text.replace("min_n = 30", "min_m = 30"),
+    )
+    .unwrap();
+    let bad = payrecon(d).args(["ingest", "in"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("min_m"));
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef payrecon"),
+        ("fish", "__fish_payrecon"),
+    ] {
+        let out = payrecon(d).args(["completions", shell]).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(marker), "{shell}");
+        assert!(
+            text.contains("reconcile") && (text.contains("--by") || text.contains("-l by")),
+            "{shell}"
+        );
+    }
+    let out = payrecon(d).arg("man").output().unwrap();
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH payrecon"),
+        "{page}"
+    );
+    payrecon(d).args(["man", "--out", "man"]).assert().success();
+    for page in ["payrecon.1", "payrecon-run.1", "payrecon-approvals.1"] {
+        assert!(d.join("man").join(page).is_file(), "{page}");
+    }
+    // A mistyped value gets clap's suggestion.
+    let bad = payrecon(d).args(["completions", "bsh"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("bash"));
+}

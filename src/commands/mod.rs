@@ -7,6 +7,8 @@ mod analytics;
 mod codes;
 mod generate;
 mod ingest;
+mod init;
+mod manual;
 mod output;
 mod query;
 mod reconcile;
@@ -150,6 +152,9 @@ fn dispatch(cli: Cli) -> Result<Outcome, CommandError> {
             let config = resolve(&cli.global)?;
             run::run(&config, &args)
         }
+        Command::Init(args) => init::run(&args, cli.global.config.as_deref()),
+        Command::Completions(args) => manual::completions(&args),
+        Command::Man(args) => manual::man(&args),
     }
 }
 
