@@ -355,10 +355,25 @@ fn changes_day_over_day_with_z_test() {
     // A week over week comparison of country cells: week 41 holds only G.
     let rows = json_rows(
         tmp.path(),
-        &["changes", "--period", "week", "--by", "country"],
+        &[
+            "changes",
+            "--period",
+            "week",
+            "--by",
+            "country",
+            "--at",
+            "2026-10-05",
+        ],
     );
     assert!(rows.iter().all(|r| s(r, "period") == "2026-W41"));
     assert_eq!(rows.len(), 5);
+    // By default the last complete week: the newest attempt is in week 41, so week 40.
+    let rows = json_rows(
+        tmp.path(),
+        &["changes", "--period", "week", "--by", "country"],
+    );
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| s(r, "period") == "2026-W40"));
 }
 
 #[test]

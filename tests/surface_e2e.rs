@@ -243,3 +243,47 @@ fn completions_and_man_pages_come_from_the_command_line_itself() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("bash"));
 }
+
+#[test]
+fn periods_default_to_the_last_complete_one_and_empty_ones_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    common::generated_lake(d, &["--orders", "300", "--seed", "4"]);
+    let stderr = |args: &[&str]| {
+        let out = payrecon(d)
+            .args(["--lake", "lake"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The data runs a few days into November: the last complete week and month come first.
+    let (code, err) = stderr(&["changes", "--period", "week"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("the last complete week"), "{err}");
+    let (code, err) = stderr(&["report", "--out", "reports"]);
+    assert_eq!(code.map(|c| c < 2), Some(true), "{err}");
+    assert!(
+        err.contains("reporting 2026-10, the last complete month"),
+        "{err}"
+    );
+    assert!(d.join("reports/2026-10/approvals.html").is_file());
+    // A period without data is a warning that says what the lake has.
+    let (code, err) = stderr(&["approvals", "--from", "2025-01-01", "--to", "2025-01-31"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        err.contains(
+            "no attempts from 2025-01-01 to 2025-01-31; the lake's attempts run from 2026-10-"
+        ),
+        "{err}"
+    );
+    // Closing a month before every settlement line is an error, not an empty pack.
+    let (code, err) = stderr(&["close", "--month", "2025-01", "--out", "close"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nothing to close in 2025-01"), "{err}");
+    assert!(err.contains("settlement lines from 2026-"), "{err}");
+    assert!(!d.join("close").exists());
+}

@@ -904,6 +904,43 @@ impl Period {
     }
 }
 
+/// The first and last local day with attempts, if any.
+pub fn attempt_days(f: &Facts) -> Option<(i32, i32)> {
+    let first = f.attempts.iter().map(|a| a.day).min()?;
+    Some((first, f.newest_day.unwrap_or(first).max(first)))
+}
+
+/// Attempts made from `from` to `to` (local days, inclusive).
+pub fn attempts_between(f: &Facts, from: i32, to: i32) -> u64 {
+    f.attempts
+        .iter()
+        .filter(|a| a.day >= from && a.day <= to)
+        .count() as u64
+}
+
+impl Period {
+    /// A day of the last period that is over by `newest` (the newest day with attempts, whose
+    /// own period is still filling), and whether it is one: when no attempt precedes the
+    /// newest day's period, that period itself.
+    pub fn last_complete(self, f: &Facts) -> Option<(i32, bool)> {
+        let (first, newest) = attempt_days(f)?;
+        let (start, _, _) = self.bounds(newest);
+        if start > first {
+            Some((start - 1, true))
+        } else {
+            Some((newest, false))
+        }
+    }
+
+    pub fn noun(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+}
+
 /// `payrecon changes`: each cell's attempt approval rate in the period containing `at` against
 /// the period before, with a two-proportion z-test and Benjamini–Hochberg q-values across the
 /// tested cells; significant drops first, then significant rises, then the rest by p-value.

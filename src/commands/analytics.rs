@@ -68,6 +68,7 @@ pub fn run_report(
         )));
     }
     let facts = load_facts(config)?;
+    warn_if_empty(&facts, opts.from, opts.to);
     let (df, compact): (_, &'static [&'static str]) = match report {
         Report::Approvals => (
             analytics::approvals(&facts, &opts)?,
@@ -115,6 +116,36 @@ pub fn run_report(
     Ok(Outcome::Clean)
 }
 
+/// `; the lake's attempts run from A to B` (or that it has none).
+fn lake_days(facts: &Facts) -> String {
+    match analytics::attempt_days(facts) {
+        Some((a, b)) => format!(
+            "; the lake's attempts run from {} to {}",
+            crate::model::time::from_epoch_days(a),
+            crate::model::time::from_epoch_days(b)
+        ),
+        None => "; the lake has no attempts".to_string(),
+    }
+}
+
+/// Warns when `--from`/`--to` choose days without attempts.
+fn warn_if_empty(facts: &Facts, from: Option<i32>, to: Option<i32>) {
+    if from.is_none() && to.is_none() {
+        return;
+    }
+    let (lo, hi) = (from.unwrap_or(i32::MIN), to.unwrap_or(i32::MAX));
+    if analytics::attempts_between(facts, lo, hi) == 0 {
+        let day = |d: Option<i32>| d.map(|d| crate::model::time::from_epoch_days(d).to_string());
+        let range = match (day(from), day(to)) {
+            (Some(a), Some(b)) => format!("from {a} to {b}"),
+            (Some(a), None) => format!("from {a} on"),
+            (None, Some(b)) => format!("up to {b}"),
+            (None, None) => unreachable!("one bound is set"),
+        };
+        tracing::warn!("no attempts {range}{}", lake_days(facts));
+    }
+}
+
 pub fn run_changes(config: &Config, args: &ChangesArgs) -> Result<Outcome, CommandError> {
     let dims = Dim::parse_list(&args.by)?;
     let at = args.at.as_deref().map(parse_day).transpose()?;
@@ -130,6 +161,34 @@ pub fn run_changes(config: &Config, args: &ChangesArgs) -> Result<Outcome, Comma
         PeriodArg::Month => Period::Month,
     };
     let facts = load_facts(config)?;
+    let at = match at {
+        Some(d) => Some(d),
+        None => period.last_complete(&facts).map(|(day, complete)| {
+            let label = period.bounds(day).2;
+            if complete {
+                tracing::info!(
+                    "testing {} {label}, the last complete {0} (--at DAY picks another)",
+                    period.noun()
+                );
+            } else {
+                tracing::warn!(
+                    "no complete {} in the lake yet: testing {label}, still in progress",
+                    period.noun()
+                );
+            }
+            day
+        }),
+    };
+    if let Some(day) = at {
+        let (from, to, label) = period.bounds(day);
+        if analytics::attempts_between(&facts, from, to) == 0 {
+            tracing::warn!(
+                "no attempts in {} {label}{}",
+                period.noun(),
+                lake_days(&facts)
+            );
+        }
+    }
     let df = analytics::changes(
         &facts,
         &dims,

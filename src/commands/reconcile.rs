@@ -282,12 +282,74 @@ pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, C
     Ok(exceptions_outcome(config, counts))
 }
 
+/// The local days of `month`, first and last.
+pub fn month_local_days(month: Month, tz: chrono_tz::Tz) -> (i32, i32) {
+    let day = |ts: i64| {
+        crate::model::time::to_epoch_days(
+            crate::model::time::from_micros(ts)
+                .with_timezone(&tz)
+                .date_naive(),
+        )
+    };
+    (day(month.start), day(month.end - 1))
+}
+
+/// Whether anything is dated in `month`: an attempt, a settlement line or a bank line.
+pub fn month_has_data(
+    inputs: &load::Inputs,
+    facts: Option<&facts::Facts>,
+    month: Month,
+    tz: chrono_tz::Tz,
+) -> bool {
+    let (first, last) = month_local_days(month, tz);
+    inputs.lines.iter().any(|l| month.contains(l.posted))
+        || inputs
+            .deposits
+            .iter()
+            .any(|d| d.booking >= first && d.booking <= last)
+        || facts.is_some_and(|f| crate::analytics::attempts_between(f, first, last) > 0)
+}
+
+/// `; the lake has settlement lines from A to B and attempts from C to D` (what it has).
+pub fn lake_span(inputs: &load::Inputs, facts: Option<&facts::Facts>) -> String {
+    let day = |ts: i64| crate::model::time::from_micros(ts).date_naive();
+    let mut parts = Vec::new();
+    let posted = inputs.lines.iter().map(|l| l.posted);
+    if let (Some(a), Some(b)) = (posted.clone().min(), posted.max()) {
+        parts.push(format!("settlement lines from {} to {}", day(a), day(b)));
+    }
+    if let Some((a, b)) = facts.and_then(crate::analytics::attempt_days) {
+        parts.push(format!(
+            "attempts from {} to {}",
+            crate::model::time::from_epoch_days(a),
+            crate::model::time::from_epoch_days(b)
+        ));
+    }
+    if parts.is_empty() {
+        "; the lake has no settlement lines".to_string()
+    } else {
+        format!("; the lake has {}", parts.join(" and "))
+    }
+}
+
 pub fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, CommandError> {
     let tz = config.tz().map_err(CommandError::Usage)?;
     let month = Month::parse(&args.month, tz)
         .ok_or_else(|| CommandError::Usage(format!("--month {:?} is not YYYY-MM", args.month)))?;
     let (inputs, rec) = reconcile_lake(config, args.cutoff.as_deref())?;
     let pack = close::close(&inputs, &rec, month);
+    if pack.roll_forward.is_empty()
+        && pack.in_transit.is_empty()
+        && pack.exceptions.is_empty()
+        && pack.payouts.is_empty()
+    {
+        return Err(CommandError::Usage(format!(
+            "nothing to close in {}: no settlement line, capture or payout is dated in it or \
+             before it{}",
+            month.label(),
+            lake_span(&inputs, None)
+        )));
+    }
     let out = args
         .out
         .clone()

@@ -11,6 +11,34 @@ use crate::reconcile::close::Month;
 use crate::report::{self, ReportSettings};
 use crate::settings::Config;
 
+/// The last month that is over by the cut-off (the data runs on into the next one), else the
+/// newest month with attempts, else the cut-off's month.
+fn default_month(facts: &crate::analytics::facts::Facts, cutoff: i64, tz: chrono_tz::Tz) -> String {
+    let newest = report::newest_month(facts).unwrap_or_else(|| {
+        let d = crate::model::time::from_micros(cutoff).with_timezone(&tz);
+        format!("{}-{:02}", d.year(), d.month())
+    });
+    let Some(month) = Month::parse(&newest, tz) else {
+        return newest;
+    };
+    if month.end <= cutoff {
+        return newest;
+    }
+    let previous = crate::model::time::from_micros(month.start - 1).with_timezone(&tz);
+    let label = format!("{}-{:02}", previous.year(), previous.month());
+    let has_attempts = Month::parse(&label, tz).is_some_and(|m| {
+        let (first, last) = super::reconcile::month_local_days(m, tz);
+        crate::analytics::attempts_between(facts, first, last) > 0
+    });
+    if has_attempts {
+        tracing::info!("reporting {label}, the last complete month (--month picks another)");
+        label
+    } else {
+        tracing::warn!("{newest} is not over yet; reporting it as far as the data goes");
+        newest
+    }
+}
+
 pub fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandError> {
     let start = Instant::now();
     let tz = config.tz().map_err(CommandError::Usage)?;
@@ -18,13 +46,17 @@ pub fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandErro
     let facts = facts.facts;
     let label = match &args.month {
         Some(m) => m.clone(),
-        None => report::newest_month(&facts).unwrap_or_else(|| {
-            let d = crate::model::time::from_micros(rec.cutoff).with_timezone(&tz);
-            format!("{}-{:02}", d.year(), d.month())
-        }),
+        None => default_month(&facts, rec.cutoff, tz),
     };
     let month = Month::parse(&label, tz)
         .ok_or_else(|| CommandError::Usage(format!("--month {label:?} is not YYYY-MM")))?;
+    if args.month.is_some() && !super::reconcile::month_has_data(&inputs, Some(&facts), month, tz) {
+        tracing::warn!(
+            "nothing is dated in {}: no attempt, settlement line or bank line{}",
+            month.label(),
+            super::reconcile::lake_span(&inputs, Some(&facts))
+        );
+    }
     let settings = ReportSettings::new(month, config, args.now.then(chrono::Utc::now));
     let (files, ties) = report::render_month(&facts, &inputs, &rec, &settings)?;
     let dir = args
