@@ -174,7 +174,9 @@ fn three_nights(dir: &Path, nights: &Nights) {
             assert!(
                 l.starts_with("open ")
                     || l.starts_with("findings: ")
-                    || l.contains("within the thresholds"),
+                    || l.contains("within the thresholds")
+                    || l.ends_with("to look at:")
+                    || (l.starts_with("  ") && l.ends_with(" old")),
                 "{stdout}"
             );
         }

@@ -41,7 +41,14 @@ fn the_first_run_on_the_sample_data_is_green_and_says_what_to_open() {
         lines[2],
         "2 exceptions within the thresholds (2 low); listed in reports/reconcile/exceptions.csv"
     );
-    assert_eq!(lines.len(), 3, "{stdout}");
+    assert_eq!(lines[3], "to look at:", "{stdout}");
+    assert!(
+        lines[4].starts_with("  low    order ORD-")
+            && lines[4].contains("order_not_captured (nothing captured: the authorization lapsed)")
+            && lines[4].ends_with("days old"),
+        "{stdout}"
+    );
+    assert_eq!(lines.len(), 6, "{stdout}");
     for f in [
         "reports/2026-10/approvals.html",
         "reports/2026-10/close-2026-10.xlsx",
@@ -286,4 +293,43 @@ fn periods_default_to_the_last_complete_one_and_empty_ones_say_so() {
     assert!(err.contains("nothing to close in 2025-01"), "{err}");
     assert!(err.contains("settlement lines from 2026-"), "{err}");
     assert!(!d.join("close").exists());
+}
+
+#[test]
+fn the_reconcile_summary_reads_in_words() {
+    // Golden: tests/golden/reconcile-summary.txt; refresh with
+    // PAYRECON_BLESS=1 cargo test --test surface_e2e the_reconcile_summary
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    with_sample_data(d);
+    payrecon(d)
+        .args(["-q", "ingest", "--no-progress", "sample-data"])
+        .assert()
+        .success();
+    let out = payrecon(d)
+        .args(["reconcile", "--out", "rec"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "1. orders and their charges",
+        "2. charges and refunds on settlement reports",
+        "3. settlements that balance",
+        "4. payouts and bank deposits",
+        "to look at:",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/reconcile-summary.txt");
+    if std::env::var_os("PAYRECON_BLESS").is_some() {
+        std::fs::write(&golden, &text).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&golden).unwrap();
+    assert!(
+        text == want,
+        "the reconcile summary differs from {}; if intended, run PAYRECON_BLESS=1 cargo test \
+         --test surface_e2e the_reconcile_summary\n{text}",
+        golden.display()
+    );
 }

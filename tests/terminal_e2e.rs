@@ -161,3 +161,30 @@ fn colour_follows_no_color_and_the_flag() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("\x1b["));
 }
+
+#[test]
+fn reconciling_and_reports_show_progress_on_a_terminal_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    payrecon(d)
+        .args(["generate", "--orders", "300", "--seed", "2", "--out", "in"])
+        .assert()
+        .success();
+    let shown = in_terminal(d, 100, &[], &["run", "--inbox", "in", "--keep"]);
+    assert!(shown.contains("reconciling"), "{shown:?}");
+    assert!(shown.contains("writing reports, months"), "{shown:?}");
+    assert!(shown.contains("run ok:"), "{shown:?}");
+    let quiet = in_terminal(
+        d,
+        100,
+        &[],
+        &["-q", "run", "--inbox", "in", "--keep", "--full"],
+    );
+    assert!(!quiet.contains("reconciling"), "{quiet:?}");
+    // Not a terminal: no progress line.
+    let out = payrecon(d)
+        .args(["run", "--inbox", "in", "--keep", "--full"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("reconciling"));
+}

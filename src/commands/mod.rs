@@ -10,6 +10,7 @@ mod ingest;
 mod init;
 mod manual;
 mod output;
+mod progress;
 mod query;
 mod reconcile;
 mod report;
@@ -69,6 +70,9 @@ pub fn main(cli: Cli) -> ExitCode {
     init_logging(&cli.global);
     let json_logs = cli.global.log_format == LogFormat::Json;
     let red = colour(cli.global.color);
+    progress::enable(
+        !cli.global.quiet && !json_logs && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
     match dispatch(cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),

@@ -136,61 +136,139 @@ fn reconciled(
 }
 
 /// Counts per status and amounts at stake per currency, for the terminal.
+/// `EUR 1,234.56`, `JPY 2,372`: an amount in lake units with its currency's digits.
+pub fn money_words(currency: crate::model::money::Currency, v: i64) -> String {
+    let text = amount_text(v);
+    let text = if currency.exponent() == 0 {
+        text.split('.').next().unwrap_or(&text).to_string()
+    } else {
+        text
+    };
+    format!(
+        "{} {}",
+        currency.code(),
+        crate::model::money::group_thousands(&text)
+    )
+}
+
+/// What an exception puts at stake: its difference, else the amount on either side.
+fn stake(r: &ResultRow) -> i64 {
+    r.difference()
+        .or(r.actual)
+        .or(r.expected)
+        .unwrap_or(0)
+        .abs()
+}
+
+/// The exceptions a person should look at first: by severity, then amount at stake, then age.
+pub fn top_exceptions<'a>(
+    rows: impl Iterator<Item = &'a ResultRow>,
+    cutoff: i64,
+    n: usize,
+) -> Vec<String> {
+    let mut v: Vec<&ResultRow> = rows.collect();
+    v.sort_by(|a, b| {
+        (a.status.severity(), std::cmp::Reverse(stake(a)))
+            .cmp(&(b.status.severity(), std::cmp::Reverse(stake(b))))
+            .then(b.age_days(cutoff).cmp(&a.age_days(cutoff)))
+            .then(a.item_id.cmp(&b.item_id))
+    });
+    v.into_iter()
+        .take(n)
+        .map(|r| {
+            format!(
+                "{:<6} {} {}  {} ({}), {}, {}",
+                r.status.severity().as_str(),
+                r.item_type.as_str(),
+                crate::printable::printable(&r.item_id, 80),
+                r.status.as_str(),
+                r.status.meaning(),
+                money_words(r.currency, stake(r)),
+                plural(r.age_days(cutoff) as u64, "day") + " old"
+            )
+        })
+        .collect()
+}
+
+/// Exceptions shown by name under a summary.
+pub const TOP_EXCEPTIONS: usize = 5;
+
+/// The reconciliation in words: per layer, each status with its count and meaning, then the
+/// exceptions by severity, the amount at stake per currency and the first ones to look at.
 fn summary(rec: &Reconciliation) -> String {
     // (rows, of which exceptions): the counterpart rows of a discrepancy carry its status
     // but are not exceptions of their own.
-    let mut by_status: BTreeMap<(u8, &str), (u64, u64)> = BTreeMap::new();
-    let mut at_stake: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
+    let mut by_status: BTreeMap<(u8, Status), (u64, u64)> = BTreeMap::new();
+    let mut at_stake: BTreeMap<&str, (crate::model::money::Currency, u64, i64)> = BTreeMap::new();
     for r in &rec.rows {
-        let e = by_status.entry((r.layer, r.status.as_str())).or_default();
+        let e = by_status.entry((r.layer, r.status)).or_default();
         e.0 += 1;
         if r.is_exception() {
             e.1 += 1;
-            let e = at_stake.entry(r.currency.code()).or_default();
-            e.0 += 1;
-            e.1 += r
-                .difference()
-                .or(r.actual)
-                .or(r.expected)
-                .unwrap_or(0)
-                .abs();
+            let e = at_stake
+                .entry(r.currency.code())
+                .or_insert((r.currency, 0, 0));
+            e.1 += 1;
+            e.2 += stake(r);
         }
     }
     let mut out = format!("reconciliation at {}\n", cutoff_text(rec.cutoff));
-    for ((layer, status), (n, exceptions)) in &by_status {
-        let pending = Status::ALL
-            .iter()
-            .find(|s| s.as_str() == *status)
-            .is_some_and(|s| s.is_pending());
+    let mut layer = 0;
+    for ((l, status), (n, exceptions)) in &by_status {
+        if *l != layer {
+            layer = *l;
+            out.push_str(&format!("{layer}. {}\n", reconcile::layer_name(layer)));
+        }
         let flag = if *exceptions == *n {
-            "  exception".to_string()
+            format!("{} exception", status.severity().as_str())
         } else if *exceptions > 0 {
             format!(
-                "  {} exception{} (the other rows are counterparts)",
-                thousands(*exceptions),
-                if *exceptions == 1 { "" } else { "s" }
+                "{} {} (the other rows are counterparts)",
+                status.severity().as_str(),
+                plural(*exceptions, "exception")
             )
-        } else if pending {
-            "  pending".to_string()
+        } else if status.is_pending() {
+            "pending".to_string()
         } else {
-            String::new()
+            "ok".to_string()
         };
         out.push_str(&format!(
-            "  ({layer}) {status:<26} {:>10}{flag}\n",
-            thousands(*n)
+            "   {:<24} {:>10}  {:<16} {}\n",
+            status.as_str(),
+            thousands(*n),
+            flag,
+            status.meaning()
         ));
     }
-    if at_stake.is_empty() {
+    let counts = severity_counts(rec.exceptions());
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
         out.push_str("no exceptions\n");
-    } else {
-        out.push_str("exceptions, amount at stake per currency:\n");
-        for (c, (n, a)) in &at_stake {
-            out.push_str(&format!(
-                "  {c} {:>14} {:>16}\n",
-                plural(*n, "item"),
-                crate::model::money::group_thousands(&amount_text(*a))
-            ));
+        return out;
+    }
+    out.push_str(&format!(
+        "{} (high {}, medium {}, low {}); at stake: {}\n",
+        plural(total, "exception"),
+        thousands(counts[0]),
+        thousands(counts[1]),
+        thousands(counts[2]),
+        at_stake
+            .values()
+            .map(|(c, n, a)| format!("{} in {}", money_words(*c, *a), plural(*n, "item")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let top = top_exceptions(rec.exceptions(), rec.cutoff, TOP_EXCEPTIONS);
+    out.push_str(&format!(
+        "{}:\n",
+        if total as usize > top.len() {
+            format!("the first {} to look at", top.len())
+        } else {
+            "to look at".to_string()
         }
+    ));
+    for t in top {
+        out.push_str(&format!("   {t}\n"));
     }
     out
 }
@@ -258,7 +336,10 @@ pub fn plural(n: u64, what: &str) -> String {
 }
 
 pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, CommandError> {
+    let progress = super::progress::Step::new("reconciling");
     let (_, rec) = reconcile_lake(config, args.cutoff.as_deref())?;
+    drop(progress);
+    let progress = super::progress::Step::new("writing the results");
     let start = Instant::now();
     let exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
     write_csv(&exceptions, &args.out.join("exceptions.csv"))?;
@@ -272,6 +353,7 @@ pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, C
     if args.csv {
         write_results_csv(&rec, &args.out.join("results.csv"))?;
     }
+    drop(progress);
     let text = summary(&rec);
     let counts = severity_counts(rec.exceptions());
     print!("{text}");
@@ -336,8 +418,10 @@ pub fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, CommandEr
     let tz = config.tz().map_err(CommandError::Usage)?;
     let month = Month::parse(&args.month, tz)
         .ok_or_else(|| CommandError::Usage(format!("--month {:?} is not YYYY-MM", args.month)))?;
+    let progress = super::progress::Step::new("reconciling");
     let (inputs, rec) = reconcile_lake(config, args.cutoff.as_deref())?;
     let pack = close::close(&inputs, &rec, month);
+    drop(progress);
     if pack.roll_forward.is_empty()
         && pack.in_transit.is_empty()
         && pack.exceptions.is_empty()

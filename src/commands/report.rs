@@ -42,7 +42,9 @@ fn default_month(facts: &crate::analytics::facts::Facts, cutoff: i64, tz: chrono
 pub fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandError> {
     let start = Instant::now();
     let tz = config.tz().map_err(CommandError::Usage)?;
+    let progress = super::progress::Step::new("reconciling");
     let (facts, inputs, rec) = facts_and_reconciliation(config, args.cutoff.as_deref())?;
+    drop(progress);
     let facts = facts.facts;
     let label = match &args.month {
         Some(m) => m.clone(),
@@ -58,7 +60,9 @@ pub fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandErro
         );
     }
     let settings = ReportSettings::new(month, config, args.now.then(chrono::Utc::now));
+    let progress = super::progress::Step::new("writing the reports");
     let (files, ties) = report::render_month(&facts, &inputs, &rec, &settings)?;
+    drop(progress);
     let dir = args
         .out
         .as_deref()

@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use super::ingest::outcome as ingest_outcome;
 use super::reconcile::{
     exceptions_outcome, exceptions_verdict, facts_and_reconciliation, severity_counts,
+    top_exceptions,
 };
 use super::run_state::{RunState, Summary, inputs_key};
 use super::{CommandError, Outcome, thousands};
@@ -538,6 +539,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let options = super::reconcile::options(config, args.cutoff.as_deref())?;
     let settings = incremental::settings_digest(&options, &config.timezone);
     let step = Instant::now();
+    let progress = super::progress::Step::new("reconciling");
     // Digests of outputs already at hand (by path, as `run_state::file_digest` gives them), so
     // that the run state does not read those files again.
     let mut known: BTreeMap<PathBuf, String> = BTreeMap::new();
@@ -658,12 +660,14 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
         }
     };
     let facts = &state.facts.facts;
+    drop(progress);
     crash_point("run-after-reconcile");
 
     // 3. The exceptions and the state of the next night (after the results it vouches for),
     // written while every month's reports are rendered.
     let days = crate::reconcile::output::results_days(&rec_dir);
     let months = months_with_data(facts, &days, tz, &config.ingest.time_window()?);
+    let progress = super::progress::Step::counted("writing reports, months", months.len() as u64);
     /// A month's files, whether its roll-forward ties, and the digest of its tables with their
     /// frames when they were computed (not taken from the last run).
     type Rendered = (
@@ -744,6 +748,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
                 .map(|(settings, tables, cached)| {
                     let (files, ties, _) =
                         report::render_month_using(facts, &ix, &settings, Some(tables))?;
+                    progress.inc();
                     Ok((settings.month, files, ties, cached))
                 })
                 .collect::<Result<Vec<Rendered>, CommandError>>()?;
@@ -797,6 +802,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     });
     let ties = rendered.iter().all(|r| r.2);
 
+    drop(progress);
     // 5. The state that vouches for these outputs (written last), then the summary.
     let counts = severity_counts(view.exceptions());
     let summary = Summary {
@@ -816,6 +822,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
             .chain(rendered.last().map(|r| &r.0))
             .max_by_key(|m| (m.end <= view.cutoff, m.start))
             .map(|m| m.label()),
+        top_exceptions: top_exceptions(view.exceptions(), view.cutoff, RUN_TOP_EXCEPTIONS),
     };
     outputs.sort();
     RunState::of_outputs(&p.reports, inputs_digest, &outputs, &known, summary.clone())?
@@ -955,6 +962,9 @@ fn finish(
 }
 
 /// The lines after the summary: what to open, and when the run has findings, why and where.
+/// Exceptions a run's summary names.
+const RUN_TOP_EXCEPTIONS: usize = 3;
+
 fn next_steps(
     config: &Config,
     reports: &Path,
@@ -1000,6 +1010,17 @@ fn next_steps(
         &reports.join("reconcile").join("exceptions.csv"),
     ) {
         out.push(v);
+    }
+    if !summary.top_exceptions.is_empty() {
+        let total: u64 = counts.iter().sum();
+        out.push(if total as usize > summary.top_exceptions.len() {
+            format!("the first {} to look at:", summary.top_exceptions.len())
+        } else {
+            "to look at:".to_string()
+        });
+        for t in &summary.top_exceptions {
+            out.push(format!("  {t}"));
+        }
     }
     if !summary.ties {
         out.push(format!(

@@ -42,6 +42,9 @@ pub struct Summary {
     /// The month whose reports to open first (the last complete one).
     #[serde(default)]
     pub main_month: Option<String>,
+    /// The exceptions to look at first, in words (`reconcile::top_exceptions`).
+    #[serde(default)]
+    pub top_exceptions: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -190,6 +193,7 @@ mod tests {
             findings: true,
             ties: true,
             main_month: None,
+            top_exceptions: vec![],
             months: vec!["2026-10".into()],
         }
     }

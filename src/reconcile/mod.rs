@@ -189,6 +189,40 @@ impl Status {
         }
     }
 
+    /// What the status says, in words (for summaries).
+    pub fn meaning(self) -> &'static str {
+        use Status::*;
+        match self {
+            RefundExceedsCapture => "refunded more than was captured",
+            OrderMatched => "captured as ordered",
+            OrderOverCaptured => "captured more than the order total",
+            OrderUnderCaptured => "captured less than the order total",
+            OrderAwaitingCapture => "authorized, not captured yet",
+            OrderNotCaptured => "nothing captured: the authorization lapsed",
+            OrderCancelled => "cancelled with nothing captured",
+            CaptureWithoutOrder => "a capture that no order names",
+            Settled => "on a settlement report, same amount",
+            SettledByReference => "settled, found by reference or order id",
+            AmountMismatch => "on a settlement report with another amount",
+            DuplicateSettlement => "on more than one settlement line",
+            InTransit => "captured recently, not on a settlement report yet",
+            MissingFromSettlement => "on no settlement report within the lag",
+            UnknownSettlementLine => "a settlement line no charge or refund explains",
+            Ambiguous => "several settlement lines could be it",
+            SettlementBalanced => "its lines add up to zero",
+            SettlementImbalance => "its lines do not add up to zero",
+            LineOk => "fee and net add up",
+            LineArithmeticError => "net is not amount + fee",
+            Deposited => "paid out and at the bank",
+            DepositAmountMismatch => "at the bank with another amount",
+            DepositInTransit => "paid out, not at the bank yet (within the lag)",
+            MissingDeposit => "paid out, not at the bank after the lag",
+            UnexpectedDeposit => "an Amazon Pay bank line that no payout explains",
+            NotAmazonPay => "a bank line that is no Amazon Pay payout",
+            NoPayout => "the balance went the other way: nothing to pay out",
+        }
+    }
+
     /// Pending statuses: not (yet) a break.
     pub fn is_pending(self) -> bool {
         matches!(
@@ -212,6 +246,17 @@ impl Status {
                     | Status::NotAmazonPay
                     | Status::NoPayout
             ))
+    }
+}
+
+/// The name of each layer of `spec/reconciliation.md`, by number (1–4).
+pub fn layer_name(layer: u8) -> &'static str {
+    match layer {
+        1 => "orders and their charges",
+        2 => "charges and refunds on settlement reports",
+        3 => "settlements that balance",
+        4 => "payouts and bank deposits",
+        _ => "other",
     }
 }
 
