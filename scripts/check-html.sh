@@ -5,10 +5,11 @@
 #
 # With no REPORT_DIR it builds payrecon, generates a fixed data set (1,500 orders, seed 11,
 # --messy), runs `payrecon report` on it and checks that report. It installs Chromium (apt) and
-# playwright-core (npm, into ~/.cache/payrecon/node) when missing. The page must load with no
-# console errors and no network requests, and each chart must render as a non-empty SVG with as
-# many bars (or points) as its CSV table has rows. A full-page screenshot is written to
-# REPORT_DIR/approvals.png for a person to look at.
+# playwright-core (npm, into ~/.cache/payrecon/node) when missing. At 1366 and at 390 px the page
+# must load with no console errors and no network requests, each chart must show as many bars
+# (or points) as its CSV table has rows, rate bars sorted with the overall rate marked, nothing
+# wider than the window, every table in a scroll box, no text under 10.5 px, every CSV link to a
+# file that exists. Screenshots REPORT_DIR/approvals-{1366,390}.png are for a person to look at.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/payrecon/target}"

@@ -223,7 +223,7 @@ pub struct ChangesArgs {
     /// Compare this period with the one before it.
     #[arg(long, value_enum, default_value_t = PeriodArg::Day)]
     pub period: PeriodArg,
-    /// A day in the period to test (YYYY-MM-DD) [default: the day of the newest attempt].
+    /// A day in the period to test (YYYY-MM-DD) [default: the last complete period].
     #[arg(long, value_name = "DATE")]
     pub at: Option<String>,
     /// Cells: a comma list of dimensions, as for `approvals` [default: country,device].
