@@ -63,6 +63,9 @@ pub enum Command {
     /// The nightly pipeline: ingest the inbox, archive it, reconcile, write every month's reports
     /// (default inbox: ./sample-data); one summary line; exit 0 ok, 1 findings, 2 error.
     Run(RunArgs),
+    /// Download the finished Amazon Pay reports (settlement reports by default) into the inbox
+    /// with the Reports API; none twice (`[amazon_pay]` in payrecon.toml holds the key).
+    Fetch(FetchArgs),
     /// Load source files (or folders of them) into the lake.
     Ingest(IngestArgs),
     /// Write a realistic synthetic data set in all five input formats.
@@ -275,6 +278,38 @@ pub struct RunArgs {
     /// Say what would be done; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Fetch the new Amazon Pay reports into the inbox first (`payrecon fetch`; needs --inbox).
+    #[arg(long)]
+    pub fetch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Reports created from this date or instant (UTC) [default: where the last fetch ended;
+    /// the first time, 30 days ago].
+    #[arg(long, value_name = "DATE", value_parser = instant)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Reports created before this date or instant (UTC) [default: now].
+    #[arg(long, value_name = "DATE", value_parser = instant)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Folder the reports are written to.
+    #[arg(long, value_name = "DIR", default_value = "inbox")]
+    pub inbox: PathBuf,
+    /// Report types, comma-separated [default: `[amazon_pay] report_types`, the settlement
+    /// report].
+    #[arg(long, value_name = "TYPE,...", value_delimiter = ',')]
+    pub types: Vec<String>,
+    /// List what would be downloaded; download nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `2026-11-01` (midnight UTC) or a timestamp.
+fn instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(d) = crate::model::time::parse_date(text) {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
+    }
+    crate::model::time::parse_timestamp(text).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod durable;
 pub mod export;
+pub mod fetch;
 pub mod generate;
 pub mod ingest;
 pub mod lake;

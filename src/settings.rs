@@ -54,6 +54,7 @@ pub struct Config {
     pub reconcile: ReconcileConfig,
     pub thresholds: Thresholds,
     pub bank: BankConfig,
+    pub amazon_pay: AmazonPayConfig,
 }
 
 impl Default for Config {
@@ -69,7 +70,73 @@ impl Default for Config {
             reconcile: ReconcileConfig::default(),
             thresholds: Thresholds::default(),
             bank: BankConfig::default(),
+            amazon_pay: AmazonPayConfig::default(),
         }
+    }
+}
+
+/// `[amazon_pay]`: the Reports API client of `payrecon fetch` (`spec/fetch.md`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AmazonPayConfig {
+    /// `LIVE-…` or `SANDBOX-…` (or a legacy id, with `sandbox` saying which).
+    pub public_key_id: String,
+    /// Path of the PEM private key file (never the key itself).
+    pub private_key: PathBuf,
+    /// `na`, `eu` or `jp`: the API host of that region.
+    pub region: String,
+    /// Only used when the key id says neither LIVE nor SANDBOX.
+    pub sandbox: bool,
+    /// A base URL instead of the region's host (a proxy, a test server).
+    pub endpoint: String,
+    /// Report types fetched.
+    pub report_types: Vec<String>,
+    /// Retries of a throttled (429) or failed (5xx) request, with exponential back-off.
+    pub max_retries: u32,
+    /// The first back-off, in milliseconds (doubled each retry, with jitter).
+    pub retry_initial_ms: u64,
+}
+
+impl Default for AmazonPayConfig {
+    fn default() -> Self {
+        AmazonPayConfig {
+            public_key_id: String::new(),
+            private_key: PathBuf::new(),
+            region: "na".into(),
+            sandbox: false,
+            endpoint: String::new(),
+            report_types: vec![crate::fetch::SETTLEMENT_REPORT.to_string()],
+            max_retries: 5,
+            retry_initial_ms: 1000,
+        }
+    }
+}
+
+/// Environment variables that override `[amazon_pay]` (a key from a secret store).
+pub const ENV_PUBLIC_KEY_ID: &str = "PAYRECON_AMAZON_PAY_PUBLIC_KEY_ID";
+pub const ENV_PRIVATE_KEY: &str = "PAYRECON_AMAZON_PAY_PRIVATE_KEY";
+
+impl AmazonPayConfig {
+    /// The configuration with the environment's overrides applied.
+    pub fn with_env(&self) -> AmazonPayConfig {
+        let mut c = self.clone();
+        if let Some(v) = std::env::var_os(ENV_PUBLIC_KEY_ID).filter(|v| !v.is_empty()) {
+            c.public_key_id = v.to_string_lossy().trim().to_string();
+        }
+        if let Some(v) = std::env::var_os(ENV_PRIVATE_KEY).filter(|v| !v.is_empty()) {
+            c.private_key = PathBuf::from(v);
+        }
+        c
+    }
+
+    /// The API's base URL: the endpoint when set, else the region's host.
+    pub fn base_url(&self) -> Result<String, String> {
+        if !self.endpoint.trim().is_empty() {
+            return Ok(self.endpoint.trim().trim_end_matches('/').to_string());
+        }
+        crate::fetch::region_host(&self.region)
+            .map(|h| format!("https://{h}"))
+            .ok_or_else(|| format!("{:?} is not a region (na, eu or jp)", self.region))
     }
 }
 
@@ -104,6 +171,18 @@ pub const DEFAULT_MAX_RECORD_BYTES: u64 = 1 << 20;
 /// instant), for tests and for replaying an old inbox as of the night it arrived.
 pub const NOW_ENV: &str = "PAYRECON_NOW";
 
+/// The run's clock: `PAYRECON_NOW` when set, else the system's.
+pub fn now() -> Result<chrono::DateTime<chrono::Utc>, ConfigError> {
+    match std::env::var(NOW_ENV) {
+        Ok(text) => crate::model::time::parse_timestamp(&text).map_err(|e| ConfigError::Invalid {
+            path: PathBuf::from(format!("${NOW_ENV}")),
+            key: NOW_ENV.into(),
+            message: e.to_string(),
+        }),
+        Err(_) => Ok(chrono::Utc::now()),
+    }
+}
+
 impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
@@ -126,19 +205,9 @@ impl IngestConfig {
                 message: e.to_string(),
             }
         })?;
-        let now = match std::env::var(NOW_ENV) {
-            Ok(text) => {
-                crate::model::time::parse_timestamp(&text).map_err(|e| ConfigError::Invalid {
-                    path: PathBuf::from(format!("${NOW_ENV}")),
-                    key: NOW_ENV.into(),
-                    message: e.to_string(),
-                })?
-            }
-            Err(_) => chrono::Utc::now(),
-        };
         Ok(crate::model::time::TimeWindow::new(
             earliest,
-            now,
+            now()?,
             self.future_tolerance_days,
         ))
     }
@@ -566,6 +635,20 @@ impl Config {
         }
         for layout in &self.bank.csv {
             layout.validate().map_err(|(k, m)| invalid(&k, m))?;
+        }
+        self.amazon_pay
+            .base_url()
+            .map_err(|m| invalid("amazon_pay.region", m))?;
+        if self
+            .amazon_pay
+            .report_types
+            .iter()
+            .any(|t| t.trim().is_empty())
+        {
+            return Err(invalid(
+                "amazon_pay.report_types",
+                "a report type must not be empty".into(),
+            ));
         }
         let cols = &self.orders.columns;
         for (key, value) in [

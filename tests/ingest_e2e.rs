@@ -422,7 +422,7 @@ fn malformed_rows_are_rejected_with_line_and_column() {
         .map(|r| (r[0].clone(), r[1].clone()))
         .collect();
     assert_eq!(json[0].0, "2");
-    assert!(json[0].1.starts_with("char "), "{json:?}");
+    assert_eq!(json[0].1, "refundAmount.amount", "{json:?}");
     assert_eq!(json[1].0, "3");
     assert_eq!(
         json[2],

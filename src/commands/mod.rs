@@ -5,6 +5,7 @@
 
 mod analytics;
 mod codes;
+mod fetch;
 mod generate;
 mod ingest;
 mod init;
@@ -40,6 +41,8 @@ pub enum Outcome {
 pub enum CommandError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Fetch(#[from] crate::fetch::FetchError),
     #[error(transparent)]
     Ingest(#[from] crate::ingest::IngestError),
     #[error(transparent)]
@@ -116,6 +119,10 @@ fn dispatch(cli: Cli) -> Result<Outcome, CommandError> {
             Ok(Outcome::Clean)
         }
         Command::Generate(args) => generate::run(&args),
+        Command::Fetch(args) => {
+            let config = resolve(&cli.global)?;
+            fetch::run(&config, &args)
+        }
         Command::Ingest(args) => {
             let config = resolve(&cli.global)?;
             ingest::run(&config, &args)

@@ -413,7 +413,40 @@ fn months_with_data(
         .collect()
 }
 
+/// `run`, with `--fetch` first: a failed fetch does not stop the night (what is in the inbox
+/// is still ingested and reconciled), but the run then exits 2 with the fetch's error.
 pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
+    let fetch_error = if args.fetch {
+        let Some(inbox) = &args.inbox else {
+            return Err(CommandError::Usage(
+                "--fetch needs --inbox DIR (the folder the reports are downloaded into; the \
+                 shipped sample-data is not one)"
+                    .into(),
+            ));
+        };
+        let mut s = super::fetch::settings(config, inbox, None)?;
+        s.dry_run = args.dry_run;
+        match crate::fetch::fetch(&s) {
+            Ok(summary) => {
+                super::fetch::print_summary(&summary, &s);
+                None
+            }
+            Err(e) => {
+                tracing::error!("fetch failed; going on with what is in the inbox: {e}");
+                Some(e)
+            }
+        }
+    } else {
+        None
+    };
+    let outcome = run_pipeline(config, args)?;
+    match fetch_error {
+        Some(e) => Err(e.into()),
+        None => Ok(outcome),
+    }
+}
+
+fn run_pipeline(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let start = Instant::now();
     let p = paths(config, args);
     if !p.inbox.is_dir() {

@@ -48,10 +48,8 @@ pub fn detect(
     (&mut file).take(SNIFF_BYTES as u64).read_to_end(&mut buf)?;
     let text = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf);
     let first = text.iter().position(|b| !b.is_ascii_whitespace());
-    // A JSON first line longer than the look: read on to the end of it (bounded).
-    if buf.len() == SNIFF_BYTES
-        && first.is_some_and(|i| text[i] == b'{' && memchr::memchr(b'\n', &text[i..]).is_none())
-    {
+    // JSON whose first object may be longer than the look: read on (bounded).
+    if buf.len() == SNIFF_BYTES && first.is_some_and(|i| matches!(text[i], b'{' | b'[')) {
         file.take(max_record.saturating_sub(SNIFF_BYTES) as u64 + 1)
             .read_to_end(&mut buf)?;
     }
@@ -97,6 +95,31 @@ fn bank_statement(bytes: &[u8]) -> Result<Option<FileFormat>, String> {
         return Ok(Some(FileFormat::Mt940));
     }
     Ok(None)
+}
+
+/// What a tab-separated Amazon marketplace (Selling Partner) flat file looks like, when the
+/// first line is one: the reports merchants who also sell on Amazon download beside Amazon
+/// Pay's, with hyphenated lower-case column names.
+fn marketplace_flat_file(first_line: &str) -> Option<String> {
+    if !first_line.contains('\t') {
+        return None;
+    }
+    let cols: Vec<&str> = first_line.split('\t').map(str::trim).collect();
+    let has = |c: &str| cols.contains(&c);
+    let what = if has("settlement-id") && has("settlement-start-date") {
+        "an Amazon marketplace (Selling on Amazon) settlement report (tab-separated \
+         `settlement-id`, `settlement-start-date`, …), not an Amazon Pay settlement report"
+    } else if has("amazon-order-id") || has("order-id") || has("sku") || has("asin") {
+        "a Selling Partner (Seller Central) flat file (tab-separated `amazon-order-id`, `sku`, \
+         …), not an Amazon Pay export"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{what}; payrecon reads Amazon Pay settlement reports (`TransactionPostedDate`, …), \
+         Charge and Refund exports (CSV or JSON), order records (CSV) and bank statements \
+         (camt.053, MT940, BAI2, CSV)"
+    ))
 }
 
 /// The header row of `bytes` read as `layout` says (its encoding, preamble and delimiter).
@@ -146,43 +169,13 @@ fn recognise(
             format,
         }));
     }
-    if bytes[first] == b'{' {
-        // The first line that parses decides (a damaged first line is then rejected by the
-        // reader with its line and column, like any other bad row).
-        let mut first_error = None;
-        for line in bytes[first..].split(|&b| b == b'\n') {
-            let line = line.trim_ascii();
-            if line.is_empty() {
-                continue;
-            }
-            let value: serde_json::Value = match serde_json::from_slice(line) {
-                Ok(v) => v,
-                Err(e) => {
-                    first_error.get_or_insert_with(|| {
-                        format!("looks like JSON Lines but no line of its start is JSON: {e}")
-                    });
-                    continue;
-                }
-            };
-            let Some(obj) = value.as_object() else {
-                return Err("first JSON line is not an object".into());
-            };
-            let kind = if obj.contains_key("refundId") {
-                FileKind::Refunds
-            } else if obj.contains_key("chargeId") {
-                FileKind::Charges
-            } else {
-                return Err(
-                    "JSON Lines without `chargeId` (Charge objects) or `refundId` (Refund objects)"
-                        .into(),
-                );
-            };
-            return Ok(Some(Detected {
+    if matches!(bytes[first], b'{' | b'[') {
+        return super::json::recognise(&bytes[first..]).map(|kind| {
+            Some(Detected {
                 kind,
                 format: FileFormat::JsonLines,
-            }));
-        }
-        return Err(first_error.unwrap_or_else(|| "no line of its start is JSON".into()));
+            })
+        });
     }
     let mut records = super::records::Records::new(bytes, b',', SNIFF_BYTES);
     let mut rec = super::records::Record::default();
@@ -222,6 +215,9 @@ fn recognise(
     }
     if has(&orders.order_id) && has(&orders.order_total) {
         return csv(FileKind::Orders);
+    }
+    if let Some(why) = marketplace_flat_file(first_cell.unwrap_or("")) {
+        return Err(why);
     }
     let shown: Vec<&str> = header.iter().take(8).map(String::as_str).collect();
     Err(format!(
@@ -314,7 +310,7 @@ mod tests {
         assert!(
             kind("{\"chargeId\": \n{oops\n")
                 .unwrap_err()
-                .contains("no line")
+                .contains("JSON, but")
         );
     }
 

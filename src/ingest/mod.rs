@@ -14,6 +14,8 @@ pub mod bank;
 pub mod detect;
 pub mod hashing;
 pub mod inbox;
+pub mod json;
+pub mod json_frames;
 pub mod read;
 pub mod records;
 pub mod rows;

@@ -5,22 +5,19 @@
 //! the chunk size whatever the file size. Bad rows go to a rejects builder with file, line,
 //! column and reason.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow_array::cast::AsArray;
 use arrow_array::{RecordBatch, UInt32Array};
 use arrow_select::take::take_record_batch;
-use serde::Deserialize;
 
 use super::detect::Detected;
 use super::hashing::HashingReader;
-use super::records::{Record, Records, read_line_bounded};
+use super::records::{Record, Records};
 use super::rows::{self, Fields, RowError};
 use super::{IngestError, IngestOptions};
 use crate::lake::LakeError;
@@ -76,7 +73,7 @@ pub struct FileRead {
 
 impl FileRead {
     /// What reading a file of a kind with one table (all but settlement reports) produced.
-    fn one_table(
+    pub(super) fn one_table(
         rows_read: u64,
         rejects: Rejects<'_>,
         spiller: Spiller<'_>,
@@ -120,10 +117,10 @@ impl MemoryBudget {
     }
 }
 
-struct Spiller<'b> {
+pub(super) struct Spiller<'b> {
     budget: &'b MemoryBudget,
     table: &'static TableDef,
-    builder: RowBuilder,
+    pub(super) builder: RowBuilder,
     dir: PathBuf,
     seq: i64,
     chunk: u32,
@@ -131,7 +128,12 @@ struct Spiller<'b> {
 }
 
 impl<'b> Spiller<'b> {
-    fn new(table: &'static TableDef, dir: &Path, seq: i64, budget: &'b MemoryBudget) -> Self {
+    pub(super) fn new(
+        table: &'static TableDef,
+        dir: &Path,
+        seq: i64,
+        budget: &'b MemoryBudget,
+    ) -> Self {
         Spiller {
             budget,
             table,
@@ -143,7 +145,7 @@ impl<'b> Spiller<'b> {
         }
     }
 
-    fn row_done(&mut self) -> Result<(), LakeError> {
+    pub(super) fn row_done(&mut self) -> Result<(), LakeError> {
         if self.builder.len() >= SPILL_ROWS {
             self.flush()?;
         }
@@ -194,14 +196,14 @@ impl<'b> Spiller<'b> {
     }
 }
 
-struct Rejects<'a> {
+pub(super) struct Rejects<'a> {
     job: &'a FileJob,
     builder: RowBuilder,
     count: u64,
 }
 
 impl<'a> Rejects<'a> {
-    fn new(job: &'a FileJob) -> Self {
+    pub(super) fn new(job: &'a FileJob) -> Self {
         Rejects {
             job,
             builder: RowBuilder::new(&REJECTS, 16),
@@ -209,7 +211,7 @@ impl<'a> Rejects<'a> {
         }
     }
 
-    fn add(&mut self, line: u64, err: RowError, record: &str) {
+    pub(super) fn add(&mut self, line: u64, err: RowError, record: &str) {
         let record: String = record.chars().take(MAX_RECORD_CHARS).collect();
         // Reasons and column names quote file content: bounded and escaped before they reach
         // the table, a log line or a terminal.
@@ -284,7 +286,7 @@ pub fn read_source<R: std::io::Read>(
             format @ (FileFormat::Camt | FileFormat::Mt940 | FileFormat::Bai2),
         ) => read_bank_statement(source, job, format, opts, scratch, budget),
         (kind, FileFormat::JsonLines) => {
-            read_jsonl(source, job, kind, opts, scratch, budget, progress)
+            super::json::read_json(source, job, kind, opts, scratch, budget, progress)
         }
         (kind, _) => read_csv(source, job, kind, opts, scratch, budget, progress),
     }
@@ -718,7 +720,7 @@ fn each_row<R: std::io::Read>(
     Ok(read)
 }
 
-fn oversize_row(opts: &IngestOptions, bytes: u64) -> RowError {
+pub(super) fn oversize_row(opts: &IngestOptions, bytes: u64) -> RowError {
     RowError::row(format!(
         "record of {bytes} bytes is longer than the limit of {} bytes (setting \
          ingest.max_record_bytes); it was read past, not loaded",
@@ -1017,241 +1019,6 @@ fn read_settlement<R: std::io::Read>(
             notes: Vec::new(),
         },
         rdr.into_inner(),
-    ))
-}
-
-/// An API v2 price object.
-#[derive(Deserialize, Default)]
-struct JsonPrice<'a> {
-    #[serde(borrow, default)]
-    amount: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "currencyCode")]
-    currency_code: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize, Default)]
-struct JsonStatus<'a> {
-    #[serde(borrow, default)]
-    state: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "reasonCode")]
-    reason_code: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "lastUpdatedTimestamp")]
-    last_updated: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize, Default)]
-struct JsonMerchant<'a> {
-    #[serde(borrow, default, rename = "merchantReferenceId")]
-    merchant_reference_id: Option<Cow<'a, str>>,
-}
-
-/// An API v2 Charge or Refund object (unknown fields ignored).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct JsonObject<'a> {
-    #[serde(borrow, default)]
-    charge_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    refund_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    charge_permission_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    charge_amount: Option<JsonPrice<'a>>,
-    #[serde(borrow, default)]
-    capture_amount: Option<JsonPrice<'a>>,
-    #[serde(borrow, default)]
-    refunded_amount: Option<JsonPrice<'a>>,
-    #[serde(borrow, default)]
-    refund_amount: Option<JsonPrice<'a>>,
-    #[serde(borrow, default)]
-    status_details: Option<JsonStatus<'a>>,
-    #[serde(borrow, default)]
-    creation_timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    merchant_metadata: Option<JsonMerchant<'a>>,
-    #[serde(borrow, default)]
-    release_environment: Option<Cow<'a, str>>,
-}
-
-/// Presents a JSON object under the CSV column names the row parsers use.
-struct JsonFields<'o, 'a> {
-    obj: &'o JsonObject<'a>,
-    kind: FileKind,
-}
-
-impl Fields for JsonFields<'_, '_> {
-    fn get(&self, name: &str) -> Option<&str> {
-        let o = self.obj;
-        let status = o.status_details.as_ref();
-        let v: Option<&str> = match (self.kind, name) {
-            (FileKind::Charges, "ChargeId") => o.charge_id.as_deref(),
-            (FileKind::Refunds, "ChargeId") => o.charge_id.as_deref(),
-            (_, "RefundId") => o.refund_id.as_deref(),
-            (_, "ChargePermissionId") => o.charge_permission_id.as_deref(),
-            (_, "MerchantReferenceId") => o
-                .merchant_metadata
-                .as_ref()
-                .and_then(|m| m.merchant_reference_id.as_deref()),
-            (_, "CreationTimestamp") => o.creation_timestamp.as_deref(),
-            (_, "LastUpdatedTimestamp") => status.and_then(|s| s.last_updated.as_deref()),
-            (_, "State") => status.and_then(|s| s.state.as_deref()),
-            (_, "ReasonCode") => status.and_then(|s| s.reason_code.as_deref()),
-            (_, "ChargeAmount") => amount_of(o.charge_amount.as_ref()),
-            (_, "CaptureAmount") => amount_of(o.capture_amount.as_ref()),
-            (_, "RefundedAmount") => amount_of(o.refunded_amount.as_ref()),
-            (_, "RefundAmount") => amount_of(o.refund_amount.as_ref()),
-            (FileKind::Charges, "CurrencyCode") => o
-                .charge_amount
-                .as_ref()
-                .and_then(|p| p.currency_code.as_deref()),
-            (FileKind::Refunds, "CurrencyCode") => o
-                .refund_amount
-                .as_ref()
-                .and_then(|p| p.currency_code.as_deref()),
-            (_, "ReleaseEnvironment") => o.release_environment.as_deref(),
-            _ => None,
-        };
-        // A JSON field that is absent reads as empty, so required fields say "empty".
-        Some(v.unwrap_or(""))
-    }
-}
-
-fn amount_of<'b>(p: Option<&'b JsonPrice<'_>>) -> Option<&'b str> {
-    p.and_then(|p| p.amount.as_deref())
-}
-
-/// The JSON path of a CSV column name, for reject messages.
-fn json_path(kind: FileKind, column: &str) -> String {
-    let path = match column {
-        "ChargeId" => "chargeId",
-        "RefundId" => "refundId",
-        "ChargePermissionId" => "chargePermissionId",
-        "MerchantReferenceId" => "merchantMetadata.merchantReferenceId",
-        "CreationTimestamp" => "creationTimestamp",
-        "LastUpdatedTimestamp" => "statusDetails.lastUpdatedTimestamp",
-        "State" => "statusDetails.state",
-        "ReasonCode" => "statusDetails.reasonCode",
-        "ChargeAmount" => "chargeAmount.amount",
-        "CaptureAmount" => "captureAmount.amount",
-        "RefundedAmount" => "refundedAmount.amount",
-        "RefundAmount" => "refundAmount.amount",
-        "CurrencyCode" if kind == FileKind::Refunds => "refundAmount.currencyCode",
-        "CurrencyCode" => "chargeAmount.currencyCode",
-        "ReleaseEnvironment" => "releaseEnvironment",
-        other => other,
-    };
-    path.to_string()
-}
-
-/// Every price of the object must be in the main currency.
-fn check_currencies(obj: &JsonObject<'_>, kind: FileKind) -> Result<(), RowError> {
-    let main = match kind {
-        FileKind::Refunds => obj.refund_amount.as_ref(),
-        _ => obj.charge_amount.as_ref(),
-    }
-    .and_then(|p| p.currency_code.as_deref());
-    let Some(main) = main else { return Ok(()) };
-    for (name, p) in [
-        ("captureAmount", &obj.capture_amount),
-        ("refundedAmount", &obj.refunded_amount),
-    ] {
-        let has_amount = p
-            .as_ref()
-            .and_then(|p| p.amount.as_deref())
-            .is_some_and(|a| !a.trim().is_empty());
-        if let Some(c) = p.as_ref().and_then(|p| p.currency_code.as_deref())
-            && has_amount
-            && c != main
-        {
-            return Err(RowError::at(
-                &format!("{name}.currencyCode"),
-                format!("currency {c} differs from {main}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn read_jsonl<R: std::io::Read>(
-    source: R,
-    job: &FileJob,
-    kind: FileKind,
-    opts: &IngestOptions,
-    scratch: &Path,
-    budget: &MemoryBudget,
-    progress: &dyn Fn(u64),
-) -> Result<(FileRead, R), IngestError> {
-    let table: &'static TableDef = if kind == FileKind::Refunds {
-        &REFUNDS
-    } else {
-        &CHARGES
-    };
-    let mut spiller = Spiller::new(table, scratch, job.seq, budget);
-    let mut rejects = Rejects::new(job);
-    let mut reader = BufReader::with_capacity(256 * 1024, source);
-    let mut buf = Vec::new();
-    let (mut line_no, mut read, mut bytes) = (0u64, 0u64, 0u64);
-    while let Some((n, oversize)) = read_line_bounded(&mut reader, &mut buf, opts.max_record_bytes)
-        .map_err(|e| IngestError::io(&job.path, e))?
-    {
-        bytes += n;
-        line_no += 1;
-        let mut text: &[u8] = &buf;
-        if line_no == 1 {
-            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-        }
-        let text = text.strip_suffix(b"\n").unwrap_or(text);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        if !oversize && text.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        read += 1;
-        if read.is_multiple_of(65536) {
-            progress(bytes);
-        }
-        if oversize {
-            rejects.add(
-                line_no,
-                oversize_row(opts, n),
-                &String::from_utf8_lossy(text),
-            );
-            continue;
-        }
-        let obj: JsonObject<'_> = match serde_json::from_slice(text) {
-            Ok(o) => o,
-            Err(e) => {
-                let err = RowError {
-                    column: Some(format!("char {}", e.column())),
-                    reason: format!("invalid JSON object: {e}"),
-                };
-                rejects.add(line_no, err, &String::from_utf8_lossy(text));
-                continue;
-            }
-        };
-        let fields = JsonFields { obj: &obj, kind };
-        let result = check_currencies(&obj, kind).and_then(|()| match kind {
-            FileKind::Refunds => rows::push_refund(&fields, &opts.window, &mut spiller.builder),
-            _ => rows::push_charge(&fields, &opts.window, &mut spiller.builder),
-        });
-        match result {
-            Ok(()) => {
-                spiller.builder.finish_row(&job.display, line_no, job.seq);
-                spiller.row_done().map_err(IngestError::Lake)?;
-            }
-            Err(mut e) => {
-                if let Some(c) = &e.column
-                    && !c.contains('.')
-                    && !c.starts_with("char ")
-                {
-                    e.column = Some(json_path(kind, c));
-                }
-                rejects.add(line_no, e, &String::from_utf8_lossy(text));
-            }
-        }
-    }
-    Ok((
-        FileRead::one_table(read, rejects, spiller)?,
-        reader.into_inner(),
     ))
 }
 

@@ -327,7 +327,8 @@ pub fn push_settlement_line<'a>(
     use line::*;
     let posted = timestamp(f, POSTED, w)?;
     let settlement = required(f, SETTLEMENT)?;
-    let ttype = required(f, TYPE)?;
+    let ttype_text = required(f, TYPE)?;
+    let ttype = crate::model::canonical_transaction_type(ttype_text);
     let cur = currency(f, CURRENCY)?;
     let amount = money(f, AMOUNT, cur)?;
     let zero_if_blank = |name: &str| money_opt(f, name, cur).map(|v| v.unwrap_or(0));
@@ -339,7 +340,8 @@ pub fn push_settlement_line<'a>(
     b.push(Value::Ts(Some(posted)));
     b.push(Value::Str(optional(f, TXN_ID)));
     b.push(Value::Str(optional(f, SELLER_REF)));
-    b.push(Value::Str(Some(ttype)));
+    b.push(Value::Str(Some(ttype.unwrap_or(ttype_text))));
+    b.push(Value::Str(Some(ttype_text)));
     b.push(Value::Str(optional(f, ORDER_REF)));
     b.push(Value::Str(optional(f, SELLER_ORDER)));
     b.push(Value::Str(optional(f, STORE)));
@@ -350,8 +352,7 @@ pub fn push_settlement_line<'a>(
     b.push(Value::Money(Some(fixed)));
     b.push(Value::Money(Some(total)));
     b.push(Value::Money(Some(net)));
-    let unknown = !crate::model::KNOWN_TRANSACTION_TYPES.contains(&ttype);
-    Ok((settlement, unknown))
+    Ok((settlement, ttype.is_none()))
 }
 
 #[cfg(test)]

@@ -132,3 +132,46 @@ pub const KNOWN_TRANSACTION_TYPES: [&str; 10] = [
     "Carryover",
     "Transfer",
 ];
+
+/// The canonical spelling of a settlement `TransactionType`, or `None` for a type not known.
+/// Matched ignoring case, spaces, hyphens and other punctuation, because Amazon's regional
+/// reports spell them differently: `A to Z Guarantee Claim`, `A-to-z Guarantee - Claim` and
+/// `a-to-z guarantee claim` are all `A-to-z Guarantee Claim`.
+pub fn canonical_transaction_type(text: &str) -> Option<&'static str> {
+    if let Some(t) = KNOWN_TRANSACTION_TYPES.iter().find(|t| **t == text) {
+        return Some(t);
+    }
+    let key = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = key(text);
+    KNOWN_TRANSACTION_TYPES
+        .iter()
+        .find(|t| key(t) == wanted)
+        .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_transaction_type as canon;
+
+    #[test]
+    fn transaction_type_spellings_are_one_type() {
+        for s in [
+            "A-to-z Guarantee Claim",
+            "A to Z Guarantee Claim",
+            "A-to-z Guarantee - Claim",
+            "a-to-z guarantee claim",
+            "AtoZ Guarantee Claim",
+        ] {
+            assert_eq!(canon(s), Some("A-to-z Guarantee Claim"), "{s}");
+        }
+        assert_eq!(canon("CAPTURE"), Some("Capture"));
+        assert_eq!(canon(" Charge back "), Some("Chargeback"));
+        assert_eq!(canon("Carry-over"), Some("Carryover"));
+        assert_eq!(canon("ServiceFee"), None);
+    }
+}

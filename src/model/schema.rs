@@ -11,7 +11,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use super::money::{LAKE_PRECISION, LAKE_SCALE};
 
 /// Version of the lake layout, written into every Parquet file's key-value metadata.
-pub const LAKE_FORMAT_VERSION: &str = "2";
+pub const LAKE_FORMAT_VERSION: &str = "3";
 
 /// Logical column types of the lake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,7 +378,13 @@ pub const SETTLEMENT_LINES: TableDef = TableDef {
             "transaction_type",
             Str,
             false,
-            "`TransactionType`, an open set: `Capture`, `Refund`, `Chargeback`, `A-to-z Guarantee Claim`, `Dispute`, `Debt`, `Adjustment`, `Authorization`, `Carryover`, `Transfer`, ...",
+            "`TransactionType` in its canonical spelling, an open set: `Capture`, `Refund`, `Chargeback`, `A-to-z Guarantee Claim`, `Dispute`, `Debt`, `Adjustment`, `Authorization`, `Carryover`, `Transfer`, ... (known types matched ignoring case, spaces and punctuation; unknown ones as written).",
+        ),
+        col(
+            "transaction_type_text",
+            Str,
+            false,
+            "`TransactionType` as the report wrote it (`A to Z Guarantee Claim` in Japanese reports).",
         ),
         col(
             "amazon_order_reference_id",
@@ -596,6 +602,7 @@ pub const LOW_CARDINALITY: &[&str] = &[
     "reason_code",
     "release_environment",
     "transaction_type",
+    "transaction_type_text",
     "store_name",
     "transaction_description",
     "settlement_id",
