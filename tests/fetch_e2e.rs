@@ -614,3 +614,41 @@ fn run_fetch_needs_an_inbox_and_a_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_dry_run_lists_what_would_arrive_and_writes_nothing() {
+    let server = start(Mode::Normal);
+    let (tmp, inbox) = world(&server);
+    let out = payrecon(tmp.path())
+        .args([
+            "fetch",
+            "--inbox",
+            "inbox",
+            "--dry-run",
+            "--since",
+            "2026-10-01",
+        ])
+        .args(["--until", "2026-10-03"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("3 reports to download"), "{stdout}");
+    assert_eq!(stdout.matches("would download").count(), 3, "{stdout}");
+    assert!(inbox_files(&inbox).is_empty());
+    let seen = server.seen.lock().unwrap();
+    assert!(
+        seen.requests
+            .iter()
+            .all(|r| r.starts_with("/sandbox/v2/reports"))
+    );
+    assert!(!tmp.path().join("lake.fetch/reports.json").exists());
+    // --since after --until is refused.
+    let out = payrecon(tmp.path())
+        .args(["fetch", "--since", "2026-10-03", "--until", "2026-10-01"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not before --until"));
+}

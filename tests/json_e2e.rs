@@ -107,6 +107,21 @@ fn objects_one_after_another_an_array_and_a_list_response_read_the_same() {
 }
 
 #[test]
+fn refunds_in_a_list_response_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ingest_file(tmp.path(), &json("refunds-list-response.json"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let refunds = rows(&tmp.path().join("lake"), &REFUNDS);
+    assert_eq!(refunds.len(), 2);
+    assert!(refunds.iter().all(|r| get(r, "state") == Some("Refunded")));
+}
+
+#[test]
 fn a_bad_object_is_rejected_at_its_first_line_naming_the_field() {
     let tmp = tempfile::tempdir().unwrap();
     let out = ingest_file(tmp.path(), &json("charges-bad-fields.json"));

@@ -232,9 +232,11 @@ pub fn fetch(s: &FetchSettings) -> Result<FetchSummary, FetchError> {
             initial: s.retry_initial,
         },
     )?;
-    std::fs::create_dir_all(&s.inbox).map_err(|e| FetchError::io(&s.inbox, e))?;
     let mut ledger = Ledger::open(&s.state_dir)?;
-    remove_partials(&s.inbox)?;
+    if !s.dry_run {
+        std::fs::create_dir_all(&s.inbox).map_err(|e| FetchError::io(&s.inbox, e))?;
+        remove_partials(&s.inbox)?;
+    }
 
     let until = s.until.unwrap_or(s.now);
     let oldest = s.now - Duration::days(RETENTION_DAYS);

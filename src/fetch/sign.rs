@@ -257,5 +257,12 @@ mod tests {
         );
         key.verify(b"AMZN-PAY-RSASSA-PSS-V2\nabc", &raw).unwrap();
         assert_eq!(format!("{signer:?}"), "Signer { key: <private> }");
+        // The same key as PKCS#1 (`BEGIN RSA PRIVATE KEY`) loads too; anything else is refused
+        // without quoting it.
+        let pkcs1 = include_bytes!("../../tests/fixtures/fetch/test-key-private-pkcs1.pem");
+        let other = Signer::from_pem(pkcs1).unwrap();
+        assert_eq!(other.key.public().as_ref(), signer.key.public().as_ref());
+        let err = Signer::from_pem(b"not a key").unwrap_err().to_string();
+        assert!(err.contains("not a PEM private key"), "{err}");
     }
 }

@@ -170,7 +170,25 @@ impl State {
 
     /// Steps through `chunk` up to the end of the next frame: the bytes taken and the frame.
     fn run(&mut self, chunk: &[u8]) -> (usize, Option<Frame>) {
-        for (i, &b) in chunk.iter().enumerate() {
+        let mut i = 0;
+        while i < chunk.len() {
+            // Fast paths inside an object: the bytes of a string up to its next quote,
+            // backslash or line end, and runs of indentation, are kept as they are.
+            if self.collecting && !self.escaped && !self.pending_array {
+                let rest = &chunk[i..];
+                let k = if self.in_string {
+                    memchr::memchr3(b'"', b'\\', b'\n', rest).unwrap_or(rest.len())
+                } else {
+                    rest.iter().position(|&c| c != b' ').unwrap_or(rest.len())
+                };
+                if k > 0 {
+                    self.keep_slice(&rest[..k]);
+                    self.pos += k as u64;
+                    i += k;
+                    continue;
+                }
+            }
+            let b = chunk[i];
             let frame = self.step(b);
             if std::mem::take(&mut self.replay) {
                 // Not consumed: stepped again by the next call.
@@ -181,8 +199,9 @@ impl State {
                 self.line_start = self.pos + 1;
             }
             self.pos += 1;
+            i += 1;
             if frame.is_some() {
-                return (i + 1, frame);
+                return (i, frame);
             }
         }
         (chunk.len(), None)
@@ -204,6 +223,12 @@ impl State {
         self.key_start = None;
         self.has_id = false;
         self.pending_array = false;
+    }
+
+    fn keep_slice(&mut self, bytes: &[u8]) {
+        self.size += bytes.len();
+        let room = self.limit.saturating_sub(self.buf.len());
+        self.buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
     fn keep(&mut self, b: u8) {
@@ -305,14 +330,7 @@ impl State {
             }
             (Outer::Wrapper | Outer::Skip, _) => None,
             (Outer::Records, _) => {
-                let frame = Frame::Junk {
-                    line: self.line,
-                    column: self.column(),
-                    what: format!(
-                        "an array element that is not an object (starts with `{}`)",
-                        (b as char).escape_default()
-                    ),
-                };
+                let frame = self.junk("an array element that is not an object", b);
                 // Read past the element: to the next `,` or `]` of this array.
                 self.skipping = true;
                 self.depth = 0;
@@ -321,19 +339,21 @@ impl State {
                 Some(frame)
             }
             (Outer::Root, _) => {
-                let frame = Frame::Junk {
-                    line: self.line,
-                    column: self.column(),
-                    what: format!(
-                        "text outside any JSON object (starts with `{}`)",
-                        (b as char).escape_default()
-                    ),
-                };
+                let frame = self.junk("text outside any JSON object", b);
                 // Read past the rest of the line.
                 self.skipping = true;
                 self.depth = u32::MAX;
                 Some(frame)
             }
+        }
+    }
+
+    /// Junk starting here with byte `b`.
+    fn junk(&self, what: &str, b: u8) -> Frame {
+        Frame::Junk {
+            line: self.line,
+            column: self.column(),
+            what: format!("{what} (starts with `{}`)", (b as char).escape_default()),
         }
     }
 
