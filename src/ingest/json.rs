@@ -257,15 +257,20 @@ fn check_currencies(obj: &JsonObject<'_>, kind: FileKind) -> Result<(), RowError
 /// Parses one framed object; a failure names the field by its JSON path and the place in the
 /// file (the object starts at `line`, `column`).
 fn parse_object<'a>(bytes: &'a [u8], line: u64, column: u64) -> Result<JsonObject<'a>, RowError> {
+    // The fast parse first; only a failure is parsed again to learn the field's path.
+    if let Ok(mut obj) = serde_json::from_slice::<JsonObject<'a>>(bytes) {
+        obj.normalise();
+        return Ok(obj);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, JsonObject<'a>>(&mut de) {
-        Ok(mut obj) => {
-            obj.normalise();
-            Ok(obj)
-        }
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
+    let failure = match serde_path_to_error::deserialize::<_, JsonObject<'a>>(&mut de) {
+        // Parsed, so what failed is after the object (trailing characters).
+        Ok(_) => de.end().err().map(|e| (String::new(), e)),
+        Err(e) => Some((e.path().to_string(), e.into_inner())),
+    };
+    match failure {
+        None => Err(RowError::row("the object could not be read")),
+        Some((path, inner)) => {
             // serde_json counts from the object's first byte: back to the file's lines.
             let (l, c) = (inner.line() as u64, inner.column() as u64);
             let (at_line, at_col) = if l <= 1 {
