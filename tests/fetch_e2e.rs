@@ -381,17 +381,20 @@ fn world(server: &Server) -> (tempfile::TempDir, PathBuf) {
     (tmp, inbox)
 }
 
+/// A fetch of the server's window.
+const FETCH: [&str; 7] = [
+    "fetch",
+    "--inbox",
+    "inbox",
+    "--since",
+    "2026-10-01",
+    "--until",
+    "2026-10-03",
+];
+
 fn fetch(dir: &Path) -> std::process::Output {
     payrecon(dir)
-        .args([
-            "fetch",
-            "--inbox",
-            "inbox",
-            "--since",
-            "2026-10-01",
-            "--until",
-            "2026-10-03",
-        ])
+        .args(FETCH)
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap()
@@ -506,15 +509,7 @@ fn a_fetch_killed_mid_download_leaves_nothing_half_written() {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("payrecon"))
         .current_dir(tmp.path())
         .env("PAYRECON_NOW", common::TEST_NOW)
-        .args([
-            "fetch",
-            "--inbox",
-            "inbox",
-            "--since",
-            "2026-10-01",
-            "--until",
-            "2026-10-03",
-        ])
+        .args(FETCH)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

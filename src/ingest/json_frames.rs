@@ -431,6 +431,19 @@ impl State {
         }
     }
 
+    /// Steps a byte inside a string (escapes followed); whether it closed the string.
+    fn string_byte(&mut self, b: u8) -> bool {
+        if self.escaped {
+            self.escaped = false;
+        } else if b == b'\\' {
+            self.escaped = true;
+        } else if b == b'"' {
+            self.in_string = false;
+            return true;
+        }
+        false
+    }
+
     /// Junk starting here with byte `b`.
     fn junk(&self, what: &str, b: u8) -> Frame {
         Frame::Junk {
@@ -451,15 +464,10 @@ impl State {
             return;
         }
         if self.in_string {
-            if self.escaped {
-                self.escaped = false;
-            } else if b == b'\\' {
-                self.escaped = true;
-            } else if b == b'"' {
-                self.in_string = false;
-                if matches!(self.stack.last(), Some(Outer::Wrapper | Outer::Skip)) {
-                    self.skipping = false;
-                }
+            if self.string_byte(b)
+                && matches!(self.stack.last(), Some(Outer::Wrapper | Outer::Skip))
+            {
+                self.skipping = false;
             }
             return;
         }
@@ -501,12 +509,7 @@ impl State {
                 return Some(self.broken());
             }
             self.keep(b);
-            if self.escaped {
-                self.escaped = false;
-            } else if b == b'\\' {
-                self.escaped = true;
-            } else if b == b'"' {
-                self.in_string = false;
+            if self.string_byte(b) {
                 // Every Amazon Pay object has an `…Id` field (`chargeId`, `refundId`,
                 // `chargePermissionId`, …); a list response has none at its top.
                 if let Some(k) = self.key_start.take() {
