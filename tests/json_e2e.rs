@@ -22,6 +22,15 @@ fn json(name: &str) -> std::path::PathBuf {
     fixture("json").join(name)
 }
 
+/// A new lake with one fixture ingested, which must load cleanly (exit 0).
+fn ingest_ok(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ingest_file(tmp.path(), &json(name));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+    tmp
+}
+
 fn charge_ids(lake: &Path) -> Vec<String> {
     let mut ids: Vec<String> = rows(lake, &CHARGES)
         .iter()
@@ -33,14 +42,7 @@ fn charge_ids(lake: &Path) -> Vec<String> {
 
 #[test]
 fn a_pretty_printed_charge_and_refund_load() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = ingest_file(tmp.path(), &json("charge-pretty.json"));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let tmp = ingest_ok("charge-pretty.json");
     let out = ingest_file(tmp.path(), &json("refund-pretty.json"));
     assert_eq!(
         out.status.code(),
@@ -75,14 +77,7 @@ fn objects_one_after_another_an_array_and_a_list_response_read_the_same() {
         "charges-array.json",
         "charges-list-response.json",
     ] {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = ingest_file(tmp.path(), &json(f));
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{f}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let tmp = ingest_ok(f);
         let lake = tmp.path().join("lake");
         assert_eq!(charge_ids(&lake), want, "{f}");
         // rows read = loaded + rejected + duplicates.
@@ -108,14 +103,7 @@ fn objects_one_after_another_an_array_and_a_list_response_read_the_same() {
 
 #[test]
 fn refunds_in_a_list_response_load() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = ingest_file(tmp.path(), &json("refunds-list-response.json"));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let tmp = ingest_ok("refunds-list-response.json");
     let refunds = rows(&tmp.path().join("lake"), &REFUNDS);
     assert_eq!(refunds.len(), 2);
     assert!(refunds.iter().all(|r| get(r, "state") == Some("Refunded")));
@@ -161,14 +149,7 @@ fn a_bad_object_is_rejected_at_its_first_line_naming_the_field() {
 
 #[test]
 fn first_checkout_v2_objects_load() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = ingest_file(tmp.path(), &json("charges-early-v2.jsonl"));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let tmp = ingest_ok("charges-early-v2.jsonl");
     let lake = tmp.path().join("lake");
     let mut got: Vec<(String, String, String, String)> = rows(&lake, &CHARGES)
         .iter()
