@@ -18,7 +18,7 @@ pub fn run(args: &InitArgs, config_flag: Option<&Path>) -> Result<Outcome, Comma
             path.display()
         )));
     }
-    crate::reconcile::output::write_atomic(&path, INIT_TEMPLATE.as_bytes())?;
+    crate::durable::write_atomic(&path, INIT_TEMPLATE.as_bytes())?;
     println!(
         "wrote {}: every setting at its default, with what it does; edit what you need, then \
          `payrecon run`",

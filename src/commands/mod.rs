@@ -59,6 +59,8 @@ pub enum CommandError {
     Reconcile(#[from] crate::reconcile::ReconcileError),
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    #[error(transparent)]
+    Durable(#[from] crate::durable::DurableError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -7,12 +7,12 @@ use std::time::Instant;
 use super::{CommandError, Outcome, thousands};
 use crate::analytics::facts;
 use crate::cli::{CloseArgs, ReconcileArgs};
+use crate::durable::write_atomic;
 use crate::lake::Lake;
 use crate::model::catalogue::Catalogue;
 use crate::reconcile::close::{self, Month};
 use crate::reconcile::output::{
-    amount_text, cutoff_text, exceptions_frame, write_atomic, write_csv, write_results,
-    write_results_csv,
+    amount_text, cutoff_text, exceptions_frame, write_csv, write_results, write_results_csv,
 };
 use crate::reconcile::{self, Options, Reconciliation, ResultRow, Severity, Status, load};
 use crate::settings::Config;

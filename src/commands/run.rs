@@ -29,9 +29,7 @@ use crate::lake::{Lake, LockMode};
 use crate::model::catalogue::Catalogue;
 use crate::reconcile::close::Month;
 use crate::reconcile::incremental;
-use crate::reconcile::output::{
-    csv_bytes, exceptions_frame, remove_stale_temp_files, write_results,
-};
+use crate::reconcile::output::{csv_bytes, exceptions_frame, write_results};
 use crate::report::cache::TablesCache;
 use crate::report::{self, ReportSettings};
 use crate::settings::Config;
@@ -473,7 +471,7 @@ fn run_pipeline(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError
     }
     let _run_lock = run_lock(&p.lake, args.wait)?;
     recover_swap(&p.lake)?;
-    let swept = remove_stale_temp_files(&p.reports)?;
+    let swept = crate::durable::remove_stale_temp_files(&p.reports)?;
     if swept > 0 {
         tracing::warn!(
             files = swept,

@@ -150,7 +150,7 @@ impl RunState {
     pub fn save(&self, reports: &Path) -> Result<(), CommandError> {
         let mut text = serde_json::to_string_pretty(self).expect("the state serialises");
         text.push('\n');
-        crate::reconcile::output::write_atomic(&reports.join(STATE_FILE), text.as_bytes())?;
+        crate::durable::write_atomic(&reports.join(STATE_FILE), text.as_bytes())?;
         Ok(())
     }
 

@@ -32,6 +32,8 @@ use load::{Charge, Inputs, Line, Text};
 pub enum ReconcileError {
     #[error(transparent)]
     Lake(#[from] LakeError),
+    #[error(transparent)]
+    Durable(#[from] crate::durable::DurableError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

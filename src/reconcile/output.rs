@@ -1,13 +1,14 @@
 //! Result tables of the reconciliation (polars frames, exact decimals) and atomic file writes.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use polars::prelude::*;
 
 use super::{ReconcileError, Reconciliation, ResultRow, age_bucket};
+use crate::durable::{
+    Staged, TEMP_PREFIX, commit_staged, stage_with, write_atomic, write_atomic_with,
+};
 use crate::model::money::format_lake;
 use crate::model::time::from_micros;
 
@@ -143,143 +144,6 @@ pub fn exceptions_frame<'a>(
     });
     let cols = item_columns(&rows, Some(cutoff));
     DataFrame::new(rows.len(), cols).expect("columns have equal lengths")
-}
-
-/// Name prefix of the temporary files of [`write_atomic_with`]; a killed process can leave
-/// one behind, which [`remove_stale_temp_files`] sweeps up.
-pub const TEMP_PREFIX: &str = ".payrecon-tmp-";
-
-/// Removes temporary files a killed writer left in `dir` (call only while holding the run lock).
-pub fn remove_stale_temp_files(dir: &Path) -> Result<usize, ReconcileError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => {
-            return Err(ReconcileError::Io {
-                path: dir.to_path_buf(),
-                source: e,
-            });
-        }
-    };
-    let mut n = 0;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
-            std::fs::remove_file(&path).map_err(|e| ReconcileError::Io {
-                path: path.clone(),
-                source: e,
-            })?;
-            n += 1;
-        } else if path.is_dir() {
-            n += remove_stale_temp_files(&path)?;
-        }
-    }
-    Ok(n)
-}
-
-/// The xxh3-64 of everything written through it, on the way to `inner`.
-pub struct Hashed<W> {
-    inner: W,
-    hasher: xxhash_rust::xxh3::Xxh3,
-}
-
-impl<W: std::io::Write> std::io::Write for Hashed<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// The writer [`stage_with`] hands out: buffered, hashing the file's bytes.
-pub type StageWriter<'a> = std::io::BufWriter<Hashed<&'a std::fs::File>>;
-
-/// A file written under a temporary name in its target's folder: neither durable nor in place
-/// until [`commit_staged`].
-pub struct Staged {
-    /// Closed (a full rebuild stages hundreds of files), removed if dropped before the commit.
-    tmp: tempfile::TempPath,
-    path: std::path::PathBuf,
-    /// xxh3-64 of the file's bytes.
-    pub hash: u64,
-}
-
-/// Writes what `write` writes to a temporary file beside `path` (see [`commit_staged`]).
-pub fn stage_with(
-    path: &Path,
-    write: impl FnOnce(&mut StageWriter<'_>) -> Result<(), ReconcileError>,
-) -> Result<Staged, ReconcileError> {
-    let io = |e: std::io::Error| ReconcileError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    // Temporary files are created owner-only; the result is an ordinary file (0644 before the
-    // umask), like any other output.
-    let tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(std::fs::Permissions::from_mode(0o644))
-        .tempfile_in(dir)
-        .map_err(io)?;
-    let hash = {
-        let mut w = std::io::BufWriter::new(Hashed {
-            inner: tmp.as_file(),
-            hasher: xxhash_rust::xxh3::Xxh3::new(),
-        });
-        write(&mut w)?;
-        w.flush().map_err(io)?;
-        let (hashed, _) = w.into_parts();
-        crate::durable::start_writeback(tmp.as_file());
-        hashed.hasher.digest()
-    };
-    Ok(Staged {
-        tmp: tmp.into_temp_path(),
-        path: path.to_path_buf(),
-        hash,
-    })
-}
-
-/// Makes the staged files durable (one sync for all: see [`crate::durable`]), then renames each
-/// over its target, so a reader sees each old file or its new one, never half of one.
-pub fn commit_staged(staged: Vec<Staged>) -> Result<(), ReconcileError> {
-    crate::durable::sync_files(staged.iter().map(|s| s.tmp.as_ref()))
-        .map_err(|(path, source)| ReconcileError::Io { path, source })?;
-    for s in staged {
-        let path = s.path;
-        s.tmp.persist(&path).map_err(|e| ReconcileError::Io {
-            path,
-            source: e.error,
-        })?;
-    }
-    Ok(())
-}
-
-/// Writes `path` atomically: `write` fills a temporary file in the same folder, which is synced
-/// and renamed over `path`.
-pub fn write_atomic_with(
-    path: &Path,
-    write: impl FnOnce(&mut StageWriter<'_>) -> Result<(), ReconcileError>,
-) -> Result<(), ReconcileError> {
-    commit_staged(vec![stage_with(path, write)?])
-}
-
-/// Writes `bytes` to `path` atomically.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReconcileError> {
-    commit_staged(vec![stage(path, bytes)?])
-}
-
-/// [`stage_with`] of `bytes`.
-pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged, ReconcileError> {
-    stage_with(path, |w| {
-        w.write_all(bytes).map_err(|e| ReconcileError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })
-    })
 }
 
 fn polars_err(path: &Path) -> impl FnOnce(PolarsError) -> ReconcileError + '_ {
@@ -419,9 +283,11 @@ pub(super) fn results_arrays(rows: &[&ResultRow]) -> Vec<arrow_array::ArrayRef> 
 /// Writes some rows as one results file at `path`, atomically (see [`stage_parquet`]).
 #[cfg(test)]
 fn write_rows_parquet(rows: &[&ResultRow], path: &Path) -> Result<(), ReconcileError> {
-    commit_staged(vec![stage_parquet(path, rows.len(), &|from, to| {
-        results_arrays(&rows[from..to])
-    })?])
+    Ok(commit_staged(vec![stage_parquet(
+        path,
+        rows.len(),
+        &|from, to| results_arrays(&rows[from..to]),
+    )?])?)
 }
 
 /// Writes `n` rows whose arrays (of [`results_schema`]) `arrays(from, to)` gives as one Parquet
@@ -585,7 +451,9 @@ pub(super) fn write_patched_for_tests(
     let changed =
         super::file_rows::changed_columns(old, &stored.batch(), batch, replaced, RESULT_ROW_GROUP)?;
     std::fs::copy(old, path).unwrap();
-    commit_staged(vec![stage_patched(path, &stored, batch, &changed)?])
+    Ok(commit_staged(vec![stage_patched(
+        path, &stored, batch, &changed,
+    )?])?)
 }
 
 /// [`write_rows_parquet`], for the tests of [`super::file_rows`].
@@ -603,7 +471,9 @@ pub(super) fn write_batch_for_tests(
     path: &Path,
     batch: &arrow_array::RecordBatch,
 ) -> Result<(), ReconcileError> {
-    commit_staged(vec![FileRows::Batch(batch.clone()).stage(path)?])
+    Ok(commit_staged(vec![
+        FileRows::Batch(batch.clone()).stage(path)?,
+    ])?)
 }
 
 /// The folder of the results table inside an output folder.

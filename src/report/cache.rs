@@ -231,7 +231,7 @@ impl TablesCache {
         }
         let hash = xxh3_128(&b).to_le_bytes();
         b.extend_from_slice(&hash);
-        crate::reconcile::output::write_atomic(&reports.join(CACHE_FILE), &b)?;
+        crate::durable::write_atomic(&reports.join(CACHE_FILE), &b)?;
         Ok(())
     }
 }

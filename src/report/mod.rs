@@ -20,18 +20,19 @@ use polars::prelude::*;
 
 use crate::analytics::facts::Facts;
 use crate::analytics::{self, AnalyticsError};
+use crate::durable::{DurableError, commit_staged, stage};
 use crate::model::catalogue::Catalogue;
-use crate::reconcile::ReconcileError;
 use crate::reconcile::close::{self, ClosePack, Month};
-use crate::reconcile::output::{commit_staged, csv_bytes, stage};
 
 /// Errors writing reports.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error(transparent)]
     Analytics(#[from] AnalyticsError),
+    #[error("writing {}: {source}", path.display())]
+    Csv { path: PathBuf, source: PolarsError },
     #[error(transparent)]
-    Reconcile(#[from] ReconcileError),
+    Durable(#[from] DurableError),
     #[error("{}: keeping the month tables: {source}", path.display())]
     Cache { path: PathBuf, source: PolarsError },
     #[error("{}: writing the workbook: {source}", path.display())]
@@ -545,4 +546,14 @@ pub fn column_bools(df: &DataFrame, name: &str) -> Vec<bool> {
         Ok(c) => c.iter().map(|v| v.unwrap_or(false)).collect(),
         Err(_) => vec![false; df.height()],
     }
+}
+
+/// `df` as CSV bytes, with formula-like text neutralised ([`crate::export`]).
+fn csv_bytes(df: &polars::prelude::DataFrame, path: &Path) -> Result<Vec<u8>, ReportError> {
+    let mut out = Vec::new();
+    crate::export::write_csv(df, &mut out, true).map_err(|source| ReportError::Csv {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(out)
 }
