@@ -658,7 +658,7 @@ pub fn build_keyed_from_batches(
     let attempt_keys: Vec<u64> = key_cols
         .par_iter()
         .flat_map_iter(|[ids, _, _]| {
-            (0..ids.len()).map(|i| crate::reconcile::components::charge_key(ids.value(i)))
+            (0..ids.len()).map(|i| crate::model::keys::charge_key(ids.value(i)))
         })
         .collect();
     let (orders, firsts, newest_ts) = group_orders(

@@ -3,6 +3,7 @@
 //! Every other stage speaks these types; nothing here does I/O beyond reading embedded data.
 
 pub mod catalogue;
+pub mod keys;
 pub mod money;
 pub mod schema;
 pub mod time;

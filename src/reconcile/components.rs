@@ -3,21 +3,14 @@
 //! look outside an item's component. So when a night changes a few rows, only the components
 //! those rows touch need reconciling again; every other item keeps its rows.
 //!
-//! Link keys are hashes of every value the layers match on, in four namespaces:
-//!
-//! | key | rows that carry it |
-//! |---|---|
-//! | order id | an order's id, a charge's `merchantReferenceId`, a line's `SellerOrderId` |
-//! | permission | an order's and a charge's `chargePermissionId` |
-//! | item id | a charge's id, a refund's id and its charge's id, a line's item id (`AmazonTransactionId`, else `SettlementId:line`) |
-//! | reference | a charge's and a line's `SellerReferenceId` |
-//!
-//! Layer 1 joins charges to orders by order id or permission and refunds to charges by item id;
-//! layer 2 joins items to lines by item id, and its reference fallback by reference or order id
-//! (within a type, currency and amount: a superset is linked, never a subset). Settlement ids
-//! are never linked (a settlement would join everything); layer 3's settlement balances and
-//! layer 4 are recomputed over all settlements instead. A hash collision only merges two
-//! components, so the partition stays valid (coarser, never wrong).
+//! Link keys are hashes of every value the layers match on ([`crate::model::keys`]): a row's
+//! own id, then every field a layer declares it joins on ([`super::links`]; the layer files
+//! hold the declarations beside their rules). A new join in a layer is a new declared link,
+//! and rows are keyed by it here with nothing else to change; `links::tests` fails if a rule
+//! joins rows the declarations do not. Settlement ids are never linked (a settlement would
+//! join everything); layer 3's settlement balances and layer 4 are recomputed over all
+//! settlements instead. A hash collision only merges two components, so the partition stays
+//! valid (coarser, never wrong).
 //!
 //! A changed row touches its component only when a value the reconciliation or the attempt
 //! facts read changed (its *relevance digest*): an order moving from `placed` to `shipped`
@@ -30,66 +23,40 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::ItemType;
+use super::links::{KEY_SLOTS, Keys, Row, push_keys};
 use super::load::{Charge, Inputs, Line, Order, Refund};
+use crate::model::keys::Namespace;
 
 /// A component's label.
 pub type Component = u32;
 
-/// Key namespaces (hash seeds).
-const ORDER_ID: u64 = 1;
-const PERMISSION: u64 = 2;
-const ITEM_ID: u64 = 3;
-const REFERENCE: u64 = 4;
 /// Row identities (hash seeds) of the keyed tables.
 const ORDER_ROW: u64 = 11;
 const CHARGE_ROW: u64 = 12;
 const REFUND_ROW: u64 = 13;
 
-fn key(namespace: u64, text: &str) -> u64 {
-    xxh3_64_with_seed(text.as_bytes(), namespace)
+fn key(namespace: Namespace, text: &str) -> u64 {
+    crate::model::keys::key(namespace, text)
 }
 
-/// Up to four link keys of a row; the first is the row's own (the key its results are found by).
-type Keys = ([u64; 4], usize);
-
-/// A row's keys, starting with its own.
-fn own(namespace: u64, id: &str) -> Keys {
-    ([key(namespace, id), 0, 0, 0], 1)
-}
-
-/// Adds a link key (never for an empty value: empty values link nothing).
-fn push(keys: &mut Keys, namespace: u64, text: Option<&str>) {
-    if let Some(t) = text.filter(|t| !t.is_empty()) {
-        keys.0[keys.1] = key(namespace, t);
-        keys.1 += 1;
-    }
+fn row_key(seed: u64, text: &str) -> u64 {
+    xxh3_64_with_seed(text.as_bytes(), seed)
 }
 
 fn order_keys(o: &Order) -> Keys {
-    let mut k = own(ORDER_ID, &o.id);
-    push(&mut k, PERMISSION, o.permission.as_deref());
-    k
+    push_keys(Row::Order(o))
 }
 
 fn charge_keys(c: &Charge) -> Keys {
-    let mut k = own(ITEM_ID, &c.id);
-    push(&mut k, ORDER_ID, c.merchant_ref.as_deref());
-    push(&mut k, PERMISSION, Some(&c.permission));
-    push(&mut k, REFERENCE, c.seller_ref.as_deref());
-    k
+    push_keys(Row::Charge(c))
 }
 
 fn refund_keys(r: &Refund) -> Keys {
-    let mut k = own(ITEM_ID, &r.id);
-    push(&mut k, ITEM_ID, Some(&r.charge_id));
-    k
+    push_keys(Row::Refund(r))
 }
 
 fn line_keys(l: &Line) -> Keys {
-    let mut k = own(ITEM_ID, &l.item_id());
-    push(&mut k, REFERENCE, l.seller_ref.as_deref());
-    push(&mut k, ORDER_ID, l.seller_order.as_deref());
-    k
+    push_keys(Row::Line(l))
 }
 
 /// The own key of every row of a lake batch of item table `table` (0 orders, 1 charges, 2
@@ -101,14 +68,14 @@ pub fn own_keys(
 ) -> Result<Vec<u64>, crate::lake::LakeError> {
     use crate::lake::columns::{int, text};
     use arrow_array::Array;
-    let ids = |name: &str, ns: u64| -> Result<Vec<u64>, crate::lake::LakeError> {
+    let ids = |name: &str, ns: Namespace| -> Result<Vec<u64>, crate::lake::LakeError> {
         let a = text(path, b, name)?;
         Ok((0..a.len()).map(|i| key(ns, a.value(i))).collect())
     };
     match table {
-        0 => ids("order_id", ORDER_ID),
-        1 => ids("charge_id", ITEM_ID),
-        2 => ids("refund_id", ITEM_ID),
+        0 => ids("order_id", Namespace::OrderId),
+        1 => ids("charge_id", Namespace::ItemId),
+        2 => ids("refund_id", Namespace::ItemId),
         _ => {
             let txn = text(path, b, "amazon_transaction_id")?;
             let sid = text(path, b, "settlement_id")?;
@@ -116,9 +83,12 @@ pub fn own_keys(
             Ok((0..b.num_rows())
                 .map(|i| {
                     if txn.is_valid(i) && !txn.value(i).is_empty() {
-                        key(ITEM_ID, txn.value(i))
+                        key(Namespace::ItemId, txn.value(i))
                     } else {
-                        key(ITEM_ID, &format!("{}:{}", sid.value(i), line.value(i)))
+                        key(
+                            Namespace::ItemId,
+                            &format!("{}:{}", sid.value(i), line.value(i)),
+                        )
                     }
                 })
                 .collect())
@@ -126,17 +96,12 @@ pub fn own_keys(
     }
 }
 
-/// The own key of a charge (its component key as an item id).
-pub fn charge_key(id: &str) -> u64 {
-    key(ITEM_ID, id)
-}
-
 /// The own key of a result row's item (layers 1 and 2, and layer 3's lines).
 pub fn item_key(item_type: ItemType, item_id: &str) -> Option<u64> {
     match item_type {
-        ItemType::Order => Some(key(ORDER_ID, item_id)),
+        ItemType::Order => Some(key(Namespace::OrderId, item_id)),
         ItemType::Charge | ItemType::Refund | ItemType::SettlementLine => {
-            Some(key(ITEM_ID, item_id))
+            Some(key(Namespace::ItemId, item_id))
         }
         ItemType::Settlement | ItemType::Deposit => None,
     }
@@ -185,7 +150,7 @@ fn order_row(o: &Order) -> (u64, u64) {
         .text(o.permission.as_deref())
         .int(Some(o.facts_digest as i64))
         .finish();
-    (key(ORDER_ROW, &o.id), d)
+    (row_key(ORDER_ROW, &o.id), d)
 }
 
 fn charge_row(c: &Charge) -> (u64, u64) {
@@ -208,7 +173,7 @@ fn charge_row(c: &Charge) -> (u64, u64) {
         .int(Some(c.updated))
         .int(Some(c.facts_digest as i64))
         .finish();
-    (key(CHARGE_ROW, &c.id), d)
+    (row_key(CHARGE_ROW, &c.id), d)
 }
 
 fn refund_row(r: &Refund) -> (u64, u64) {
@@ -219,7 +184,7 @@ fn refund_row(r: &Refund) -> (u64, u64) {
         .text(Some(r.currency.code()))
         .int(Some(r.updated))
         .finish();
-    (key(REFUND_ROW, &r.id), d)
+    (row_key(REFUND_ROW, &r.id), d)
 }
 
 /// Every row's link keys, in [`Inputs`] order: orders, charges, refunds, lines.
@@ -545,10 +510,10 @@ impl Components {
         moved.par_extend(changed.lines.par_iter().map(line_keys));
         places.par_extend(changed.lines.par_iter().map(line_member));
         // The component of every key of theirs, if it has one.
-        let found: Vec<[Option<Component>; 4]> = moved
+        let found: Vec<[Option<Component>; KEY_SLOTS]> = moved
             .par_iter()
             .map(|k| {
-                let mut f = [None; 4];
+                let mut f = [None; KEY_SLOTS];
                 for (j, &h) in k.0[..k.1].iter().enumerate() {
                     f[j] = self.of_key(h);
                 }
