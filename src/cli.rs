@@ -139,8 +139,8 @@ pub struct ReportCmdArgs {
     pub out: Option<PathBuf>,
     /// Decide pending reconciliation statuses against this instant [default: the newest
     /// timestamp in the lake].
-    #[arg(long, value_name = "TIMESTAMP")]
-    pub cutoff: Option<String>,
+    #[arg(long, value_name = "TIMESTAMP", value_parser = timestamp)]
+    pub cutoff: Option<chrono::DateTime<chrono::Utc>>,
     /// Print the generation time in the reports (otherwise the same lake gives the same bytes).
     #[arg(long)]
     pub now: bool,
@@ -150,8 +150,8 @@ pub struct ReportCmdArgs {
 pub struct ReconcileArgs {
     /// Decide pending statuses against this instant (ISO 8601) [default: the newest timestamp in
     /// the lake].
-    #[arg(long, value_name = "TIMESTAMP")]
-    pub cutoff: Option<String>,
+    #[arg(long, value_name = "TIMESTAMP", value_parser = timestamp)]
+    pub cutoff: Option<chrono::DateTime<chrono::Utc>>,
     /// Output folder for results.parquet and exceptions.csv.
     #[arg(long, value_name = "DIR", default_value = "reports/reconcile")]
     pub out: PathBuf,
@@ -166,8 +166,8 @@ pub struct CloseArgs {
     #[arg(long, value_name = "YYYY-MM")]
     pub month: String,
     /// Decide pending statuses against this instant [default: the newest timestamp in the lake].
-    #[arg(long, value_name = "TIMESTAMP")]
-    pub cutoff: Option<String>,
+    #[arg(long, value_name = "TIMESTAMP", value_parser = timestamp)]
+    pub cutoff: Option<chrono::DateTime<chrono::Utc>>,
     /// Output folder [default: reports/YYYY-MM].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -266,8 +266,8 @@ pub struct RunArgs {
     pub reports: Option<PathBuf>,
     /// Decide pending reconciliation statuses against this instant [default: the newest
     /// timestamp in the lake].
-    #[arg(long, value_name = "TIMESTAMP")]
-    pub cutoff: Option<String>,
+    #[arg(long, value_name = "TIMESTAMP", value_parser = timestamp)]
+    pub cutoff: Option<chrono::DateTime<chrono::Utc>>,
     /// Rebuild the lake from the archive (night by night) and the inbox, and rewrite every
     /// report, instead of loading only what is new.
     #[arg(long)]
@@ -305,6 +305,11 @@ pub struct FetchArgs {
 }
 
 /// `2026-11-01` (midnight UTC) or a timestamp.
+/// An ISO 8601 instant (`2027-06-30T00:00:00Z`), parsed once where the argument is read.
+fn timestamp(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    crate::model::time::parse_timestamp(text).map_err(|e| e.to_string())
+}
+
 fn instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     if let Ok(d) = crate::model::time::parse_date(text) {
         return Ok(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc());

@@ -17,20 +17,18 @@ use crate::reconcile::output::{
 use crate::reconcile::{self, Options, Reconciliation, ResultRow, Severity, Status, load};
 use crate::settings::Config;
 
-pub(crate) fn options(config: &Config, cutoff: Option<&str>) -> Result<Options, CommandError> {
+/// The reconciliation's options from `[reconcile]`, decided against `cutoff` when given.
+pub(crate) fn options(
+    config: &Config,
+    cutoff: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Options, CommandError> {
     let r = &config.reconcile;
     let tolerance = (r.amount_tolerance * rust_decimal::Decimal::from(100))
         .trunc()
         .to_string()
         .parse::<i64>()
         .map_err(|_| CommandError::Usage("reconcile.amount_tolerance is too large".into()))?;
-    let cutoff = cutoff
-        .map(|t| {
-            crate::model::time::parse_timestamp(t)
-                .map(crate::model::time::to_micros)
-                .map_err(|e| CommandError::Usage(format!("--cutoff: {e}")))
-        })
-        .transpose()?;
+    let cutoff = cutoff.map(crate::model::time::to_micros);
     Ok(Options {
         settlement_lag_days: r.settlement_lag_days,
         deposit_lag_days: r.deposit_lag_days,
@@ -51,7 +49,7 @@ pub(crate) fn options(config: &Config, cutoff: Option<&str>) -> Result<Options, 
 /// and shared.
 pub fn facts_and_reconciliation(
     config: &Config,
-    cutoff: Option<&str>,
+    cutoff: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(facts::KeyedFacts, load::Inputs, Reconciliation), CommandError> {
     use crate::lake::columns::read_table;
     use crate::model::schema::{CHARGES, ORDERS};
@@ -110,7 +108,7 @@ pub fn facts_and_reconciliation(
 /// Loads the lake and reconciles it.
 pub fn reconcile_lake(
     config: &Config,
-    cutoff: Option<&str>,
+    cutoff: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(load::Inputs, Reconciliation), CommandError> {
     let start = Instant::now();
     let lake = Lake::read_only(&config.lake)?;
@@ -337,7 +335,7 @@ pub fn plural(n: u64, what: &str) -> String {
 
 pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, CommandError> {
     let progress = super::progress::Step::new("reconciling");
-    let (_, rec) = reconcile_lake(config, args.cutoff.as_deref())?;
+    let (_, rec) = reconcile_lake(config, args.cutoff)?;
     drop(progress);
     let progress = super::progress::Step::new("writing the results");
     let start = Instant::now();
@@ -419,7 +417,7 @@ pub fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, CommandEr
     let month = Month::parse(&args.month, tz)
         .ok_or_else(|| CommandError::Usage(format!("--month {:?} is not YYYY-MM", args.month)))?;
     let progress = super::progress::Step::new("reconciling");
-    let (inputs, rec) = reconcile_lake(config, args.cutoff.as_deref())?;
+    let (inputs, rec) = reconcile_lake(config, args.cutoff)?;
     let pack = close::close(&inputs, &rec, month);
     drop(progress);
     if pack.roll_forward.is_empty()

@@ -43,7 +43,7 @@ pub fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandErro
     let start = Instant::now();
     let tz = config.tz().map_err(CommandError::Usage)?;
     let progress = super::progress::Step::new("reconciling");
-    let (facts, inputs, rec) = facts_and_reconciliation(config, args.cutoff.as_deref())?;
+    let (facts, inputs, rec) = facts_and_reconciliation(config, args.cutoff)?;
     drop(progress);
     let facts = facts.facts;
     let label = match &args.month {

@@ -69,7 +69,7 @@ pub struct RunState {
 pub fn inputs_key(
     lake: &Lake,
     config: &Config,
-    cutoff: Option<&str>,
+    cutoff: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<String, CommandError> {
     let mut h = Xxh3::new();
     let settings = serde_json::json!({
@@ -79,7 +79,7 @@ pub fn inputs_key(
         "analytics": config.analytics,
         "reconcile": config.reconcile,
         "thresholds": config.thresholds,
-        "cutoff": cutoff,
+        "cutoff": cutoff.map(crate::model::time::to_micros),
     });
     h.update(settings.to_string().as_bytes());
     // This very build: a rebuilt binary (same version number, other code) recomputes.
