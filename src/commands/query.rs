@@ -14,7 +14,7 @@ pub fn run(config: &Config, args: &QueryArgs) -> Result<Outcome, CommandError> {
     let results = config
         .reports
         .join("reconcile")
-        .join(crate::reconcile::output::RESULTS_DIR);
+        .join(crate::reconcile::results::RESULTS_DIR);
     let df = run_sql(&lake, Some(&results), &sql)?;
     write_frame(df, &args.output, View::default())?;
     Ok(Outcome::Clean)

@@ -11,7 +11,7 @@ use crate::durable::write_atomic;
 use crate::lake::Lake;
 use crate::model::catalogue::Catalogue;
 use crate::reconcile::close::{self, Month};
-use crate::reconcile::output::{
+use crate::reconcile::results::{
     amount_text, cutoff_text, exceptions_frame, write_csv, write_results, write_results_csv,
 };
 use crate::reconcile::{self, Options, Reconciliation, ResultRow, Severity, Status, load};

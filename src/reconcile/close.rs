@@ -745,7 +745,7 @@ fn payouts(ix: &CloseIndex, month: Month) -> Vec<(ResultRow, Option<Text>)> {
 /// The pack as tables: roll-forward (long: currency, figure, lines, amount), ledger totals,
 /// in transit, and exceptions open at month end (aged at month end).
 pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 6] {
-    use super::output::{exceptions_frame, money_column};
+    use super::results::{exceptions_frame, money_column};
     use polars::prelude::*;
     let (mut cur, mut fig, mut lines, mut amt) = (vec![], vec![], vec![], vec![]);
     for (c, r) in &pack.roll_forward {
@@ -940,7 +940,7 @@ pub fn frames(pack: &ClosePack) -> [(&'static str, polars::prelude::DataFrame); 
 
 /// A short Markdown summary of the pack.
 pub fn markdown(pack: &ClosePack) -> String {
-    use super::output::amount_text;
+    use super::results::amount_text;
     let mut out = format!("# Month close {}\n\n", pack.month.label());
     out.push_str("## Amazon Pay balance roll-forward\n\n");
     for (c, r) in &pack.roll_forward {

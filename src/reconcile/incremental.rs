@@ -24,7 +24,7 @@ use super::components::{
     Components, Sink, is_item_row, is_item_row_of, le32, le64, put_fixed_n, put_u32s, write_hashed,
 };
 use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
-use super::output::{
+use super::results::{
     ResultsWrite, encode_row_head, encode_row_source, put_opt, put_text, write_results_night,
 };
 use super::{Counterparts, ItemType, Options, ReconcileError, ResultRow, Status};
@@ -298,7 +298,10 @@ pub fn night(
     let plan = state.components.plan(&touched);
     let keys = &plan.keys;
     let (mut subset, (fact_orders, fact_charges)) =
-        reads.members(lake, &plan.days, &|t, k| keys[t].contains(&k))?;
+        reads.members(lake, &plan.days, &|t, path, batch| {
+            let own = super::components::own_keys(t, path, batch)?;
+            Ok(own.iter().map(|k| Some(keys[t].contains(k))).collect())
+        })?;
     subset.settlements = settlements.clone();
     subset.deposits = deposits.clone();
     lap("components updated, their rows read");

@@ -593,19 +593,24 @@ pub fn load_changed(lake: &Lake, mark: i64) -> Result<NightReads, ReconcileError
     })
 }
 
+/// Which rows of a batch of item table `t` to keep.
+pub type Keep<'a> = dyn Fn(usize, &Path, &RecordBatch) -> Result<arrow_array::BooleanArray, crate::lake::LakeError>
+    + Sync
+    + 'a;
+
 /// The `orders` and `charges` batches of the attempt facts.
 pub type FactBatches = (Vec<Batch>, Vec<Batch>);
 
 impl NightReads {
-    /// The rows of the partitions `days[t]` of each item table `t` whose own key (see
-    /// [`super::components::own_keys`]) `keep` accepts, in lake order: files already read are
-    /// not read again. Settlements and deposits are left empty. Also returns the batches of
-    /// the orders and charges kept (with the attempt facts' columns).
+    /// The rows of the partitions `days[t]` of each item table `t` that `keep(t, path, batch)`
+    /// marks, in lake order: files already read are not read again. Settlements and deposits
+    /// are left empty. Also returns the batches of the orders and charges kept (with the
+    /// attempt facts' columns).
     pub fn members(
         self,
         lake: &Lake,
         days: &[Vec<i32>; 4],
-        keep: &(dyn Fn(usize, u64) -> bool + Sync),
+        keep: &Keep<'_>,
     ) -> Result<(Inputs, FactBatches), ReconcileError> {
         use std::collections::HashMap;
         let mut out: [Vec<Batch>; 4] = Default::default();
@@ -635,9 +640,7 @@ impl NightReads {
             out[t] = batches
                 .into_par_iter()
                 .map(|(p, b)| {
-                    let keys = super::components::own_keys(t, &p, &b)?;
-                    let mask: arrow_array::BooleanArray =
-                        keys.iter().map(|&k| Some(keep(t, k))).collect();
+                    let mask = keep(t, &p, &b)?;
                     let b = arrow_select::filter::filter_record_batch(&b, &mask)
                         .map_err(|e| crate::lake::LakeError::corrupt(&p, e.to_string()))?;
                     Ok((p, b))

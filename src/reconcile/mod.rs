@@ -16,13 +16,13 @@
 pub mod close;
 pub mod components;
 mod deposits;
-mod file_rows;
+
 pub mod incremental;
 mod links;
 pub mod load;
 mod orders;
-pub mod output;
 mod payouts;
+pub mod results;
 mod rows;
 mod settlement_lines;
 

@@ -309,7 +309,7 @@ fn md_cell(text: &str) -> String {
 
 /// The short Markdown summary of the month.
 pub fn summary_markdown(t: &Tables, pack: &ClosePack, settings: &ReportSettings) -> String {
-    use crate::reconcile::output::amount_text;
+    use crate::reconcile::results::amount_text;
     let h = Headline::of(&t.headline);
     let mut out = format!("# payrecon report {}\n\n", settings.month.label());
     out.push_str(&format!(

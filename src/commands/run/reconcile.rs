@@ -13,7 +13,7 @@ use crate::commands::run_state::RunState;
 use crate::lake::Lake;
 use crate::model::catalogue::Catalogue;
 use crate::reconcile::incremental::{self, State, View};
-use crate::reconcile::output::write_results;
+use crate::reconcile::results::write_results;
 
 /// What step 2 produced.
 pub(super) struct Reconciled {

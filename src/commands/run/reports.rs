@@ -14,7 +14,7 @@ use crate::ingest::crash_point;
 use crate::model::catalogue::Catalogue;
 use crate::reconcile::close::Month;
 use crate::reconcile::incremental;
-use crate::reconcile::output::{csv_bytes, exceptions_frame};
+use crate::reconcile::results::{csv_bytes, exceptions_frame};
 use crate::report::cache::TablesCache;
 use crate::report::{self, ReportSettings};
 
@@ -40,7 +40,7 @@ pub(super) fn step(
     let rec_dir = p.reports.join("reconcile");
     // 3. The exceptions and the state of the next night (after the results it vouches for),
     // written while every month's reports are rendered.
-    let days = crate::reconcile::output::results_days(&rec_dir);
+    let days = crate::reconcile::results::results_days(&rec_dir);
     let months = months_with_data(facts, &days, s.tz, &s.window);
     let progress =
         crate::commands::progress::Step::counted("writing reports, months", months.len() as u64);

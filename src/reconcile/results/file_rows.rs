@@ -5,7 +5,7 @@
 //! encoding it back took most of a night's results step, for a few hundred changed rows in
 //! tens of thousands. Here the old rows stay Arrow arrays: a mask drops the items reconciled
 //! again, the recomputed rows (as arrays) are interleaved at their places in the file's order,
-//! and the digest is computed from the arrays with the same bytes [`super::output`] hashes for
+//! and the digest is computed from the arrays with the same bytes [`super::digest`] hashes for
 //! rows, so the file and its digest equal those a full run writes.
 
 use std::path::Path;
@@ -17,8 +17,12 @@ use arrow_array::{
 };
 use rayon::prelude::*;
 
-use super::output::{combine_digest, put_opt, put_text, results_arrays, results_schema};
-use super::{ItemType, ReconcileError, ResultRow, Status};
+use super::digest::{DIGEST_CHUNK, combine_digest, put_opt, put_text};
+use super::parquet::{
+    RESULT_ROW_GROUP, results_arrays, results_layout, results_schema, results_writer,
+};
+use crate::durable::{Staged, stage_with};
+use crate::reconcile::{ItemType, ReconcileError, ResultRow, Status};
 
 fn corrupt(path: &Path, m: impl Into<String>) -> ReconcileError {
     ReconcileError::Lake(crate::lake::LakeError::corrupt(path, m.into()))
@@ -39,7 +43,7 @@ struct Columns<'a> {
     source_line: &'a Int64Array,
 }
 
-/// Where a row goes in the order of [`super::row_order`] (counterparts compare by their text,
+/// Where a row goes in the order of [`crate::reconcile::row_order`] (counterparts compare by their text,
 /// `""` for none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Key<'a> {
@@ -97,7 +101,7 @@ impl<'a> Columns<'a> {
         }
     }
 
-    /// Appends row `i` as [`super::output`]'s row encoding does for the row the file holds.
+    /// Appends row `i` as [`super::digest`]'s row encoding does for the row the file holds.
     fn encode(&self, i: usize, b: &mut Vec<u8>) {
         let money = |a: &Decimal128Array| a.is_valid(i).then(|| a.value(i) as i64);
         b.push(self.layer.value(i) as u8);
@@ -193,7 +197,7 @@ pub fn read_stored(path: &Path) -> Result<crate::lake::parquet_io::StoredFile, R
     )?)
 }
 
-/// A file's rows `old` (in [`super::row_order`]; a file out of order is sorted first) less
+/// A file's rows `old` (in [`crate::reconcile::row_order`]; a file out of order is sorted first) less
 /// those of the items `keep` (by layer, item type and id) says go, with `new` (in that order
 /// too) at their places: equal rows keep the old one first, as [`super::merge_rows`] does.
 /// The result is built in one pass over the columns (an interleave of the old and new arrays).
@@ -226,8 +230,8 @@ pub fn rewrite(
         order.sort_by(|&a, &b| cols.key(a).cmp(&cols.key(b)));
     }
     let mut new: Vec<&ResultRow> = new.to_vec();
-    if !new.is_sorted_by(|a, b| super::row_order(a, b).is_le()) {
-        new.sort_by(|a, b| super::row_order(a, b));
+    if !new.is_sorted_by(|a, b| crate::reconcile::row_order(a, b).is_le()) {
+        new.sort_by(|a, b| crate::reconcile::row_order(a, b));
     }
     if new.is_empty() && sorted && order.len() == n {
         return Ok(Rewritten {
@@ -308,11 +312,11 @@ pub fn changed_columns(
         .collect()
 }
 
-/// The digest of a batch's rows: equal to [`super::output::rows_digest`] of the rows it holds.
+/// The digest of a batch's rows: equal to [`super::digest::rows_digest`] of the rows it holds.
 pub fn digest(path: &Path, batch: &RecordBatch) -> Result<String, ReconcileError> {
     let cols = Columns::new(path, batch)?;
     let n = batch.num_rows();
-    let chunk = super::output::DIGEST_CHUNK;
+    let chunk = DIGEST_CHUNK;
     let parts: Vec<u128> = (0..n.div_ceil(chunk))
         .into_par_iter()
         .map(|c| {
@@ -326,12 +330,101 @@ pub fn digest(path: &Path, batch: &RecordBatch) -> Result<String, ReconcileError
     Ok(combine_digest(n, &parts))
 }
 
+/// Whether a results file's column chunks may be copied into a file this build writes.
+pub(super) fn results_patchable(stored: &crate::lake::parquet_io::StoredFile) -> bool {
+    let layout = results_layout();
+    crate::lake::parquet_io::same_layout(
+        stored,
+        RESULT_ROW_GROUP,
+        &[("payrecon.layout", layout.as_str())],
+    )
+}
+
+/// Stages the results file `path` from `stored` (the file there now) with the rows at
+/// `replaced` replaced, as `batch` holds them: the columns whose values changed are encoded
+/// again, in the row groups where they did; every other chunk is copied. Byte-identical to
+/// [`stage_parquet`] of `batch`.
+pub(super) fn stage_patched(
+    path: &Path,
+    stored: &crate::lake::parquet_io::StoredFile,
+    batch: &arrow_array::RecordBatch,
+    changed: &[Vec<usize>],
+) -> Result<Staged, ReconcileError> {
+    use parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory;
+    use parquet::file::writer::SerializedFileWriter;
+    let pq = |e: parquet::errors::ParquetError| ReconcileError::Parquet {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let source = std::fs::File::open(path).map_err(|e| ReconcileError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let columns: Vec<Option<arrow_array::ArrayRef>> = changed
+        .iter()
+        .enumerate()
+        .map(|(c, rows)| (!rows.is_empty()).then(|| batch.column(c).clone()))
+        .collect();
+    let (props, parquet_schema) = results_writer().map_err(pq)?;
+    stage_with(path, |w| {
+        let mut writer =
+            SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), props).map_err(pq)?;
+        let factory = ArrowRowGroupWriterFactory::new(&writer, results_schema());
+        crate::lake::parquet_io::Patch {
+            stored,
+            source: &source,
+            columns: &columns,
+            changed,
+        }
+        .write_groups(&mut writer, &factory, RESULT_ROW_GROUP)
+        .map_err(pq)?;
+        writer.close().map_err(pq)?;
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::durable::commit_staged;
+    use crate::reconcile::results::parquet::stage_parquet;
+
+    /// A results file patched from the one at `old` (see [`stage_patched`]).
+    fn write_patched(
+        old: &Path,
+        path: &Path,
+        batch: &arrow_array::RecordBatch,
+        replaced: &[usize],
+    ) -> Result<(), ReconcileError> {
+        let stored = read_stored(old)?;
+        assert!(results_patchable(&stored));
+        let changed = changed_columns(old, &stored.batch(), batch, replaced, RESULT_ROW_GROUP)?;
+        std::fs::copy(old, path).unwrap();
+        Ok(commit_staged(vec![stage_patched(
+            path, &stored, batch, &changed,
+        )?])?)
+    }
+
+    /// Some rows written as one results file.
+    fn write_rows(rows: &[&ResultRow], path: &Path) -> Result<(), ReconcileError> {
+        Ok(commit_staged(vec![stage_parquet(
+            path,
+            rows.len(),
+            &|from, to| results_arrays(&rows[from..to]),
+        )?])?)
+    }
+
+    /// A batch written as a results file.
+    fn write_batch(path: &Path, batch: &arrow_array::RecordBatch) -> Result<(), ReconcileError> {
+        Ok(commit_staged(vec![stage_parquet(
+            path,
+            batch.num_rows(),
+            &|from, to| batch.slice(from, to - from).columns().to_vec(),
+        )?])?)
+    }
+    use super::super::digest::rows_digest;
     use crate::model::money::Currency;
     use crate::reconcile::Counterparts;
-    use crate::reconcile::output::{rows_digest, write_rows_parquet_for_tests as write_rows};
     use std::collections::BTreeMap;
 
     /// A row of item `id`; `v` picks its status, counterparts, amounts and source.
@@ -408,7 +501,7 @@ mod tests {
             let expected_path = dir.path().join("expected.parquet");
             write_rows(&expected.iter().collect::<Vec<_>>(), &expected_path).unwrap();
             let patched_path = dir.path().join("patched.parquet");
-            crate::reconcile::output::write_patched_for_tests(&path, &patched_path, &rewritten.batch, &replaced)
+            write_patched(&path, &patched_path, &rewritten.batch, &replaced)
                 .unwrap();
             proptest::prop_assert_eq!(
                 std::fs::read(&patched_path).unwrap(),
@@ -459,12 +552,12 @@ mod tests {
             let refs: Vec<&ResultRow> = expected.iter().collect();
             write_rows(&refs, &expected_path).unwrap();
             // Rows read back hold what the file holds (dates, counterparts' text).
-            let back = crate::reconcile::output::read_results_file(&expected_path).unwrap();
+            let back = super::super::parquet::read_results_file(&expected_path).unwrap();
             let back: Vec<&ResultRow> = back.iter().collect();
             proptest::prop_assert_eq!(digest(&path, &merged).unwrap(), rows_digest(&back));
             let merged_path = dir.path().join("merged.parquet");
             let n = merged.num_rows();
-            crate::reconcile::output::write_batch_for_tests(&merged_path, &merged).unwrap();
+            write_batch(&merged_path, &merged).unwrap();
             proptest::prop_assert_eq!(n, expected.len());
             proptest::prop_assert_eq!(
                 std::fs::read(&merged_path).unwrap(),
@@ -473,7 +566,7 @@ mod tests {
             // Rows that kept their places: the file patched from the old one is the same.
             if let Some(replaced) = &rewritten.replaced {
                 let patched_path = dir.path().join("patched.parquet");
-                crate::reconcile::output::write_patched_for_tests(&path, &patched_path, &merged, replaced)
+                write_patched(&path, &patched_path, &merged, replaced)
                     .unwrap();
                 proptest::prop_assert_eq!(
                     std::fs::read(&patched_path).unwrap(),
