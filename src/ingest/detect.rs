@@ -170,7 +170,7 @@ fn recognise(
         }));
     }
     if matches!(bytes[first], b'{' | b'[') {
-        return super::json::recognise(&bytes[first..]).map(|kind| {
+        return super::json_kind::recognise(&bytes[first..]).map(|kind| {
             Some(Detected {
                 kind,
                 format: FileFormat::JsonLines,

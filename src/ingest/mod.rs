@@ -16,9 +16,11 @@ pub mod hashing;
 pub mod inbox;
 pub mod json;
 pub mod json_frames;
+mod json_kind;
 pub mod read;
 pub mod records;
 pub mod rows;
+pub mod sink;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -41,7 +43,7 @@ use crate::printable::{MAX_MESSAGE_CHARS, printable};
 use crate::settings::OrderColumns;
 pub use detect::{Detected, Sniffed};
 pub use inbox::Skipped;
-use read::{FileJob, FileRead};
+use sink::{FileJob, FileRead};
 
 /// Errors of the ingest stage.
 #[derive(Debug, thiserror::Error)]
@@ -467,7 +469,7 @@ pub fn ingest(
         indicatif::ProgressBar::hidden()
     };
     let done = AtomicU64::new(0);
-    let budget = read::MemoryBudget::new(opts.memory_budget);
+    let budget = sink::MemoryBudget::new(opts.memory_budget);
     // Largest files first, so both cores stay busy to the end.
     jobs.sort_by_key(|(i, job)| (std::cmp::Reverse(reports[*i].bytes), job.seq));
     let reads: Vec<(usize, Result<FileRead, IngestError>)> = jobs

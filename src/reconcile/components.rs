@@ -23,12 +23,37 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::ItemType;
-use super::links::{KEY_SLOTS, Keys, Row, push_keys};
+use super::links::{AnyLink, KEY_SLOTS, Keys, Row};
 use super::load::{Charge, Inputs, Line, Order, Refund};
 use crate::model::keys::Namespace;
 
 /// A component's label.
 pub type Component = u32;
+
+/// Every layer's links, in the order keys are added.
+pub(crate) fn all_links() -> impl Iterator<Item = &'static dyn AnyLink> {
+    super::orders::LINKS
+        .iter()
+        .chain(super::settlement_lines::LINKS.iter())
+        .copied()
+}
+
+/// A row's own key (the identity its result rows carry) and then the key of each declared link
+/// it is a side of.
+pub(crate) fn push_keys(row: Row<'_>) -> Keys {
+    let own = match row {
+        Row::Order(o) => key(Namespace::OrderId, &o.id),
+        Row::Charge(c) => key(Namespace::ItemId, &c.id),
+        Row::Refund(r) => key(Namespace::ItemId, &r.id),
+        Row::Line(l) => key(Namespace::ItemId, &l.item_id()),
+    };
+    let mut keys: Keys = ([0; KEY_SLOTS], 1);
+    keys.0[0] = own;
+    for link in all_links() {
+        link.push_keys(row, &mut keys);
+    }
+    keys
+}
 
 /// Row identities (hash seeds) of the keyed tables.
 const ORDER_ROW: u64 = 11;

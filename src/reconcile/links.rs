@@ -1,7 +1,7 @@
 //! What the layers match on, declared once. A [`Link`] names two fields of two tables that the
 //! rule of a layer joins when their values are equal, and the namespace of their keys. The rule
 //! reads its fields through the link (so the declaration is what it matches on), and the
-//! incremental components key every row by all declared links ([`push_keys`]), so a rule and
+//! incremental components key every row by all declared links (`components::push_keys`), so a rule and
 //! the partition it relies on cannot drift apart: a new link in a layer's list joins its rows'
 //! components with nothing else to change.
 
@@ -87,36 +87,11 @@ impl<A: Side + Sync, B: Side + Sync> AnyLink for Link<A, B> {
     }
 }
 
-/// Every layer's links, in the order keys are added.
-pub(crate) fn all() -> impl Iterator<Item = &'static dyn AnyLink> {
-    super::orders::LINKS
-        .iter()
-        .chain(super::settlement_lines::LINKS.iter())
-        .copied()
-}
-
-/// A row's own key (the identity its result rows carry) and then the key of each declared link
-/// it is a side of.
-pub(crate) fn push_keys(row: Row<'_>) -> Keys {
-    let own = match row {
-        Row::Order(o) => key(Namespace::OrderId, &o.id),
-        Row::Charge(c) => key(Namespace::ItemId, &c.id),
-        Row::Refund(r) => key(Namespace::ItemId, &r.id),
-        Row::Line(l) => key(Namespace::ItemId, &l.item_id()),
-    };
-    let mut keys = ([0; KEY_SLOTS], 1);
-    keys.0[0] = own;
-    for link in all() {
-        link.push_keys(row, &mut keys);
-    }
-    keys
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::money::Currency;
-    use crate::reconcile::components::Components;
+    use crate::reconcile::components::{Components, all_links as all, push_keys};
     use crate::reconcile::load::{Inputs, Text};
     use crate::reconcile::{ItemType, Options, orders, reconcile, settlement_lines};
     use proptest::prelude::*;
