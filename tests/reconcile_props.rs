@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use common::*;
 use payrecon::lake::Lake;
+use payrecon::model::states::{ChargeState, RefundState, TransactionType};
 use payrecon::reconcile::close::{Month, close};
 use payrecon::reconcile::load::{Deposit, Inputs, Line, load};
 use payrecon::reconcile::{ItemType, Options, Reconciliation, Status, reconcile};
@@ -73,10 +74,9 @@ fn generated_books_have_no_unexplained_exceptions() {
             "{id}"
         );
         // Each such order's charge expired unused.
-        let expired = inputs
-            .charges
-            .iter()
-            .any(|c| c.merchant_ref.as_deref() == Some(id.as_str()) && &*c.state == "Canceled");
+        let expired = inputs.charges.iter().any(|c| {
+            c.merchant_ref.as_deref() == Some(id.as_str()) && c.state.as_str() == "Canceled"
+        });
         assert!(expired, "{id}");
     }
     // Without them, the books are clean.
@@ -107,7 +107,7 @@ fn every_item_has_one_status_per_layer_and_money_is_conserved() {
     let settleable = inputs
         .lines
         .iter()
-        .filter(|l| &*l.ttype == "Capture" || &*l.ttype == "Refund");
+        .filter(|l| l.ttype.as_str() == "Capture" || l.ttype.as_str() == "Refund");
     assert_eq!(
         count(2, ItemType::SettlementLine),
         settleable.clone().count()
@@ -115,13 +115,13 @@ fn every_item_has_one_status_per_layer_and_money_is_conserved() {
     let captured = inputs
         .charges
         .iter()
-        .filter(|c| &*c.state == "Captured")
+        .filter(|c| c.state.as_str() == "Captured")
         .count();
     assert_eq!(count(2, ItemType::Charge), captured);
     let refunded = inputs
         .refunds
         .iter()
-        .filter(|r| &*r.state == "Refunded")
+        .filter(|r| r.state.as_str() == "Refunded")
         .count();
     assert_eq!(count(2, ItemType::Refund), refunded);
     let settlements: BTreeSet<&str> = inputs.lines.iter().map(|l| &*l.settlement_id).collect();
@@ -147,7 +147,7 @@ fn every_item_has_one_status_per_layer_and_money_is_conserved() {
         let captured: i64 = inputs
             .charges
             .iter()
-            .filter(|ch| ch.currency == c && &*ch.state == "Captured")
+            .filter(|ch| ch.currency == c && ch.state.as_str() == "Captured")
             .map(|ch| ch.capture_amount.unwrap())
             .sum();
         assert_eq!(captured, rows(2, ItemType::Charge), "{c:?}");
@@ -223,7 +223,7 @@ fn transfer_of<'a>(inputs: &'a mut Inputs, settlement: &str) -> &'a mut Line {
     inputs
         .lines
         .iter_mut()
-        .find(|l| &*l.ttype == "Transfer" && &*l.settlement_id == settlement)
+        .find(|l| l.ttype.as_str() == "Transfer" && &*l.settlement_id == settlement)
         .expect("settlement has a transfer")
 }
 
@@ -257,7 +257,7 @@ fn paid_by_one_capture(inputs: &Inputs) -> Vec<usize> {
                 .filter(|c| c.merchant_ref.as_deref() == Some(&*o.id))
                 .collect();
             charges.len() == 1
-                && &*charges[0].state == "Captured"
+                && charges[0].state.as_str() == "Captured"
                 && charges[0].capture_amount == Some(o.total)
         })
         .collect()
@@ -271,7 +271,7 @@ fn plant(inputs: &mut Inputs, what: Plant, pick: usize) -> BTreeSet<(Status, Ite
             .lines
             .iter()
             .filter(|l| {
-                &*l.ttype == "Transfer"
+                l.ttype.as_str() == "Transfer"
                     && inputs.deposits.iter().any(|d| {
                         d.amount == -l.net
                             && d.reference
@@ -285,7 +285,7 @@ fn plant(inputs: &mut Inputs, what: Plant, pick: usize) -> BTreeSet<(Status, Ite
             .lines
             .iter()
             .enumerate()
-            .filter(|(_, l)| &*l.ttype == "Capture" && transfers.contains(&*l.settlement_id))
+            .filter(|(_, l)| l.ttype.as_str() == "Capture" && transfers.contains(&*l.settlement_id))
             .map(|(i, _)| i)
             .collect()
     };
@@ -416,14 +416,14 @@ fn plant(inputs: &mut Inputs, what: Plant, pick: usize) -> BTreeSet<(Status, Ite
             inputs.refunds.push(payrecon::reconcile::load::Refund {
                 id: "R-PLANTED".into(),
                 charge_id: charge.id.clone(),
-                state: "Refunded".into(),
+                state: RefundState::Refunded,
                 amount,
                 currency: charge.currency,
                 created: charge.updated + 3_600_000_000,
                 updated: charge.updated + 3_600_000_000,
             });
             let mut refund_line = line.clone();
-            refund_line.ttype = "Refund".into();
+            refund_line.ttype = TransactionType::Refund;
             refund_line.txn_id = Some("R-PLANTED".into());
             refund_line.amount = -amount;
             refund_line.pct_fee = amount;
@@ -508,7 +508,7 @@ fn with_fallback_lines(mut state: Inputs, seed: u64) -> Inputs {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut lines = Vec::with_capacity(state.lines.len());
     for l in state.lines {
-        let q = if &*l.ttype == "Capture" {
+        let q = if l.ttype.as_str() == "Capture" {
             rng.random_range(0..100u32)
         } else {
             100
@@ -580,7 +580,7 @@ fn night_before(state: &Inputs, seed: u64, share: u32) -> (Inputs, Inputs) {
             0 => night.charges.push(c.clone()),
             1 => {
                 let mut old = c.clone();
-                old.state = "Authorized".into();
+                old.state = ChargeState::Authorized;
                 old.capture_amount = None;
                 old.updated = c.created;
                 before.charges.push(old);
@@ -594,7 +594,7 @@ fn night_before(state: &Inputs, seed: u64, share: u32) -> (Inputs, Inputs) {
             0 => night.refunds.push(r.clone()),
             1 => {
                 let mut old = r.clone();
-                old.state = "Pending".into();
+                old.state = RefundState::RefundInitiated;
                 before.refunds.push(old);
                 night.refunds.push(r.clone());
             }

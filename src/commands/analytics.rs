@@ -13,14 +13,14 @@ use crate::settings::Config;
 
 /// Which report of [`ReportArgs`] to run.
 #[derive(Debug, Clone, Copy)]
-pub enum Report {
+pub(super) enum Report {
     Approvals,
     Declines,
     Recovery,
 }
 
 /// Builds the facts of the lake named by the configuration.
-pub fn load_facts(config: &Config) -> Result<Facts, CommandError> {
+pub(super) fn load_facts(config: &Config) -> Result<Facts, CommandError> {
     let start = Instant::now();
     let lake = Lake::read_only(&config.lake)?;
     let facts = facts::build(&lake, Catalogue::embedded(), &fact_options(config)?)?;
@@ -29,7 +29,7 @@ pub fn load_facts(config: &Config) -> Result<Facts, CommandError> {
 }
 
 /// Logs what the facts hold and how long they took since `start`.
-pub fn log_facts(facts: &Facts, start: Instant) {
+pub(super) fn log_facts(facts: &Facts, start: Instant) {
     tracing::debug!(
         attempts = facts.attempts.len(),
         orders = facts.orders.len(),
@@ -39,7 +39,7 @@ pub fn log_facts(facts: &Facts, start: Instant) {
 }
 
 /// The facts' options from the configuration.
-pub fn fact_options(config: &Config) -> Result<FactOptions, CommandError> {
+pub(super) fn fact_options(config: &Config) -> Result<FactOptions, CommandError> {
     Ok(FactOptions {
         tz: config.tz().map_err(CommandError::Usage)?,
         bands: config.value_bands.clone(),
@@ -47,7 +47,7 @@ pub fn fact_options(config: &Config) -> Result<FactOptions, CommandError> {
     })
 }
 
-pub fn run_report(
+pub(super) fn run_report(
     config: &Config,
     args: &ReportArgs,
     report: Report,
@@ -146,7 +146,7 @@ fn warn_if_empty(facts: &Facts, from: Option<i32>, to: Option<i32>) {
     }
 }
 
-pub fn run_changes(config: &Config, args: &ChangesArgs) -> Result<Outcome, CommandError> {
+pub(super) fn run_changes(config: &Config, args: &ChangesArgs) -> Result<Outcome, CommandError> {
     let dims = Dim::parse_list(&args.by)?;
     let at = args.at.as_deref().map(parse_day).transpose()?;
     let fdr = args.fdr.unwrap_or(config.analytics.fdr);

@@ -4,7 +4,7 @@ use super::{CommandError, Outcome};
 use crate::cli::{CodesArgs, CodesFormat};
 use crate::model::catalogue::{Catalogue, parse_seed, to_csv};
 
-pub fn run(args: &CodesArgs) -> Result<Outcome, CommandError> {
+pub(super) fn run(args: &CodesArgs) -> Result<Outcome, CommandError> {
     let owned;
     let entries = match &args.seed {
         Some(path) => {

@@ -17,7 +17,7 @@ fn state_dir(lake: &Path) -> std::path::PathBuf {
 }
 
 /// Resolves a fetch's settings once.
-pub fn settings(
+pub(super) fn settings(
     config: &Config,
     inbox: &Path,
     args: Option<&FetchArgs>,
@@ -54,7 +54,7 @@ pub fn settings(
     })
 }
 
-pub fn run(config: &Config, args: &FetchArgs) -> Result<Outcome, CommandError> {
+pub(super) fn run(config: &Config, args: &FetchArgs) -> Result<Outcome, CommandError> {
     let s = settings(config, &args.inbox, Some(args))?;
     let summary = fetch::fetch(&s)?;
     print_summary(&summary, &s);
@@ -62,7 +62,7 @@ pub fn run(config: &Config, args: &FetchArgs) -> Result<Outcome, CommandError> {
 }
 
 /// `fetch: 2 reports (18,204 bytes) into inbox/, 5 fetched before, 1 still in progress`.
-pub fn print_summary(summary: &FetchSummary, s: &FetchSettings) {
+pub(super) fn print_summary(summary: &FetchSummary, s: &FetchSettings) {
     let bytes: u64 = summary.fetched.iter().map(|(_, b)| b).sum();
     let n = summary.fetched.len();
     let window = match (summary.since, summary.until) {

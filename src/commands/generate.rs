@@ -6,7 +6,7 @@ use super::{CommandError, Outcome, thousands};
 use crate::cli::{BankFormatArg, GenerateArgs};
 use crate::generate::{BankFormat, GenerateOptions, generate};
 
-pub fn run(args: &GenerateArgs) -> Result<Outcome, CommandError> {
+pub(super) fn run(args: &GenerateArgs) -> Result<Outcome, CommandError> {
     let start = Instant::now();
     let s = generate(&GenerateOptions {
         orders: args.orders,

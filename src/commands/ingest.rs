@@ -9,7 +9,7 @@ use crate::ingest::{FileStatus, IngestOptions, IngestReport, ingest};
 use crate::lake::{Lake, LockMode};
 use crate::settings::Config;
 
-pub fn run(config: &Config, args: &IngestArgs) -> Result<Outcome, CommandError> {
+pub(super) fn run(config: &Config, args: &IngestArgs) -> Result<Outcome, CommandError> {
     let lake = Lake::open(
         &config.lake,
         if args.wait {
@@ -31,7 +31,7 @@ pub fn run(config: &Config, args: &IngestArgs) -> Result<Outcome, CommandError> 
 }
 
 /// The ingest options of the configuration (the plausible-time window at this run's clock).
-pub fn options(config: &Config, progress: bool) -> Result<IngestOptions, CommandError> {
+pub(super) fn options(config: &Config, progress: bool) -> Result<IngestOptions, CommandError> {
     Ok(IngestOptions {
         progress,
         memory_budget: config.ingest.memory_budget_mb as usize * (1 << 20),
@@ -44,7 +44,7 @@ pub fn options(config: &Config, progress: bool) -> Result<IngestOptions, Command
 }
 
 /// Exit 1 when rejected rows plus unreadable files exceed the threshold.
-pub fn outcome(report: &IngestReport, config: &Config) -> Outcome {
+pub(super) fn outcome(report: &IngestReport, config: &Config) -> Outcome {
     let findings = report.rows_rejected() + report.files_failed() as u64;
     if findings > config.thresholds.max_rejected_rows {
         Outcome::Findings
@@ -55,14 +55,14 @@ pub fn outcome(report: &IngestReport, config: &Config) -> Outcome {
 
 /// How much of an ingest to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detail {
+pub(super) enum Detail {
     /// One line per file read in this run.
     PerFile,
     /// Totals per kind of file.
     PerKind,
 }
 
-pub fn print_report(report: &IngestReport, lake: &str, seconds: f64, detail: Detail) {
+pub(super) fn print_report(report: &IngestReport, lake: &str, seconds: f64, detail: Detail) {
     let skipped = report
         .files
         .iter()

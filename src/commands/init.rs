@@ -6,7 +6,7 @@ use super::{CommandError, Outcome};
 use crate::cli::InitArgs;
 use crate::settings::{DEFAULT_CONFIG, INIT_TEMPLATE};
 
-pub fn run(args: &InitArgs, config_flag: Option<&Path>) -> Result<Outcome, CommandError> {
+pub(super) fn run(args: &InitArgs, config_flag: Option<&Path>) -> Result<Outcome, CommandError> {
     let path: PathBuf = args
         .path
         .clone()

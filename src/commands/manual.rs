@@ -8,13 +8,13 @@ use clap::CommandFactory;
 use super::{CommandError, Outcome};
 use crate::cli::{Cli, CompletionsArgs, ManArgs};
 
-pub fn completions(args: &CompletionsArgs) -> Result<Outcome, CommandError> {
+pub(super) fn completions(args: &CompletionsArgs) -> Result<Outcome, CommandError> {
     let mut cmd = Cli::command();
     clap_complete::generate(args.shell, &mut cmd, "payrecon", &mut std::io::stdout());
     Ok(Outcome::Clean)
 }
 
-pub fn man(args: &ManArgs) -> Result<Outcome, CommandError> {
+pub(super) fn man(args: &ManArgs) -> Result<Outcome, CommandError> {
     let cmd = Cli::command();
     let io =
         |path: std::path::PathBuf| move |e: std::io::Error| CommandError::Io { path, source: e };

@@ -13,7 +13,7 @@ use crate::query::QueryError;
 
 /// How a command's table shows on a terminal.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct View {
+pub(super) struct View {
     /// The columns a terminal table shows by default besides the dimensions (empty: all).
     pub compact: &'static [&'static str],
     /// Rates and shares as percentages.
@@ -86,7 +86,11 @@ fn compact(df: &DataFrame, view: &View) -> DataFrame {
 ///
 /// Every CSV goes through [`crate::export::write_csv`] (formula-like text neutralised, as in
 /// the reports); every text format shows binary columns as hex.
-pub fn write_frame(df: DataFrame, args: &OutputArgs, view: View) -> Result<(), CommandError> {
+pub(super) fn write_frame(
+    df: DataFrame,
+    args: &OutputArgs,
+    view: View,
+) -> Result<(), CommandError> {
     let terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let format = args.format.unwrap_or(if terminal {
         QueryFormat::Table

@@ -11,21 +11,21 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
 /// Turns the progress lines on (a terminal, human logs, not quiet) for this process.
-pub fn enable(on: bool) {
+pub(super) fn enable(on: bool) {
     ENABLED.store(on, Ordering::Relaxed);
 }
 
 /// One step's progress line; cleared when dropped.
-pub struct Step(ProgressBar);
+pub(super) struct Step(ProgressBar);
 
 impl Step {
     /// A spinner named `what` (e.g. `reconciling`).
-    pub fn new(what: &str) -> Step {
+    pub(super) fn new(what: &str) -> Step {
         Step::make(what, None)
     }
 
     /// `what n/total`, advanced by [`Step::inc`].
-    pub fn counted(what: &str, total: u64) -> Step {
+    pub(super) fn counted(what: &str, total: u64) -> Step {
         Step::make(what, Some(total))
     }
 
@@ -46,7 +46,7 @@ impl Step {
         Step(bar)
     }
 
-    pub fn inc(&self) {
+    pub(super) fn inc(&self) {
         self.0.inc(1);
     }
 }

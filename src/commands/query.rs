@@ -7,7 +7,7 @@ use crate::lake::Lake;
 use crate::query::{run as run_sql, sql_text};
 use crate::settings::Config;
 
-pub fn run(config: &Config, args: &QueryArgs) -> Result<Outcome, CommandError> {
+pub(super) fn run(config: &Config, args: &QueryArgs) -> Result<Outcome, CommandError> {
     let lake = Lake::read_only(&config.lake)?;
     let sql = sql_text(&args.query)?;
     // The results of `payrecon run` (and of `payrecon reconcile` with its default --out).

@@ -47,7 +47,7 @@ pub(crate) fn options(
 /// The attempt facts and the reconciliation of the lake named by the configuration, built side
 /// by side. Both read `orders` and `charges`: those are read once (the union of their columns)
 /// and shared.
-pub fn facts_and_reconciliation(
+pub(super) fn facts_and_reconciliation(
     config: &Config,
     cutoff: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(facts::KeyedFacts, load::Inputs, Reconciliation), CommandError> {
@@ -106,7 +106,7 @@ pub fn facts_and_reconciliation(
 }
 
 /// Loads the lake and reconciles it.
-pub fn reconcile_lake(
+pub(super) fn reconcile_lake(
     config: &Config,
     cutoff: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(load::Inputs, Reconciliation), CommandError> {
@@ -135,7 +135,7 @@ fn reconciled(
 
 /// Counts per status and amounts at stake per currency, for the terminal.
 /// `EUR 1,234.56`, `JPY 2,372`: an amount in lake units with its currency's digits.
-pub fn money_words(currency: crate::model::money::Currency, v: i64) -> String {
+pub(super) fn money_words(currency: crate::model::money::Currency, v: i64) -> String {
     let text = amount_text(v);
     let text = if currency.exponent() == 0 {
         text.split('.').next().unwrap_or(&text).to_string()
@@ -159,7 +159,7 @@ fn stake(r: &ResultRow) -> i64 {
 }
 
 /// The exceptions a person should look at first: by severity, then amount at stake, then age.
-pub fn top_exceptions<'a>(
+pub(super) fn top_exceptions<'a>(
     rows: impl Iterator<Item = &'a ResultRow>,
     cutoff: i64,
     n: usize,
@@ -189,7 +189,7 @@ pub fn top_exceptions<'a>(
 }
 
 /// Exceptions shown by name under a summary.
-pub const TOP_EXCEPTIONS: usize = 5;
+pub(super) const TOP_EXCEPTIONS: usize = 5;
 
 /// The reconciliation in words: per layer, each status with its count and meaning, then the
 /// exceptions by severity, the amount at stake per currency and the first ones to look at.
@@ -272,7 +272,7 @@ fn summary(rec: &Reconciliation) -> String {
 }
 
 /// Exceptions counted by severity: high, medium, low.
-pub fn severity_counts<'a>(rows: impl Iterator<Item = &'a ResultRow>) -> [u64; 3] {
+pub(super) fn severity_counts<'a>(rows: impl Iterator<Item = &'a ResultRow>) -> [u64; 3] {
     let mut counts = [0u64; 3];
     for r in rows {
         counts[r.status.severity() as usize] += 1;
@@ -280,12 +280,12 @@ pub fn severity_counts<'a>(rows: impl Iterator<Item = &'a ResultRow>) -> [u64; 3
     counts
 }
 
-pub fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
+pub(super) fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
     exceptions_outcome(config, severity_counts(rec.exceptions()))
 }
 
 /// [`outcome`] from the exceptions counted by severity.
-pub fn exceptions_outcome(config: &Config, counts: [u64; 3]) -> Outcome {
+pub(super) fn exceptions_outcome(config: &Config, counts: [u64; 3]) -> Outcome {
     if config.thresholds.exceeded(counts).is_empty() {
         Outcome::Clean
     } else {
@@ -295,7 +295,11 @@ pub fn exceptions_outcome(config: &Config, counts: [u64; 3]) -> Outcome {
 
 /// The closing lines of a summary about exceptions: whether they are findings (and why), and
 /// where they are listed. None when there are none.
-pub fn exceptions_verdict(config: &Config, counts: [u64; 3], listed_in: &Path) -> Option<String> {
+pub(super) fn exceptions_verdict(
+    config: &Config,
+    counts: [u64; 3],
+    listed_in: &Path,
+) -> Option<String> {
     let total: u64 = counts.iter().sum();
     if total == 0 {
         return None;
@@ -329,11 +333,14 @@ fn by_severity(counts: [u64; 3]) -> String {
 }
 
 /// `1 exception`, `2 exceptions`.
-pub fn plural(n: u64, what: &str) -> String {
+pub(super) fn plural(n: u64, what: &str) -> String {
     format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
-pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, CommandError> {
+pub(super) fn run_reconcile(
+    config: &Config,
+    args: &ReconcileArgs,
+) -> Result<Outcome, CommandError> {
     let progress = super::progress::Step::new("reconciling");
     let (_, rec) = reconcile_lake(config, args.cutoff)?;
     drop(progress);
@@ -363,7 +370,7 @@ pub fn run_reconcile(config: &Config, args: &ReconcileArgs) -> Result<Outcome, C
 }
 
 /// The local days of `month`, first and last.
-pub fn month_local_days(month: Month, tz: chrono_tz::Tz) -> (i32, i32) {
+pub(super) fn month_local_days(month: Month, tz: chrono_tz::Tz) -> (i32, i32) {
     let day = |ts: i64| {
         crate::model::time::to_epoch_days(
             crate::model::time::from_micros(ts)
@@ -375,7 +382,7 @@ pub fn month_local_days(month: Month, tz: chrono_tz::Tz) -> (i32, i32) {
 }
 
 /// Whether anything is dated in `month`: an attempt, a settlement line or a bank line.
-pub fn month_has_data(
+pub(super) fn month_has_data(
     inputs: &load::Inputs,
     facts: Option<&facts::Facts>,
     month: Month,
@@ -391,7 +398,7 @@ pub fn month_has_data(
 }
 
 /// `; the lake has settlement lines from A to B and attempts from C to D` (what it has).
-pub fn lake_span(inputs: &load::Inputs, facts: Option<&facts::Facts>) -> String {
+pub(super) fn lake_span(inputs: &load::Inputs, facts: Option<&facts::Facts>) -> String {
     let day = |ts: i64| crate::model::time::from_micros(ts).date_naive();
     let mut parts = Vec::new();
     let posted = inputs.lines.iter().map(|l| l.posted);
@@ -412,7 +419,7 @@ pub fn lake_span(inputs: &load::Inputs, facts: Option<&facts::Facts>) -> String 
     }
 }
 
-pub fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, CommandError> {
+pub(super) fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, CommandError> {
     let tz = config.tz().map_err(CommandError::Usage)?;
     let month = Month::parse(&args.month, tz)
         .ok_or_else(|| CommandError::Usage(format!("--month {:?} is not YYYY-MM", args.month)))?;

@@ -39,7 +39,7 @@ fn default_month(facts: &crate::analytics::facts::Facts, cutoff: i64, tz: chrono
     }
 }
 
-pub fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandError> {
+pub(super) fn run(config: &Config, args: &ReportCmdArgs) -> Result<Outcome, CommandError> {
     let start = Instant::now();
     let tz = config.tz().map_err(CommandError::Usage)?;
     let progress = super::progress::Step::new("reconciling");

@@ -22,11 +22,11 @@ use crate::model::schema::TABLES;
 use crate::settings::Config;
 
 /// File name of the state, in the reports folder.
-pub const STATE_FILE: &str = ".payrecon-run.json";
+pub(super) const STATE_FILE: &str = ".payrecon-run.json";
 
 /// What a run said at its end, repeated by a run that finds nothing changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
+pub(super) struct Summary {
     /// Approval rate of the attempts of the last 7 local days with data.
     pub approval_rate_7d: Option<f64>,
     pub exceptions_high: u64,
@@ -53,7 +53,7 @@ fn yes() -> bool {
 
 /// The state file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunState {
+pub(super) struct RunState {
     /// Digest of everything the outputs are computed from ([`inputs_key`]).
     pub inputs: String,
     /// Every output of the run, relative to the reports folder: `xxh3-128 hex:bytes`.
@@ -66,7 +66,7 @@ pub struct RunState {
 /// reconciliation, reports and outcome, `--cutoff`, and the lake's data: the relative path and
 /// size of every data file of every table. Every ingest that changes rows adds a part to the
 /// `files` table, so a changed lake never keeps its listing.
-pub fn inputs_key(
+pub(super) fn inputs_key(
     lake: &Lake,
     config: &Config,
     cutoff: Option<chrono::DateTime<chrono::Utc>>,
@@ -99,7 +99,7 @@ pub fn inputs_key(
 }
 
 /// `xxh3-128 hex:bytes` of a file, or `None` when it cannot be read.
-pub fn file_digest(path: &Path) -> Option<String> {
+pub(super) fn file_digest(path: &Path) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
     Some(format!("{:032x}:{}", xxh3_128(&bytes), bytes.len()))
 }
@@ -108,7 +108,7 @@ impl RunState {
     /// The state of the outputs `files` (paths inside `reports`) as they are on disk now, read
     /// and hashed in parallel; `known`: digests already at hand (by path, as [`file_digest`]
     /// gives them).
-    pub fn of_outputs(
+    pub(super) fn of_outputs(
         reports: &Path,
         inputs: String,
         files: &[PathBuf],
@@ -141,13 +141,13 @@ impl RunState {
     }
 
     /// The last run's state, if there is a readable one.
-    pub fn load(reports: &Path) -> Option<RunState> {
+    pub(super) fn load(reports: &Path) -> Option<RunState> {
         let text = std::fs::read_to_string(reports.join(STATE_FILE)).ok()?;
         serde_json::from_str(&text).ok()
     }
 
     /// Writes the state atomically (written last: it vouches for the outputs).
-    pub fn save(&self, reports: &Path) -> Result<(), CommandError> {
+    pub(super) fn save(&self, reports: &Path) -> Result<(), CommandError> {
         let mut text = serde_json::to_string_pretty(self).expect("the state serialises");
         text.push('\n');
         crate::durable::write_atomic(&reports.join(STATE_FILE), text.as_bytes())?;
@@ -157,7 +157,7 @@ impl RunState {
     /// Are these inputs the state's, and every output still the bytes the state names?
     /// Whether every output it recorded below `prefix` (a folder of the reports, `reconcile/`)
     /// still has its recorded bytes, and it recorded some.
-    pub fn holds_under(&self, reports: &Path, prefix: &str) -> bool {
+    pub(super) fn holds_under(&self, reports: &Path, prefix: &str) -> bool {
         use rayon::prelude::*;
         let under: Vec<(&String, &String)> = self
             .outputs
@@ -170,7 +170,7 @@ impl RunState {
                 .all(|(rel, digest)| file_digest(&reports.join(rel)).as_deref() == Some(*digest))
     }
 
-    pub fn still_holds(&self, reports: &Path, inputs: &str) -> bool {
+    pub(super) fn still_holds(&self, reports: &Path, inputs: &str) -> bool {
         self.inputs == inputs
             && !self.outputs.is_empty()
             && self

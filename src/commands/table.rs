@@ -7,7 +7,7 @@ use polars::prelude::*;
 
 /// How a table is laid out.
 #[derive(Debug, Clone, Default)]
-pub struct Layout {
+pub(super) struct Layout {
     /// The widest a line may be (the terminal's width); `None`: no limit.
     pub max_width: Option<usize>,
     /// Rates, shares and changes (by column name) as percentages and points.
@@ -64,7 +64,7 @@ fn cut(text: &str, max: usize) -> String {
 }
 
 /// The table as text, ending with a line that counts the rows (and names the columns left out).
-pub fn render(df: &DataFrame, layout: &Layout) -> String {
+pub(super) fn render(df: &DataFrame, layout: &Layout) -> String {
     let columns = df.columns();
     let max_cell = if layout.max_cell == 0 {
         usize::MAX

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod keys;
 pub mod money;
 pub mod schema;
+pub mod states;
 pub mod time;
 
 use std::fmt;

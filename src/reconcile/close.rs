@@ -14,6 +14,7 @@ use super::load::Inputs;
 use super::load::Text;
 use super::{Counterparts, ItemType, Reconciliation, ResultRow, Status};
 use crate::model::money::Currency;
+use crate::model::states::TransactionType;
 
 /// One month in the merchant's time zone.
 #[derive(Debug, Clone, Copy)]
@@ -201,12 +202,13 @@ impl ClosePack {
     }
 }
 
-fn category(ttype: &str) -> u8 {
+fn category(ttype: TransactionType) -> u8 {
+    use TransactionType as T;
     match ttype {
-        "Capture" => 0,
-        "Refund" => 1,
-        "Chargeback" | "A-to-z Guarantee Claim" | "Dispute" => 2,
-        "Transfer" => 4,
+        T::Capture => 0,
+        T::Refund => 1,
+        T::Chargeback | T::AtoZGuaranteeClaim | T::Dispute => 2,
+        T::Transfer => 4,
         _ => 3,
     }
 }
@@ -352,7 +354,7 @@ impl<'a> CloseIndex<'a> {
             .par_iter()
             .zip(settlement_of)
             .map(|(l, settlement)| {
-                let category = category(&l.ttype);
+                let category = category(l.ttype);
                 LineFact {
                     effective: if category == 4 {
                         ends.get(&*l.settlement_id).copied().unwrap_or(l.posted)
@@ -1017,7 +1019,7 @@ mod tests {
             posted,
             txn_id: None,
             seller_ref: None,
-            ttype: Text::from("Capture"),
+            ttype: TransactionType::Capture,
             seller_order: None,
             store: None,
             currency: Currency::EUR,

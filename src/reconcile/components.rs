@@ -26,6 +26,7 @@ use super::ItemType;
 use super::links::{AnyLink, KEY_SLOTS, Keys, Row};
 use super::load::{Charge, Inputs, Line, Order, Refund};
 use crate::model::keys::Namespace;
+use crate::model::states::RefundState;
 
 /// A component's label.
 pub type Component = u32;
@@ -204,7 +205,7 @@ fn charge_row(c: &Charge) -> (u64, u64) {
 fn refund_row(r: &Refund) -> (u64, u64) {
     let d = Digest::new(REFUND_ROW)
         .text(Some(&r.charge_id))
-        .int(Some((&*r.state == "Refunded") as i64))
+        .int(Some((r.state == RefundState::Refunded) as i64))
         .int(Some(r.amount))
         .text(Some(r.currency.code()))
         .int(Some(r.updated))
@@ -770,7 +771,7 @@ pub(crate) fn write_hashed(
 
 impl Sink {
     /// Hands the buffer to the writer when it holds a batch.
-    pub fn maybe_flush(&mut self) {
+    pub(crate) fn maybe_flush(&mut self) {
         if self.buf.len() >= SINK_BATCH {
             self.flush();
         }

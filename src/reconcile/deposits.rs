@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 use super::load::{self, Line, Text};
 use super::{Counterparts, DAY_US, ItemType, Options, ResultRow, Status};
 use crate::model::money::Currency;
+use crate::model::states::TransactionType;
 
 /// Text compared case-insensitively with runs of white space collapsed: upper case, one space.
 pub fn normalise_reference(text: &str) -> String {
@@ -59,7 +60,7 @@ pub(super) fn reconcile(
     }
     let mut transfers: Vec<(&Line, i64)> = lines
         .iter()
-        .filter(|l| &*l.ttype == "Transfer")
+        .filter(|l| l.ttype == TransactionType::Transfer)
         .map(|l| (l, ends.get(&*l.settlement_id).copied().unwrap_or(l.posted)))
         .collect();
     transfers.sort_by(|a, b| (a.1, &a.0.settlement_id).cmp(&(b.1, &b.0.settlement_id)));

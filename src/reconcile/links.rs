@@ -91,6 +91,7 @@ impl<A: Side + Sync, B: Side + Sync> AnyLink for Link<A, B> {
 mod tests {
     use super::*;
     use crate::model::money::Currency;
+    use crate::model::states::{ChargeState, RefundState, TransactionType};
     use crate::reconcile::components::{Components, all_links as all, push_keys};
     use crate::reconcile::load::{Inputs, Text};
     use crate::reconcile::{ItemType, Options, orders, reconcile, settlement_lines};
@@ -120,7 +121,7 @@ mod tests {
             permission: t(permission),
             merchant_ref: merchant.map(t),
             seller_ref: seller.map(t),
-            state: t("Captured"),
+            state: ChargeState::Captured,
             capture_amount: Some(1000),
             currency: Currency::EUR,
             created: 10 * DAY,
@@ -133,7 +134,7 @@ mod tests {
         Refund {
             id: t(id),
             charge_id: t(charge_id),
-            state: t("Refunded"),
+            state: RefundState::Refunded,
             amount: 1000,
             currency: Currency::EUR,
             created: 11 * DAY,
@@ -154,7 +155,7 @@ mod tests {
             posted: 12 * DAY,
             txn_id: txn.map(t),
             seller_ref: seller.map(t),
-            ttype: t(ttype),
+            ttype: TransactionType::parse(ttype),
             seller_order: order.map(t),
             store: None,
             currency: Currency::EUR,

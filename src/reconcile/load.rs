@@ -15,6 +15,7 @@ use crate::lake::Lake;
 use crate::lake::columns::{self, Batch, opt_value};
 use crate::model::money::Currency;
 use crate::model::schema::{CHARGES, DEPOSITS, ORDERS, REFUNDS, SETTLEMENT_LINES, SETTLEMENTS};
+use crate::model::states::{ChargeState, RefundState, TransactionType};
 
 /// A shared, immutable piece of text (an id, a state, a file name).
 pub type Text = arcstr::Substr;
@@ -38,7 +39,7 @@ pub struct Charge {
     pub permission: Text,
     pub merchant_ref: Option<Text>,
     pub seller_ref: Option<Text>,
-    pub state: Text,
+    pub state: ChargeState,
     pub capture_amount: Option<i64>,
     pub currency: Currency,
     pub created: i64,
@@ -49,15 +50,12 @@ pub struct Charge {
 
 impl Charge {
     pub fn captured(&self) -> bool {
-        &*self.state == "Captured"
+        self.state.is_captured()
     }
 
     /// Still capturable: `AuthorizationInitiated`, `Authorized` or `CaptureInitiated`.
     pub fn capturable(&self) -> bool {
-        matches!(
-            &*self.state,
-            "AuthorizationInitiated" | "Authorized" | "CaptureInitiated"
-        )
+        self.state.is_capturable()
     }
 }
 
@@ -65,7 +63,7 @@ impl Charge {
 pub struct Refund {
     pub id: Text,
     pub charge_id: Text,
-    pub state: Text,
+    pub state: RefundState,
     pub amount: i64,
     pub currency: Currency,
     /// Creation time (µs): the refund's lake partition.
@@ -79,7 +77,7 @@ pub struct Line {
     pub posted: i64,
     pub txn_id: Option<Text>,
     pub seller_ref: Option<Text>,
-    pub ttype: Text,
+    pub ttype: TransactionType,
     pub seller_order: Option<Text>,
     pub store: Option<Text>,
     pub currency: Currency,
@@ -168,6 +166,37 @@ impl<'a> Shared<'a> {
         let o = self.array.value_offsets();
         (self.array.is_valid(i) && o[i] != o[i + 1]).then(|| self.get(i))
     }
+}
+
+/// Every row's value of a closed set (a state, a type), checked: the lake holds only values
+/// ingest accepted, so one `parse` refuses is a corrupt lake. Runs of one value parse once.
+fn codes<T: Copy>(
+    path: &Path,
+    b: &RecordBatch,
+    name: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, ReconcileError> {
+    let a = columns::text(path, b, name)?;
+    let mut out = Vec::with_capacity(a.len());
+    let mut last: Option<(&str, T)> = None;
+    for i in 0..a.len() {
+        let text = a.value(i);
+        let v = match last {
+            Some((t, v)) if t == text => v,
+            _ => {
+                let v = parse(text).ok_or_else(|| {
+                    crate::lake::LakeError::corrupt(
+                        path,
+                        format!("column {name} holds {text:?}, which no ingest writes"),
+                    )
+                })?;
+                last = Some((text, v));
+                v
+            }
+        };
+        out.push(v);
+    }
+    Ok(out)
 }
 
 /// Every row's currency, checked (the lake holds only supported ones).
@@ -317,7 +346,7 @@ fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
                     Shared::new(p, b, "charge_permission_id")?,
                     Shared::new(p, b, "merchant_reference_id")?,
                     Shared::new(p, b, "seller_reference_id")?,
-                    Shared::new(p, b, "state")?,
+                    codes(p, b, "state", ChargeState::parse)?,
                 ),
                 columns::money(p, b, "capture_amount")?,
                 currencies(p, b, "currency")?,
@@ -334,13 +363,13 @@ fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
             permission: perm.get(i),
             merchant_ref: mref.opt(i),
             seller_ref: sref.opt(i),
-            state: state.get(i),
+            state: state[i],
             capture_amount: opt_value(*cap, i).map(|v| v as i64),
             currency: cur[i],
             created: created.value(i),
             updated: updated.value(i),
             facts_digest: facts_digest(&[
-                Some(state.get(i).as_bytes()),
+                Some(state[i].as_str().as_bytes()),
                 reason.is_valid(i).then(|| reason.value(i).as_bytes()),
                 opt_value(*amount, i)
                     .map(|v| v.to_le_bytes())
@@ -386,7 +415,7 @@ fn load_refunds(batches: Vec<Batch>) -> Result<Vec<Refund>, ReconcileError> {
             Ok((
                 Shared::new(p, b, "refund_id")?,
                 Shared::new(p, b, "charge_id")?,
-                Shared::new(p, b, "state")?,
+                codes(p, b, "state", RefundState::parse)?,
                 columns::money(p, b, "refund_amount")?,
                 currencies(p, b, "currency")?,
                 columns::timestamp(p, b, "creation_timestamp")?,
@@ -396,7 +425,7 @@ fn load_refunds(batches: Vec<Batch>) -> Result<Vec<Refund>, ReconcileError> {
         |(id, charge, state, amount, cur, created, updated), i| Refund {
             id: id.get(i),
             charge_id: charge.get(i),
-            state: state.get(i),
+            state: state[i],
             amount: amount.value(i) as i64,
             currency: cur[i],
             created: created.value(i),
@@ -433,7 +462,9 @@ fn load_lines(batches: Vec<Batch>) -> Result<Vec<Line>, ReconcileError> {
                     Shared::new(p, b, "settlement_id")?,
                     Shared::new(p, b, "amazon_transaction_id")?,
                     Shared::new(p, b, "seller_reference_id")?,
-                    Shared::new(p, b, "transaction_type")?,
+                    codes(p, b, "transaction_type", |t| {
+                        Some(TransactionType::parse(t))
+                    })?,
                     Shared::new(p, b, "seller_order_id")?,
                     Shared::new(p, b, "store_name")?,
                     Shared::new(p, b, "source_file")?,
@@ -462,7 +493,7 @@ fn load_lines(batches: Vec<Batch>) -> Result<Vec<Line>, ReconcileError> {
             posted: posted.value(i),
             txn_id: txn.opt(i),
             seller_ref: sref.opt(i),
-            ttype: ttype.get(i),
+            ttype: ttype[i],
             seller_order: sorder.opt(i),
             store: store.opt(i),
             currency: cur[i],
@@ -517,7 +548,9 @@ fn line_heads_into(batches: &[Batch], out: &mut Vec<Line>) -> Result<(), Reconci
             Ok((
                 (
                     Shared::new(p, b, "settlement_id")?,
-                    Shared::new(p, b, "transaction_type")?,
+                    codes(p, b, "transaction_type", |t| {
+                        Some(TransactionType::parse(t))
+                    })?,
                     Shared::new(p, b, "store_name")?,
                 ),
                 (
@@ -535,7 +568,7 @@ fn line_heads_into(batches: &[Batch], out: &mut Vec<Line>) -> Result<(), Reconci
             posted: posted.value(i),
             txn_id: None,
             seller_ref: None,
-            ttype: ttype.get(i),
+            ttype: ttype[i],
             seller_order: None,
             store: store.opt(i),
             currency: cur[i],

@@ -12,6 +12,7 @@ use super::links::{AnyLink, Link};
 use super::load::{Charge, Inputs, Order, Refund, Text};
 use super::{Counterparts, ItemType, ResultRow, Status};
 use crate::model::keys::Namespace;
+use crate::model::states::RefundState;
 
 /// A charge's order by the order id it carries.
 pub(crate) const CHARGE_ORDER_ID: Link<Charge, Order> = Link {
@@ -156,7 +157,7 @@ pub(super) fn reconcile(
         }
     }
     for r in &inputs.refunds {
-        if &*r.state != "Refunded" {
+        if r.state != RefundState::Refunded {
             continue;
         }
         if let Some(oi) = ix.charge_of(r).and_then(|ci| charge_order[ci]) {

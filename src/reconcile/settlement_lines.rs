@@ -12,6 +12,7 @@ use super::orders::Index;
 use super::{Counterparts, DAY_US, ItemType, Options, ResultRow, Status};
 use crate::model::keys::Namespace;
 use crate::model::money::Currency;
+use crate::model::states::{RefundState, TransactionType};
 
 /// A captured charge's line, by the id the line names it by.
 pub(crate) const CHARGE_LINE: Link<Charge, Line> = Link {
@@ -81,22 +82,22 @@ struct Settleable<'a> {
 /// Capture and Refund lines by (type, `AmazonTransactionId`): the first line of each key, and a
 /// chain from each line to the next of the same key (duplicates are rare: no vector per key).
 pub(super) struct TxnIndex<'a> {
-    by_txn: FxHashMap<(&'a str, &'a str), u32>,
+    by_txn: FxHashMap<(TransactionType, &'a str), u32>,
     next_same: Vec<u32>,
 }
 
 pub(super) fn txn_index(inputs: &Inputs) -> TxnIndex<'_> {
-    let mut by_txn: FxHashMap<(&str, &str), u32> =
+    let mut by_txn: FxHashMap<(TransactionType, &str), u32> =
         FxHashMap::with_capacity_and_hasher(inputs.lines.len(), Default::default());
     let mut next_same: Vec<u32> = vec![u32::MAX; inputs.lines.len()];
     for (li, l) in inputs.lines.iter().enumerate().rev() {
-        let t = match &*l.ttype {
-            "Capture" => (CHARGE_LINE.b)(l),
-            "Refund" => (REFUND_LINE.b)(l),
+        let t = match l.ttype {
+            TransactionType::Capture => (CHARGE_LINE.b)(l),
+            TransactionType::Refund => (REFUND_LINE.b)(l),
             _ => None,
         };
         if let Some(t) = t {
-            match by_txn.entry((&*l.ttype, t)) {
+            match by_txn.entry((l.ttype, t)) {
                 std::collections::hash_map::Entry::Occupied(mut e) => {
                     next_same[li] = *e.get();
                     *e.get_mut() = li as u32;
@@ -142,7 +143,7 @@ pub(super) fn reconcile(
         }
     }
     for r in &inputs.refunds {
-        if &*r.state == "Refunded" {
+        if r.state == RefundState::Refunded {
             let ci = orders.charge_of(r);
             items.push(Settleable {
                 item_type: ItemType::Refund,
@@ -158,9 +159,9 @@ pub(super) fn reconcile(
     }
     let line_type = |t: ItemType| {
         if t == ItemType::Charge {
-            "Capture"
+            TransactionType::Capture
         } else {
-            "Refund"
+            TransactionType::Refund
         }
     };
     let TxnIndex { by_txn, next_same } = txn;
@@ -215,20 +216,20 @@ pub(super) fn reconcile(
         }
     }
     // Reference fallback over the lines no item took by id.
-    type Key<'a> = (&'a str, Currency, i64, &'a str);
+    type Key<'a> = (TransactionType, Currency, i64, &'a str);
     let mut by_ref: FxHashMap<Key, Vec<usize>> = FxHashMap::default();
     let mut by_order: FxHashMap<Key, Vec<usize>> = FxHashMap::default();
     for (li, l) in inputs.lines.iter().enumerate() {
-        if (&*l.ttype == "Capture" || &*l.ttype == "Refund") && line_status[li].is_none() {
+        if l.ttype.is_settleable() && line_status[li].is_none() {
             if let Some(r) = (CHARGE_LINE_REFERENCE.b)(l) {
                 by_ref
-                    .entry((&*l.ttype, l.currency, l.amount, r))
+                    .entry((l.ttype, l.currency, l.amount, r))
                     .or_default()
                     .push(li);
             }
             if let Some(o) = (ORDER_LINE.b)(l) {
                 by_order
-                    .entry((&*l.ttype, l.currency, l.amount, o))
+                    .entry((l.ttype, l.currency, l.amount, o))
                     .or_default()
                     .push(li);
             }
@@ -296,10 +297,7 @@ pub(super) fn reconcile(
     }
     // Indexed (not filtered) parallel rows are written straight into `rows`.
     let settleable: Vec<usize> = (0..inputs.lines.len())
-        .filter(|&li| {
-            let t = &*inputs.lines[li].ttype;
-            t == "Capture" || t == "Refund"
-        })
+        .filter(|&li| inputs.lines[li].ttype.is_settleable())
         .collect();
     rows.par_extend(settleable.into_par_iter().map(|li| {
         let l = &inputs.lines[li];

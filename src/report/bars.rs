@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use super::{Rate, pct};
 
 /// One bar of a rate chart.
-pub struct RateBar {
+pub(super) struct RateBar {
     pub label: String,
     pub rate: Rate,
     pub low_volume: bool,
@@ -21,7 +21,7 @@ pub struct RateBar {
 }
 
 /// One bar of a count chart.
-pub struct CountBar {
+pub(super) struct CountBar {
     pub label: String,
     pub count: u64,
     pub share: Option<f64>,
@@ -41,7 +41,7 @@ fn at(v: f64) -> String {
 
 /// Rate bars, highest rate first (ties by label) unless `keep_order` (an ordinal dimension
 /// such as the value band), with `overall` as the reference line.
-pub fn rate_bars(
+pub(super) fn rate_bars(
     chart: &str,
     title: &str,
     bars: &mut [RateBar],
@@ -100,7 +100,7 @@ pub fn rate_bars(
 }
 
 /// Count bars in the order given, scaled to the largest.
-pub fn count_bars(chart: &str, title: &str, bars: &[CountBar]) -> Markup {
+pub(super) fn count_bars(chart: &str, title: &str, bars: &[CountBar]) -> Markup {
     let max = bars.iter().map(|b| b.count).max().unwrap_or(0).max(1) as f64;
     html! {
         div class="bars" data-chart=(chart) role="figure" aria-label=(title) {

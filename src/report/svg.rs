@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use super::{Rate, pct};
 
 /// One day of a trend.
-pub struct TrendPoint {
+pub(super) struct TrendPoint {
     pub label: String,
     pub rate: Rate,
 }
@@ -25,7 +25,7 @@ fn f(v: f64) -> String {
 
 /// The trend's rate axis: from a round value below every rate and bound, to 100 % (a line
 /// chart need not start at 0; the page says where it starts).
-pub fn axis_start(rates: impl Iterator<Item = f64>) -> f64 {
+pub(super) fn axis_start(rates: impl Iterator<Item = f64>) -> f64 {
     let min = rates.fold(1.0f64, f64::min);
     ((min * 10.0).floor() / 10.0 - 0.1).clamp(0.0, 0.9)
 }
@@ -59,7 +59,7 @@ fn label_every(w: f64, n: usize) -> usize {
 
 /// The daily attempt approval rate as a line with its 95 % interval band; one point per day
 /// with decided attempts. `w` is the drawing's width (760 on a screen, 360 on a phone).
-pub fn trend(chart: &str, title: &str, points: &[TrendPoint], w: f64) -> Markup {
+pub(super) fn trend(chart: &str, title: &str, points: &[TrendPoint], w: f64) -> Markup {
     let (h, top, bottom) = (if w < 500.0 { 220.0 } else { 260.0 }, 14.0, 34.0);
     let (left, right) = (LEFT, RIGHT);
     let lo = axis_start(
@@ -126,7 +126,7 @@ pub fn trend(chart: &str, title: &str, points: &[TrendPoint], w: f64) -> Markup 
 }
 
 /// One day of the volume chart.
-pub struct DayVolume {
+pub(super) struct DayVolume {
     pub label: String,
     pub approved: u64,
     pub declined: u64,
@@ -136,7 +136,7 @@ pub struct DayVolume {
 
 /// Attempts per day as stacked bars (approved, declined, pending or canceled), on the trend's
 /// x axis so the two read together.
-pub fn volume(chart: &str, title: &str, days: &[DayVolume], w: f64) -> Markup {
+pub(super) fn volume(chart: &str, title: &str, days: &[DayVolume], w: f64) -> Markup {
     let (h, top, bottom) = (120.0, 10.0, 26.0);
     let x = plot_x(w, days.len());
     let max = days

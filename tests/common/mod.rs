@@ -8,7 +8,7 @@ use payrecon::lake::Lake;
 use payrecon::lake::text::TextRow;
 use payrecon::model::schema::TableDef;
 
-pub fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
@@ -16,10 +16,10 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// The clock every test run sees (`PAYRECON_NOW`): the plausible-time window of generated data
 /// must not depend on the day the tests run.
-pub const TEST_NOW: &str = "2027-06-30T00:00:00Z";
+pub(crate) const TEST_NOW: &str = "2027-06-30T00:00:00Z";
 
 /// The payrecon binary, run in `dir` with a clean environment and the test clock.
-pub fn payrecon(dir: &Path) -> Command {
+pub(crate) fn payrecon(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("payrecon").expect("binary built");
     cmd.current_dir(dir)
         .env_remove("RUST_LOG")
@@ -30,13 +30,13 @@ pub fn payrecon(dir: &Path) -> Command {
 }
 
 /// Every row of a table, as text.
-pub fn rows(lake: &Path, table: &'static TableDef) -> Vec<TextRow> {
+pub(crate) fn rows(lake: &Path, table: &'static TableDef) -> Vec<TextRow> {
     let lake = Lake::read_only(lake).expect("lake opens");
     lake.table_rows(table).expect("table reads")
 }
 
 /// The value of `column` in a row.
-pub fn get<'a>(row: &'a TextRow, column: &str) -> Option<&'a str> {
+pub(crate) fn get<'a>(row: &'a TextRow, column: &str) -> Option<&'a str> {
     row.iter()
         .find(|(c, _)| *c == column)
         .unwrap_or_else(|| panic!("no column {column}"))
@@ -45,7 +45,7 @@ pub fn get<'a>(row: &'a TextRow, column: &str) -> Option<&'a str> {
 }
 
 /// Rows projected on some columns, for compact assertions.
-pub fn project(rows: &[TextRow], columns: &[&str]) -> Vec<Vec<String>> {
+pub(crate) fn project(rows: &[TextRow], columns: &[&str]) -> Vec<Vec<String>> {
     rows.iter()
         .map(|r| {
             columns
@@ -57,7 +57,7 @@ pub fn project(rows: &[TextRow], columns: &[&str]) -> Vec<Vec<String>> {
 }
 
 /// A snapshot of every file in a folder (path and bytes), to prove nothing changed.
-pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     fn walk(d: &Path, base: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
         let mut entries: Vec<_> = std::fs::read_dir(d)
@@ -85,7 +85,7 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// The modification time of every file under `dir`, to prove nothing was rewritten.
 #[allow(dead_code)]
-pub fn mtimes(dir: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
+pub(crate) fn mtimes(dir: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
     snapshot(dir)
         .into_iter()
         .map(|(p, _)| {
@@ -97,7 +97,7 @@ pub fn mtimes(dir: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
 
 /// `payrecon generate ARGS --out in` then `payrecon ingest in` into `dir/lake`. Exit 1 from
 /// ingest (rejected rows, expected with `--messy`) is accepted.
-pub fn generated_lake(dir: &Path, generate_args: &[&str]) {
+pub(crate) fn generated_lake(dir: &Path, generate_args: &[&str]) {
     // `PAYRECON_TEST_BANK_FORMAT=camt053|mt940|bai2` runs every test on generated data with
     // its bank statements in that format (`.ci/run` does so for the reconciliation's
     // properties).

@@ -31,7 +31,7 @@ use summary::Written;
 
 /// `run`, with `--fetch` first: a failed fetch does not stop the night (what is in the inbox
 /// is still ingested and reconciled), but the run then exits 2 with the fetch's error.
-pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
+pub(super) fn run(config: &Config, args: &RunArgs) -> Result<Outcome, CommandError> {
     let s = RunSettings::resolve(config, args)?;
     let fetch_error = s.fetch.as_ref().and_then(|f| match crate::fetch::fetch(f) {
         Ok(summary) => {

@@ -92,7 +92,7 @@ pub(crate) struct BalanceCheck {
 }
 
 impl BalanceCheck {
-    pub fn add(&mut self, entry: &Result<Entry, RowError>) {
+    pub(crate) fn add(&mut self, entry: &Result<Entry, RowError>) {
         match entry {
             Ok(e) if !e.pending => {
                 self.sum += e.minor;
@@ -104,7 +104,7 @@ impl BalanceCheck {
     }
 
     /// The finding, when the statement states both balances and they do not add up.
-    pub fn finding(&self, what: &str, statement: &Statement) -> Option<String> {
+    pub(crate) fn finding(&self, what: &str, statement: &Statement) -> Option<String> {
         let ((open, cur), (close, cur2)) = (self.opening?, self.closing?);
         if cur != cur2 {
             return Some(format!(
@@ -185,10 +185,10 @@ pub(crate) mod testing {
     use super::*;
 
     /// Every line (its line number, entry and statement) and every note, in order.
-    pub type Collected = (Vec<(u64, Result<Entry, RowError>, Statement)>, Vec<String>);
+    pub(crate) type Collected = (Vec<(u64, Result<Entry, RowError>, Statement)>, Vec<String>);
 
     /// A window from 2000 to 2030.
-    pub fn window() -> TimeWindow {
+    pub(crate) fn window() -> TimeWindow {
         TimeWindow::new(
             NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
             NaiveDate::from_ymd_opt(2030, 1, 1)
@@ -201,7 +201,7 @@ pub(crate) mod testing {
     }
 
     /// Runs a parser over the whole input and collects what it reports.
-    pub fn collect(
+    pub(crate) fn collect(
         read: impl FnOnce(
             Limits<'_>,
             &mut dyn FnMut(Event<'_>) -> Result<(), ()>,

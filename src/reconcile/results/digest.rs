@@ -86,7 +86,7 @@ pub(crate) fn encode_row_source(r: &ResultRow, b: &mut Vec<u8>) {
 /// A digest of rows (every field a file of them is made of, and `format_seed`): equal
 /// digests, equal files. Rows are encoded into a buffer a chunk at a time and each chunk hashed
 /// whole, in parallel; the chunks' hashes are combined in order.
-pub fn rows_digest(rows: &[&ResultRow]) -> String {
+pub(super) fn rows_digest(rows: &[&ResultRow]) -> String {
     use rayon::prelude::*;
     let parts: Vec<u128> = rows
         .par_chunks(DIGEST_CHUNK)

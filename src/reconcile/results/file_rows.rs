@@ -190,7 +190,9 @@ fn row_key(
 
 /// The results file at `path`: its rows as one batch of [`results_schema`], with its metadata
 /// (to patch it, see [`Rewritten`]).
-pub fn read_stored(path: &Path) -> Result<crate::lake::parquet_io::StoredFile, ReconcileError> {
+pub(super) fn read_stored(
+    path: &Path,
+) -> Result<crate::lake::parquet_io::StoredFile, ReconcileError> {
     Ok(crate::lake::parquet_io::read_stored(
         path,
         &results_schema(),
@@ -201,7 +203,7 @@ pub fn read_stored(path: &Path) -> Result<crate::lake::parquet_io::StoredFile, R
 /// those of the items `keep` (by layer, item type and id) says go, with `new` (in that order
 /// too) at their places: equal rows keep the old one first, as [`super::merge_rows`] does.
 /// The result is built in one pass over the columns (an interleave of the old and new arrays).
-pub fn rewrite(
+pub(super) fn rewrite(
     path: &Path,
     old: &RecordBatch,
     keep: &(dyn Fn(u8, ItemType, &str) -> bool + Sync),
@@ -279,7 +281,7 @@ pub fn rewrite(
 }
 
 /// A results file's rows after [`rewrite`].
-pub struct Rewritten {
+pub(super) struct Rewritten {
     pub batch: RecordBatch,
     /// When every old row that stays kept its place (the common night: a few items' rows
     /// recomputed, none added or dropped): the rows that were replaced, ascending.
@@ -289,7 +291,7 @@ pub struct Rewritten {
 /// For each column of `new` (the rows of `old` with those at `replaced` replaced): the first
 /// replaced row of each row group of `group_rows` where its value changed (empty: the column is
 /// the same).
-pub fn changed_columns(
+pub(super) fn changed_columns(
     path: &Path,
     old: &RecordBatch,
     new: &RecordBatch,
@@ -313,7 +315,7 @@ pub fn changed_columns(
 }
 
 /// The digest of a batch's rows: equal to [`super::digest::rows_digest`] of the rows it holds.
-pub fn digest(path: &Path, batch: &RecordBatch) -> Result<String, ReconcileError> {
+pub(super) fn digest(path: &Path, batch: &RecordBatch) -> Result<String, ReconcileError> {
     let cols = Columns::new(path, batch)?;
     let n = batch.num_rows();
     let chunk = DIGEST_CHUNK;
