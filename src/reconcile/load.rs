@@ -168,13 +168,13 @@ impl<'a> Shared<'a> {
     }
 }
 
-/// Every row's value of a closed set (a state, a type), checked: the lake holds only values
-/// ingest accepted, so one `parse` refuses is a corrupt lake. Runs of one value parse once.
+/// Every row's value of a closed set (a currency, a state, a type), parsed once per run of
+/// equal values.
 fn codes<T: Copy>(
     path: &Path,
     b: &RecordBatch,
     name: &str,
-    parse: impl Fn(&str) -> Option<T>,
+    parse: impl Fn(&str) -> Result<T, crate::lake::LakeError>,
 ) -> Result<Vec<T>, ReconcileError> {
     let a = columns::text(path, b, name)?;
     let mut out = Vec::with_capacity(a.len());
@@ -183,37 +183,35 @@ fn codes<T: Copy>(
         let text = a.value(i);
         let v = match last {
             Some((t, v)) if t == text => v,
-            _ => {
-                let v = parse(text).ok_or_else(|| {
-                    crate::lake::LakeError::corrupt(
-                        path,
-                        format!("column {name} holds {text:?}, which no ingest writes"),
-                    )
-                })?;
-                last = Some((text, v));
-                v
-            }
+            _ => parse(text)?,
         };
+        last = Some((text, v));
         out.push(v);
     }
     Ok(out)
 }
 
+/// Every row's state (or type), checked: the lake holds only values ingest accepted, so one
+/// `parse` refuses is a corrupt lake.
+fn states<T: Copy>(
+    path: &Path,
+    b: &RecordBatch,
+    name: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Vec<T>, ReconcileError> {
+    codes(path, b, name, |text| {
+        parse(text).ok_or_else(|| {
+            crate::lake::LakeError::corrupt(
+                path,
+                format!("column {name} holds {text:?}, which no ingest writes"),
+            )
+        })
+    })
+}
+
 /// Every row's currency, checked (the lake holds only supported ones).
 fn currencies(path: &Path, b: &RecordBatch, name: &str) -> Result<Vec<Currency>, ReconcileError> {
-    let a = columns::text(path, b, name)?;
-    let mut out = Vec::with_capacity(a.len());
-    let mut last: Option<(&str, Currency)> = None;
-    for i in 0..a.len() {
-        let code = a.value(i);
-        let c = match last {
-            Some((l, c)) if l == code => c,
-            _ => columns::currency(path, code)?,
-        };
-        last = Some((code, c));
-        out.push(c);
-    }
-    Ok(out)
+    codes(path, b, name, |code| columns::currency(path, code))
 }
 
 /// Converts every batch's rows into records, in parallel, straight into one vector of the final
@@ -346,7 +344,7 @@ fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
                     Shared::new(p, b, "charge_permission_id")?,
                     Shared::new(p, b, "merchant_reference_id")?,
                     Shared::new(p, b, "seller_reference_id")?,
-                    codes(p, b, "state", ChargeState::parse)?,
+                    states(p, b, "state", ChargeState::parse)?,
                 ),
                 columns::money(p, b, "capture_amount")?,
                 currencies(p, b, "currency")?,
@@ -415,7 +413,7 @@ fn load_refunds(batches: Vec<Batch>) -> Result<Vec<Refund>, ReconcileError> {
             Ok((
                 Shared::new(p, b, "refund_id")?,
                 Shared::new(p, b, "charge_id")?,
-                codes(p, b, "state", RefundState::parse)?,
+                states(p, b, "state", RefundState::parse)?,
                 columns::money(p, b, "refund_amount")?,
                 currencies(p, b, "currency")?,
                 columns::timestamp(p, b, "creation_timestamp")?,
@@ -462,7 +460,7 @@ fn load_lines(batches: Vec<Batch>) -> Result<Vec<Line>, ReconcileError> {
                     Shared::new(p, b, "settlement_id")?,
                     Shared::new(p, b, "amazon_transaction_id")?,
                     Shared::new(p, b, "seller_reference_id")?,
-                    codes(p, b, "transaction_type", |t| {
+                    states(p, b, "transaction_type", |t| {
                         Some(TransactionType::parse(t))
                     })?,
                     Shared::new(p, b, "seller_order_id")?,
@@ -548,7 +546,7 @@ fn line_heads_into(batches: &[Batch], out: &mut Vec<Line>) -> Result<(), Reconci
             Ok((
                 (
                     Shared::new(p, b, "settlement_id")?,
-                    codes(p, b, "transaction_type", |t| {
+                    states(p, b, "transaction_type", |t| {
                         Some(TransactionType::parse(t))
                     })?,
                     Shared::new(p, b, "store_name")?,
