@@ -129,6 +129,16 @@ pub struct ReportOptions {
 }
 
 impl ReportOptions {
+    /// The chosen dimensions less the reason code and decline class (tables that are by reason
+    /// already).
+    pub(crate) fn dims_without_reason(&self) -> Vec<Dim> {
+        self.dims
+            .iter()
+            .copied()
+            .filter(|d| !matches!(d, Dim::ReasonCode | Dim::DeclineClass))
+            .collect()
+    }
+
     fn in_range(&self, day: i32) -> bool {
         self.from.is_none_or(|f| day >= f) && self.to.is_none_or(|t| day <= t)
     }

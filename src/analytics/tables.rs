@@ -176,12 +176,7 @@ pub fn declines(
     catalogue: &Catalogue,
     opts: &ReportOptions,
 ) -> Result<DataFrame, AnalyticsError> {
-    let dims: Vec<Dim> = opts
-        .dims
-        .iter()
-        .copied()
-        .filter(|d| !matches!(d, Dim::ReasonCode | Dim::DeclineClass))
-        .collect();
+    let dims = opts.dims_without_reason();
     let base = ReportOptions {
         dims: dims.clone(),
         ..opts.clone()
@@ -256,12 +251,7 @@ pub(super) fn declines_table(
 /// `payrecon recovery`: decided orders whose first decided attempt was declined, by that
 /// attempt's reason code: how many later got an approved attempt, and after how many attempts.
 pub fn recovery(f: &Facts, opts: &ReportOptions) -> Result<DataFrame, AnalyticsError> {
-    let dims: Vec<Dim> = opts
-        .dims
-        .iter()
-        .copied()
-        .filter(|d| !matches!(d, Dim::ReasonCode | Dim::DeclineClass))
-        .collect();
+    let dims = opts.dims_without_reason();
     let n = dims.len();
     let mut map: FxHashMap<Key, Rec> = FxHashMap::default();
     for o in f
