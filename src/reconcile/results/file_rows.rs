@@ -407,14 +407,7 @@ mod tests {
         )?])?)
     }
 
-    /// Some rows written as one results file.
-    fn write_rows(rows: &[&ResultRow], path: &Path) -> Result<(), ReconcileError> {
-        Ok(commit_staged(vec![stage_parquet(
-            path,
-            rows.len(),
-            &|from, to| results_arrays(&rows[from..to]),
-        )?])?)
-    }
+    use crate::reconcile::results::parquet::tests::write_rows;
 
     /// A batch written as a results file.
     fn write_batch(path: &Path, batch: &arrow_array::RecordBatch) -> Result<(), ReconcileError> {

@@ -418,14 +418,7 @@ mod tests {
     use crate::reconcile::{Counterparts, ItemType, Status};
     use polars::prelude::*;
 
-    /// Some rows written as one results file.
-    fn write_rows_parquet(rows: &[&ResultRow], path: &Path) -> Result<(), ReconcileError> {
-        Ok(commit_staged(vec![stage_parquet(
-            path,
-            rows.len(),
-            &|from, to| results_arrays(&rows[from..to]),
-        )?])?)
-    }
+    use super::parquet::tests::write_rows as write_rows_parquet;
 
     fn row(id: &str, status: Status) -> ResultRow {
         ResultRow {

@@ -284,3 +284,21 @@ pub fn read_results_file(path: &Path) -> Result<Vec<ResultRow>, ReconcileError> 
     }
     Ok(out)
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::durable::commit_staged;
+
+    /// Some rows written as one results file (the tests of the results' files share it).
+    pub(in crate::reconcile::results) fn write_rows(
+        rows: &[&ResultRow],
+        path: &Path,
+    ) -> Result<(), ReconcileError> {
+        Ok(commit_staged(vec![stage_parquet(
+            path,
+            rows.len(),
+            &|from, to| results_arrays(&rows[from..to]),
+        )?])?)
+    }
+}
