@@ -24,4 +24,5 @@ pub mod query;
 pub mod reconcile;
 pub mod report;
 pub mod settings;
+pub mod state;
 pub mod suggest;

@@ -26,6 +26,7 @@ const RANKS: &[(&str, u8)] = &[
     ("ingest", 3),
     ("query", 3),
     ("analytics", 3),
+    ("state", 3),
     ("reconcile", 4),
     ("report", 5),
     ("cli", 6),

@@ -16,7 +16,6 @@ mod query;
 mod reconcile;
 mod report;
 mod run;
-mod run_state;
 mod table;
 
 use std::path::PathBuf;
@@ -61,6 +60,8 @@ pub enum CommandError {
     Report(#[from] crate::report::ReportError),
     #[error(transparent)]
     Durable(#[from] crate::durable::DurableError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -27,6 +27,8 @@ use super::links::{AnyLink, KEY_SLOTS, Keys, Row};
 use super::load::{Charge, Inputs, Line, Order, Refund};
 use crate::model::keys::Namespace;
 use crate::model::states::RefundState;
+use crate::state::codec::{Reader, Sink, get_fixed, le32, le64, put_fixed};
+use crate::state::digest::Fields;
 
 /// A component's label.
 pub type Component = u32;
@@ -133,42 +135,9 @@ pub fn item_key(item_type: ItemType, item_id: &str) -> Option<u64> {
     }
 }
 
-/// Hashes of the values the reconciliation reads, in order.
-struct Digest(xxhash_rust::xxh3::Xxh3);
-
-impl Digest {
-    fn new(seed: u64) -> Self {
-        Self(xxhash_rust::xxh3::Xxh3::with_seed(seed))
-    }
-    fn text(mut self, t: Option<&str>) -> Self {
-        match t {
-            Some(t) => {
-                self.0.update(&[1]);
-                self.0.update(&(t.len() as u64).to_le_bytes());
-                self.0.update(t.as_bytes());
-            }
-            None => self.0.update(&[0]),
-        }
-        self
-    }
-    fn int(mut self, v: Option<i64>) -> Self {
-        match v {
-            Some(v) => {
-                self.0.update(&[1]);
-                self.0.update(&v.to_le_bytes());
-            }
-            None => self.0.update(&[0]),
-        }
-        self
-    }
-    fn finish(self) -> u64 {
-        self.0.digest()
-    }
-}
-
 /// (identity, relevance digest) of a keyed row.
 fn order_row(o: &Order) -> (u64, u64) {
-    let d = Digest::new(ORDER_ROW)
+    let d = Fields::new(ORDER_ROW)
         .int(Some(o.created))
         .int(Some(o.total))
         .text(Some(o.currency.code()))
@@ -188,7 +157,7 @@ fn charge_row(c: &Charge) -> (u64, u64) {
     } else {
         2
     };
-    let d = Digest::new(CHARGE_ROW)
+    let d = Fields::new(CHARGE_ROW)
         .text(Some(&c.permission))
         .text(c.merchant_ref.as_deref())
         .text(c.seller_ref.as_deref())
@@ -203,7 +172,7 @@ fn charge_row(c: &Charge) -> (u64, u64) {
 }
 
 fn refund_row(r: &Refund) -> (u64, u64) {
-    let d = Digest::new(REFUND_ROW)
+    let d = Fields::new(REFUND_ROW)
         .text(Some(&r.charge_id))
         .int(Some((r.state == RefundState::Refunded) as i64))
         .int(Some(r.amount))
@@ -424,8 +393,8 @@ impl Components {
 
     /// Reads what `Self::encode` wrote from the front of `b`, which it advances; `None` when
     /// the bytes are not such an encoding.
-    pub fn decode(b: &mut &[u8]) -> Option<Self> {
-        let next = u32::from_le_bytes(take(b, 4)?.try_into().ok()?);
+    pub fn decode(b: &mut Reader<'_>) -> Option<Self> {
+        let next = b.u32()?;
         let keys = get_fixed(b, 12, |x| Some((le64(&x[..8]), le32(&x[8..]))))?;
         let rows = get_fixed(b, 16, |x| Some((le64(&x[..8]), le64(&x[8..]))))?;
         let members = get_fixed(b, 21, |x| {
@@ -678,197 +647,6 @@ impl Components {
 
 fn pick<T: Clone + Sync + Send>(rows: &[T], keep: impl Fn(&T) -> bool + Sync) -> Vec<T> {
     rows.par_iter().filter(|r| keep(r)).cloned().collect()
-}
-
-/// The first `n` bytes of `b`, which it advances past them.
-pub(crate) fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-    if b.len() < n {
-        return None;
-    }
-    let (head, tail) = b.split_at(n);
-    *b = tail;
-    Some(head)
-}
-
-pub(crate) fn le32(b: &[u8]) -> u32 {
-    u32::from_le_bytes(b.try_into().expect("4 bytes"))
-}
-
-pub(crate) fn le64(b: &[u8]) -> u64 {
-    u64::from_le_bytes(b.try_into().expect("8 bytes"))
-}
-
-/// Encoded bytes on their way to a file (see [`write_hashed`]): a few buffers reused batch
-/// after batch (no fresh memory for the whole encoding), each full one handed to a writer
-/// thread that hashes and writes it while the next is encoded. Dereferences to its buffer.
-pub(crate) struct Sink {
-    buf: Vec<u8>,
-    /// Full batches to the writer, and emptied ones back from it.
-    full: std::sync::mpsc::SyncSender<Vec<u8>>,
-    empty: std::sync::mpsc::Receiver<Vec<u8>>,
-    /// Buffers made so far.
-    made: usize,
-}
-
-/// Bytes a [`Sink`] gathers before it writes them.
-const SINK_BATCH: usize = 4 << 20;
-/// The most buffers a [`Sink`] makes: one filling, one queued, one being written.
-const SINK_BUFFERS: usize = 3;
-
-fn sink_buffer() -> Vec<u8> {
-    Vec::with_capacity(SINK_BATCH + (1 << 16))
-}
-
-/// Writes to `file` what `encode` puts into a [`Sink`], then a trailer: the xxh3-128 of
-/// everything before it (so the file verifies itself). A thread of its own hashes and writes
-/// the batches, so the encoding does not wait for the copies into the page cache. Returns the
-/// hash and length of the whole file, trailer included.
-pub(crate) fn write_hashed(
-    file: &mut (dyn std::io::Write + Send),
-    encode: impl FnOnce(&mut Sink),
-) -> std::io::Result<(u128, u64)> {
-    use std::sync::mpsc::sync_channel;
-    std::thread::scope(|scope| {
-        let (full_tx, full_rx) = sync_channel::<Vec<u8>>(1);
-        let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(SINK_BUFFERS);
-        let writer = scope.spawn(move || {
-            let mut hash = xxhash_rust::xxh3::Xxh3::new();
-            let mut len = 0u64;
-            let mut error = None;
-            for mut buf in full_rx {
-                hash.update(&buf);
-                len += buf.len() as u64;
-                if error.is_none() {
-                    error = file.write_all(&buf).err();
-                }
-                buf.clear();
-                let _ = empty_tx.send(buf);
-            }
-            if error.is_none() {
-                let trailer = hash.digest128().to_le_bytes();
-                error = file.write_all(&trailer).err();
-                hash.update(&trailer);
-                len += trailer.len() as u64;
-            }
-            match error {
-                Some(e) => Err(e),
-                None => Ok((hash.digest128(), len)),
-            }
-        });
-        let mut sink = Sink {
-            buf: sink_buffer(),
-            full: full_tx,
-            empty: empty_rx,
-            made: 1,
-        };
-        encode(&mut sink);
-        let Sink { buf, full, .. } = sink;
-        let _ = full.send(buf);
-        drop(full);
-        writer.join().expect("the writer thread does not panic")
-    })
-}
-
-impl Sink {
-    /// Hands the buffer to the writer when it holds a batch.
-    pub(crate) fn maybe_flush(&mut self) {
-        if self.buf.len() >= SINK_BATCH {
-            self.flush();
-        }
-    }
-
-    fn flush(&mut self) {
-        let next = match self.empty.try_recv() {
-            Ok(b) => b,
-            Err(_) if self.made < SINK_BUFFERS => {
-                self.made += 1;
-                sink_buffer()
-            }
-            // Every buffer is out: wait for the writer to hand one back (a fresh one if the
-            // writer is gone, so the encoding still ends).
-            Err(_) => self.empty.recv().unwrap_or_else(|_| sink_buffer()),
-        };
-        let full = std::mem::replace(&mut self.buf, next);
-        let _ = self.full.send(full);
-    }
-}
-
-impl std::ops::Deref for Sink {
-    type Target = Vec<u8>;
-    fn deref(&self) -> &Vec<u8> {
-        &self.buf
-    }
-}
-
-impl std::ops::DerefMut for Sink {
-    fn deref_mut(&mut self) -> &mut Vec<u8> {
-        &mut self.buf
-    }
-}
-
-/// Writes `values` little-endian into `out` from byte `at` on.
-pub(crate) fn put_u32s(out: &mut [u8], at: usize, values: &[u32]) {
-    for (i, v) in values.iter().enumerate() {
-        out[at + 4 * i..at + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
-    }
-}
-
-/// Appends the count and `size`-byte records of `items`, each written by `put` (in parallel).
-pub(crate) fn put_fixed<T: Sync>(
-    out: &mut Sink,
-    items: &[T],
-    size: usize,
-    put: impl Fn(&T, &mut [u8]) + Sync + Send,
-) {
-    put_fixed_n(out, items.len(), size, |i, b| put(&items[i], b));
-}
-
-/// Appends the count `n` and `n` records of `size` bytes, record `i` written by `put` (in
-/// parallel, a batch at a time).
-pub(crate) fn put_fixed_n(
-    out: &mut Sink,
-    n: usize,
-    size: usize,
-    put: impl Fn(usize, &mut [u8]) + Sync + Send,
-) {
-    out.extend_from_slice(&(n as u64).to_le_bytes());
-    let per = (SINK_BATCH / size).max(1);
-    for from in (0..n).step_by(per) {
-        let to = (from + per).min(n);
-        let start = out.len();
-        out.resize(start + (to - from) * size, 0);
-        out[start..]
-            .par_chunks_exact_mut(size)
-            .enumerate()
-            .for_each(|(i, b)| put(from + i, b));
-        out.maybe_flush();
-    }
-}
-
-/// Reads what [`put_fixed`] wrote (in parallel); `None` when the bytes are short or a record
-/// does not decode. The records are written in place into one vector (collecting `Option`s
-/// would gather pieces and copy them again), with room for a few nights' additions, so
-/// [`merge_into`] need not move it.
-pub(crate) fn get_fixed<T: Send + Default>(
-    b: &mut &[u8],
-    size: usize,
-    get: impl Fn(&[u8]) -> Option<T> + Sync + Send,
-) -> Option<Vec<T>> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let n = usize::try_from(le64(take(b, 8)?)).ok()?;
-    let bytes = take(b, n.checked_mul(size)?)?;
-    let mut out = Vec::with_capacity(n + n / 16 + 1024);
-    let bad = AtomicBool::new(false);
-    bytes
-        .par_chunks_exact(size)
-        .map(|x| {
-            get(x).unwrap_or_else(|| {
-                bad.store(true, Ordering::Relaxed);
-                T::default()
-            })
-        })
-        .collect_into_vec(&mut out);
-    (!bad.into_inner()).then_some(out)
 }
 
 /// The first index from `from` on where `before` is false (`before` holds, then does not,

@@ -20,21 +20,21 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::close::{Arrivals, CloseIndex, MonthEnds};
-use super::components::{
-    Components, Sink, is_item_row, is_item_row_of, le32, le64, put_fixed_n, put_u32s, write_hashed,
-};
+use super::components::{Components, is_item_row, is_item_row_of};
 use super::load::{self, Deposit, Inputs, Line, Settlement, Text};
-use super::results::{
-    ResultsWrite, encode_row_head, encode_row_source, put_opt, put_text, write_results_night,
-};
+use super::results::{ResultsWrite, encode_row_head, encode_row_source, write_results_night};
 use super::{Counterparts, ItemType, Options, ReconcileError, ResultRow, Status};
 use crate::analytics::facts::{self, FactOptions, KeyedFacts};
 use crate::lake::Lake;
 use crate::model::catalogue::Catalogue;
 use crate::model::schema::{CHARGES, REFUNDS};
+use crate::state::codec::{
+    Reader, Sink, get_strings, le32, le64, put_fixed_n, put_opt, put_strings, put_text, put_u32s,
+};
+use crate::state::digest::hash_this_build;
 
 /// The state file, inside the reports folder (beside the run state).
-pub const STATE_FILE: &str = ".payrecon-reconcile-state.bin";
+pub use crate::state::RECONCILE_STATE as STATE_FILE;
 const MAGIC: &[u8; 8] = b"PRCINC01";
 
 /// What an incremental night starts from.
@@ -105,23 +105,6 @@ pub fn settings_digest(options: &Options, timezone: &str) -> u128 {
         .as_bytes(),
     );
     h.digest128()
-}
-
-/// Hashes the running binary's size and modification time: a rebuilt binary (same version
-/// number, other code) gives another digest.
-pub fn hash_this_build(h: &mut Xxh3) {
-    if let Some(meta) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| std::fs::metadata(exe).ok())
-    {
-        h.update(&meta.len().to_le_bytes());
-        if let Ok(Ok(t)) = meta
-            .modified()
-            .map(|m| m.duration_since(std::time::UNIX_EPOCH))
-        {
-            h.update(&t.as_nanos().to_le_bytes());
-        }
-    }
 }
 
 /// The rows of a reconciliation that the state keeps (see [`State::item_rows`]).
@@ -443,40 +426,6 @@ fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
     encode_row_source(r, b);
 }
 
-/// Little-endian `values` into `out` from `at`.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (h, t) = self.0.split_at(n);
-        self.0 = t;
-        Some(h)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn i64(&mut self) -> Option<i64> {
-        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn text(&mut self) -> Option<&'a str> {
-        let n = self.u32()? as usize;
-        std::str::from_utf8(self.take(n)?).ok()
-    }
-    fn opt(&mut self) -> Option<Option<i64>> {
-        match self.u8()? {
-            0 => Some(None),
-            1 => Some(Some(self.i64()?)),
-            _ => None,
-        }
-    }
-}
-
 fn decode_row(r: &mut Reader) -> Option<ResultRow> {
     let layer = r.u8()?;
     let item_type = *ItemType::ALL.get(r.u8()? as usize)?;
@@ -515,18 +464,6 @@ fn decode_row(r: &mut Reader) -> Option<ResultRow> {
         source_file,
         source_line,
     })
-}
-
-fn put_strings(b: &mut Vec<u8>, v: &[String]) {
-    b.extend_from_slice(&(v.len() as u32).to_le_bytes());
-    for s in v {
-        put_text(b, s);
-    }
-}
-
-fn get_strings(r: &mut Reader) -> Option<Vec<String>> {
-    let n = r.u32()? as usize;
-    (0..n).map(|_| r.text().map(str::to_string)).collect()
 }
 
 const OUTCOMES: [facts::Outcome; 4] = [
@@ -680,23 +617,10 @@ fn decode_facts(r: &mut Reader) -> Option<KeyedFacts> {
 }
 
 impl State {
-    /// Writes the state into `out`, with a hash of its bytes, over the last one in place (its
-    /// pages were just read): not atomic and not synced to disk, since a state that a crash
-    /// left half-written fails its hash and the next run reconciles in full. Returns the file's
-    /// digest as [`State::load`] gives it.
+    /// Writes the state into `out` ([`crate::state::save_streamed`]: in place, its pages were
+    /// just read). Returns the file's digest as [`State::load`] gives it.
     pub fn save(&self, out: &Path) -> Result<String, ReconcileError> {
-        let path = out.join(STATE_FILE);
-        let io = |e: std::io::Error| ReconcileError::Io {
-            path: path.clone(),
-            source: e,
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
-        let (whole, len) = write_hashed(&mut file, |b| {
+        let digest = crate::state::save_streamed(&out.join(STATE_FILE), |b| {
             b.extend_from_slice(MAGIC);
             b.extend_from_slice(&self.settings.to_le_bytes());
             b.extend_from_slice(&self.mark.to_le_bytes());
@@ -708,58 +632,34 @@ impl State {
                 b.maybe_flush();
             }
             encode_facts(&self.facts, b);
-        })
-        .map_err(io)?;
-        file.set_len(len).map_err(io)?;
-        Ok(format!("{whole:032x}:{len}"))
+        })?;
+        Ok(digest.to_string())
     }
 
     /// The state in `out`, when there is a whole one, with the digest of its file as the run
     /// state records outputs (`xxh3-128 hex:bytes`), so the file is read once.
     pub fn load(out: &Path) -> Option<(State, String)> {
-        let file = std::fs::File::open(out.join(STATE_FILE)).ok()?;
-        // SAFETY: only a run, under the lake's run lock, writes this file, and it does so after
-        // the mapping is dropped (at the end of this function); the decoded state owns its data.
-        // Mapped rather than read: no copy of half a gigabyte into fresh memory.
-        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-        let b: &[u8] = &map;
-        let (body, hash) = b.split_at_checked(b.len().checked_sub(16)?)?;
-        // One pass over the bytes for both hashes: the body's (checked against the trailer),
-        // then the whole file's (its digest).
-        let mut h = Xxh3::new();
-        h.update(body);
-        if h.digest128().to_le_bytes() != hash {
-            return None;
-        }
-        h.update(hash);
-        let digest = format!("{:032x}:{}", h.digest128(), b.len());
-        let mut r = Reader(body);
-        if r.take(8)? != MAGIC {
-            return None;
-        }
-        let settings = u128::from_le_bytes(r.take(16)?.try_into().ok()?);
-        let mark = r.i64()?;
-        let cutoff = r.i64()?;
-        let mut rest = r.0;
-        let components = Components::decode(&mut rest)?;
-        let mut r = Reader(rest);
-        let n = r.i64()? as usize;
-        let mut item_rows = Vec::with_capacity(n.min(r.0.len() / 16));
-        for _ in 0..n {
-            item_rows.push(decode_row(&mut r)?);
-        }
-        let facts = decode_facts(&mut r)?;
-        r.0.is_empty().then_some((
-            State {
+        let (state, digest) = crate::state::load_sealed(&out.join(STATE_FILE), MAGIC, |r| {
+            let settings = r.u128()?;
+            let mark = r.i64()?;
+            let cutoff = r.i64()?;
+            let components = Components::decode(r)?;
+            let n = r.i64()? as usize;
+            let mut item_rows = Vec::with_capacity(n.min(r.rest().len() / 16));
+            for _ in 0..n {
+                item_rows.push(decode_row(r)?);
+            }
+            let facts = decode_facts(r)?;
+            Some(State {
                 settings,
                 mark,
                 cutoff,
                 components,
                 item_rows,
                 facts,
-            },
-            digest,
-        ))
+            })
+        })?;
+        Some((state, digest.to_string()))
     }
 }
 

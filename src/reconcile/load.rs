@@ -381,18 +381,10 @@ fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
 /// A hash of the values the attempt facts read of a row besides those the reconciliation
 /// reads: a row whose digest changes touches its component ([`super::components`]).
 fn facts_digest(values: &[Option<&[u8]>]) -> u64 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for v in values {
-        match v {
-            Some(b) => {
-                h.update(&[1]);
-                h.update(&(b.len() as u64).to_le_bytes());
-                h.update(b);
-            }
-            None => h.update(&[0]),
-        }
-    }
-    h.digest()
+    values
+        .iter()
+        .fold(crate::state::digest::Fields::new(0), |h, v| h.bytes(*v))
+        .finish()
 }
 
 /// The columns of `refunds` the reconciliation reads.

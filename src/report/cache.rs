@@ -21,11 +21,11 @@ use super::{ReportError, ReportSettings, Tables, month_bounds};
 use crate::analytics::MonthTables;
 use crate::analytics::facts::{AttemptFact, Facts, OrderFact};
 use crate::model::time::{from_epoch_days, to_epoch_days};
-use crate::reconcile::components::put_u32s;
+use crate::state::codec::{Reader, put_bytes, put_text, put_u32s};
 
 /// The cache file, in the reports folder.
-pub const CACHE_FILE: &str = ".payrecon-tables.bin";
-const MAGIC: &[u8; 8] = b"PRTBL002";
+pub use crate::state::TABLES_CACHE as CACHE_FILE;
+const MAGIC: &[u8; 8] = b"PRTBL003";
 /// Frames per month, in [`frames`] order.
 const FRAMES: usize = 11;
 
@@ -61,7 +61,7 @@ pub fn digest(facts: &Facts, settings: &ReportSettings) -> u128 {
     let (first, last) = (to_epoch_days(first), to_epoch_days(last));
     let mut h = Xxh3::new();
     h.update(MAGIC);
-    crate::reconcile::incremental::hash_this_build(&mut h);
+    crate::state::digest::hash_this_build(&mut h);
     h.update(
         format!(
             "{}|{}|{}|{}|{:?}|{newest:?}",
@@ -118,37 +118,19 @@ pub struct TablesCache {
 impl TablesCache {
     /// The cache in `reports`; empty when there is none or it does not verify.
     pub fn load(reports: &Path) -> TablesCache {
-        std::fs::read(reports.join(CACHE_FILE))
-            .ok()
-            .and_then(|b| Self::decode(&b))
+        crate::state::load_sealed(&reports.join(CACHE_FILE), MAGIC, Self::decode)
+            .map(|(cache, _)| cache)
             .unwrap_or_default()
     }
 
-    fn decode(b: &[u8]) -> Option<TablesCache> {
-        let (body, hash) = b.split_at_checked(b.len().checked_sub(16)?)?;
-        if xxh3_128(body).to_le_bytes() != hash {
-            return None;
-        }
-        let mut r = body;
-        let mut take = |n: usize| -> Option<&[u8]> {
-            let (x, rest) = r.split_at_checked(n)?;
-            r = rest;
-            Some(x)
-        };
-        if take(8)? != MAGIC {
-            return None;
-        }
+    fn decode(r: &mut Reader<'_>) -> Option<TablesCache> {
         let mut months = BTreeMap::new();
-        let n = u64::from_le_bytes(take(8)?.try_into().ok()?);
-        for _ in 0..n {
-            let len = u64::from_le_bytes(take(8)?.try_into().ok()?) as usize;
-            let label = String::from_utf8(take(len)?.to_vec()).ok()?;
-            let digest = u128::from_le_bytes(take(16)?.try_into().ok()?);
-            let mut blobs = Vec::with_capacity(FRAMES);
-            for _ in 0..FRAMES {
-                let len = u64::from_le_bytes(take(8)?.try_into().ok()?) as usize;
-                blobs.push(take(len)?.to_vec());
-            }
+        for _ in 0..r.u64()? {
+            let label = r.text()?.to_string();
+            let digest = r.u128()?;
+            let blobs = (0..FRAMES)
+                .map(|_| r.bytes().map(<[u8]>::to_vec))
+                .collect::<Option<Vec<_>>>()?;
             months.insert(label, (digest, blobs));
         }
         Some(TablesCache { months })
@@ -217,21 +199,16 @@ impl TablesCache {
 
     /// Writes the cache into `reports` (atomically).
     pub fn save(&self, reports: &Path) -> Result<(), ReportError> {
-        let mut b = Vec::new();
-        b.extend_from_slice(MAGIC);
+        let mut b = MAGIC.to_vec();
         b.extend_from_slice(&(self.months.len() as u64).to_le_bytes());
         for (label, (digest, blobs)) in &self.months {
-            b.extend_from_slice(&(label.len() as u64).to_le_bytes());
-            b.extend_from_slice(label.as_bytes());
+            put_text(&mut b, label);
             b.extend_from_slice(&digest.to_le_bytes());
             for blob in blobs {
-                b.extend_from_slice(&(blob.len() as u64).to_le_bytes());
-                b.extend_from_slice(blob);
+                put_bytes(&mut b, blob);
             }
         }
-        let hash = xxh3_128(&b).to_le_bytes();
-        b.extend_from_slice(&hash);
-        crate::durable::write_atomic(&reports.join(CACHE_FILE), &b)?;
+        crate::state::save_sealed(&reports.join(CACHE_FILE), b)?;
         Ok(())
     }
 }

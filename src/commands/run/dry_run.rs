@@ -2,10 +2,10 @@
 
 use super::ingest::archive_nights;
 use super::settings::RunSettings;
-use crate::commands::run_state::{RunState, inputs_key};
 use crate::commands::{CommandError, Outcome, thousands};
 use crate::ingest::Planned;
 use crate::lake::Lake;
+use crate::state::run::{RunState, inputs_key};
 
 pub(super) fn run(s: &RunSettings) -> Result<Outcome, CommandError> {
     let (p, full) = (&s.paths, s.full);

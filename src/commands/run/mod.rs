@@ -22,10 +22,10 @@ mod summary;
 
 use std::time::Instant;
 
-use super::run_state::{RunState, inputs_key};
 use super::{CommandError, Outcome};
 use crate::cli::RunArgs;
 use crate::settings::Config;
+use crate::state::run::{RunState, inputs_key};
 use settings::RunSettings;
 use summary::Written;
 

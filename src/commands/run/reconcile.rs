@@ -9,11 +9,11 @@ use std::time::Instant;
 use super::settings::RunSettings;
 use crate::commands::CommandError;
 use crate::commands::reconcile::facts_and_reconciliation;
-use crate::commands::run_state::RunState;
 use crate::lake::Lake;
 use crate::model::catalogue::Catalogue;
 use crate::reconcile::incremental::{self, State, View};
 use crate::reconcile::results::write_results;
+use crate::state::run::RunState;
 
 /// What step 2 produced.
 pub(super) struct Reconciled {
@@ -23,7 +23,7 @@ pub(super) struct Reconciled {
     pub(super) state: State,
     /// The results files, as outputs of the run.
     pub(super) outputs: Vec<PathBuf>,
-    /// Digests of outputs already at hand (by path, as `run_state::file_digest` gives them),
+    /// Digests of outputs already at hand (by path, as `state::file_digest` gives them),
     /// so that the run state does not read those files again.
     pub(super) known: BTreeMap<PathBuf, String>,
     /// `incremental` or `full`.
@@ -43,7 +43,7 @@ pub(super) fn step(
     let options = &s.reconcile;
     let settings = incremental::settings_digest(options, &s.config.timezone);
     let progress = crate::commands::progress::Step::new("reconciling");
-    // Digests of outputs already at hand (by path, as `run_state::file_digest` gives them), so
+    // Digests of outputs already at hand (by path, as `state::file_digest` gives them), so
     // that the run state does not read those files again.
     let mut known: BTreeMap<PathBuf, String> = BTreeMap::new();
     let last = if s.full {

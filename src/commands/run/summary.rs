@@ -12,11 +12,11 @@ use crate::commands::ingest::outcome as ingest_outcome;
 use crate::commands::reconcile::{
     exceptions_outcome, exceptions_verdict, severity_counts, top_exceptions,
 };
-use crate::commands::run_state::Summary;
 use crate::commands::{Outcome, thousands};
 use crate::ingest::IngestReport;
 use crate::report;
 use crate::settings::Config;
+use crate::state::run::Summary;
 
 /// What the run wrote, for the summary line.
 pub(super) struct Written<'a> {

@@ -5,6 +5,7 @@
 use super::frames::date_of;
 use super::parquet::{WRITER, results_schema};
 use crate::reconcile::ResultRow;
+use crate::state::codec::{put_opt, put_text};
 
 /// What a results file's bytes depend on besides its rows (the schema, the text of every status
 /// and item type, the writer's settings, the version), hashed into every digest: a version that
@@ -41,23 +42,6 @@ pub(super) fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
         }
     }
     encode_row_source(r, b);
-}
-
-/// A text, its length first.
-pub(crate) fn put_text(b: &mut Vec<u8>, s: &str) {
-    b.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    b.extend_from_slice(s.as_bytes());
-}
-
-/// An optional number, a tag first.
-pub(crate) fn put_opt(b: &mut Vec<u8>, v: Option<i64>) {
-    match v {
-        Some(v) => {
-            b.push(1);
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        None => b.push(0),
-    }
 }
 
 /// The fields every encoding of a row starts with: layer, item, status, currency, amounts.

@@ -17,12 +17,13 @@ use arrow_array::{
 };
 use rayon::prelude::*;
 
-use super::digest::{DIGEST_CHUNK, combine_digest, put_opt, put_text};
+use super::digest::{DIGEST_CHUNK, combine_digest};
 use super::parquet::{
     RESULT_ROW_GROUP, results_arrays, results_layout, results_schema, results_writer,
 };
 use crate::durable::{Staged, stage_with};
 use crate::reconcile::{ItemType, ReconcileError, ResultRow, Status};
+use crate::state::codec::{put_opt, put_text};
 
 fn corrupt(path: &Path, m: impl Into<String>) -> ReconcileError {
     ReconcileError::Lake(crate::lake::LakeError::corrupt(path, m.into()))

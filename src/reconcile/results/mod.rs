@@ -13,14 +13,14 @@ mod parquet;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::durable::{Staged, TEMP_PREFIX, commit_staged, write_atomic};
+use crate::durable::{Staged, TEMP_PREFIX, commit_staged};
 use crate::reconcile::{ReconcileError, Reconciliation, ResultRow};
 use digest::rows_digest;
 use file_rows::{results_patchable, stage_patched};
 use frames::date_of;
 use parquet::{RESULT_ROW_GROUP, results_arrays, results_schema, stage_parquet};
 
-pub(crate) use digest::{encode_row_head, encode_row_source, put_opt, put_text};
+pub(crate) use digest::{encode_row_head, encode_row_source};
 pub use frames::{
     amount_text, csv_bytes, cutoff_text, exceptions_frame, money_column, write_csv,
     write_results_csv,
@@ -31,7 +31,7 @@ pub use parquet::read_results_file;
 pub const RESULTS_DIR: &str = "results";
 
 /// The digests of the results files, inside [`RESULTS_DIR`].
-pub const RESULTS_DIGESTS: &str = "_digests.json";
+pub use crate::state::RESULTS_DIGESTS;
 
 /// The rows of one results file to write: rows, or a file's rows kept as Arrow arrays
 /// ([`file_rows`]).
@@ -254,10 +254,7 @@ fn write_groups(
         .into_iter()
         .map(|(k, rows)| (partition_path(k), rows))
         .collect();
-    let old: BTreeMap<String, String> = std::fs::read(&digests_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let old: BTreeMap<String, String> = crate::state::load_json(&digests_path).unwrap_or_default();
     // A file's entry: the digest of its rows, then the hash of its bytes (read back), so an
     // edited or damaged file is rewritten even when its rows did not change.
     let bytes_hash = |rel: &str| {
@@ -362,15 +359,12 @@ fn write_groups(
         .filter(|f| owned(f) && !wanted.contains(f.as_str()))
         .collect();
     if !staged.is_empty() || !stale.is_empty() || !digests_path.exists() {
-        let json = |m: &BTreeMap<String, String>| {
-            serde_json::to_vec_pretty(m).expect("a map of strings serialises")
-        };
         for rel in &stale {
             kept.remove(rel);
         }
         // The digests first without the files about to change, then the files (synced
         // together, then renamed into place), then the digests with them.
-        write_atomic(&digests_path, &json(&kept))?;
+        crate::state::save_json(&digests_path, &kept)?;
         commit_staged(staged)?;
         kept.extend(new_entries);
         for rel in &stale {
@@ -381,7 +375,7 @@ fn write_groups(
                 let _ = std::fs::remove_dir(parent);
             }
         }
-        write_atomic(&digests_path, &json(&kept))?;
+        crate::state::save_json(&digests_path, &kept)?;
     }
     // The files this write left alone, still outputs.
     for rel in kept.keys().filter(|rel| !wanted.contains(rel.as_str())) {
@@ -394,10 +388,7 @@ fn write_groups(
 /// The UTC days of the results files on disk (from `_digests.json`).
 pub fn results_days(out: &Path) -> Vec<i32> {
     let path = out.join(RESULTS_DIR).join(RESULTS_DIGESTS);
-    let map: BTreeMap<String, String> = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let map: BTreeMap<String, String> = crate::state::load_json(&path).unwrap_or_default();
     let mut days: Vec<i32> = map
         .keys()
         .filter_map(|rel| {

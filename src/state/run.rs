@@ -14,19 +14,21 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+use xxhash_rust::xxh3::Xxh3;
 
-use super::CommandError;
+pub use super::digest::file_digest;
+
+use super::{StateError, digest, load_json, save_json};
 use crate::lake::Lake;
 use crate::model::schema::TABLES;
 use crate::settings::Config;
 
 /// File name of the state, in the reports folder.
-pub(super) const STATE_FILE: &str = ".payrecon-run.json";
+pub const STATE_FILE: &str = ".payrecon-run.json";
 
 /// What a run said at its end, repeated by a run that finds nothing changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(super) struct Summary {
+pub struct Summary {
     /// Approval rate of the attempts of the last 7 local days with data.
     pub approval_rate_7d: Option<f64>,
     pub exceptions_high: u64,
@@ -53,7 +55,7 @@ fn yes() -> bool {
 
 /// The state file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(super) struct RunState {
+pub struct RunState {
     /// Digest of everything the outputs are computed from ([`inputs_key`]).
     pub inputs: String,
     /// Every output of the run, relative to the reports folder: `xxh3-128 hex:bytes`.
@@ -66,11 +68,11 @@ pub(super) struct RunState {
 /// reconciliation, reports and outcome, `--cutoff`, and the lake's data: the relative path and
 /// size of every data file of every table. Every ingest that changes rows adds a part to the
 /// `files` table, so a changed lake never keeps its listing.
-pub(super) fn inputs_key(
+pub fn inputs_key(
     lake: &Lake,
     config: &Config,
     cutoff: Option<chrono::DateTime<chrono::Utc>>,
-) -> Result<String, CommandError> {
+) -> Result<String, StateError> {
     let mut h = Xxh3::new();
     let settings = serde_json::json!({
         "payrecon": env!("CARGO_PKG_VERSION"),
@@ -83,7 +85,7 @@ pub(super) fn inputs_key(
     });
     h.update(settings.to_string().as_bytes());
     // This very build: a rebuilt binary (same version number, other code) recomputes.
-    crate::reconcile::incremental::hash_this_build(&mut h);
+    digest::hash_this_build(&mut h);
     for table in TABLES {
         for path in lake.table_files(table)? {
             let len = std::fs::metadata(&path)
@@ -98,23 +100,17 @@ pub(super) fn inputs_key(
     Ok(format!("{:032x}", h.digest128()))
 }
 
-/// `xxh3-128 hex:bytes` of a file, or `None` when it cannot be read.
-pub(super) fn file_digest(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(format!("{:032x}:{}", xxh3_128(&bytes), bytes.len()))
-}
-
 impl RunState {
     /// The state of the outputs `files` (paths inside `reports`) as they are on disk now, read
     /// and hashed in parallel; `known`: digests already at hand (by path, as [`file_digest`]
     /// gives them).
-    pub(super) fn of_outputs(
+    pub fn of_outputs(
         reports: &Path,
         inputs: String,
         files: &[PathBuf],
         known: &BTreeMap<PathBuf, String>,
         summary: Summary,
-    ) -> Result<RunState, CommandError> {
+    ) -> Result<RunState, StateError> {
         use rayon::prelude::*;
         let digests: Vec<(String, String)> = files
             .par_iter()
@@ -122,16 +118,12 @@ impl RunState {
                 let rel = path.strip_prefix(reports).unwrap_or(path);
                 let digest = match known.get(path) {
                     Some(d) => d.clone(),
-                    None => file_digest(path).ok_or_else(|| {
-                        CommandError::Usage(format!(
-                            "{}: written by this run but unreadable",
-                            path.display()
-                        ))
-                    })?,
+                    None => file_digest(path)
+                        .ok_or_else(|| StateError::Unreadable { path: path.clone() })?,
                 };
                 Ok((rel.to_string_lossy().into_owned(), digest))
             })
-            .collect::<Result<_, CommandError>>()?;
+            .collect::<Result<_, StateError>>()?;
         let outputs: BTreeMap<String, String> = digests.into_iter().collect();
         Ok(RunState {
             inputs,
@@ -141,23 +133,20 @@ impl RunState {
     }
 
     /// The last run's state, if there is a readable one.
-    pub(super) fn load(reports: &Path) -> Option<RunState> {
-        let text = std::fs::read_to_string(reports.join(STATE_FILE)).ok()?;
-        serde_json::from_str(&text).ok()
+    pub fn load(reports: &Path) -> Option<RunState> {
+        load_json(&reports.join(STATE_FILE))
     }
 
     /// Writes the state atomically (written last: it vouches for the outputs).
-    pub(super) fn save(&self, reports: &Path) -> Result<(), CommandError> {
-        let mut text = serde_json::to_string_pretty(self).expect("the state serialises");
-        text.push('\n');
-        crate::durable::write_atomic(&reports.join(STATE_FILE), text.as_bytes())?;
+    pub fn save(&self, reports: &Path) -> Result<(), StateError> {
+        save_json(&reports.join(STATE_FILE), self)?;
         Ok(())
     }
 
     /// Are these inputs the state's, and every output still the bytes the state names?
     /// Whether every output it recorded below `prefix` (a folder of the reports, `reconcile/`)
     /// still has its recorded bytes, and it recorded some.
-    pub(super) fn holds_under(&self, reports: &Path, prefix: &str) -> bool {
+    pub fn holds_under(&self, reports: &Path, prefix: &str) -> bool {
         use rayon::prelude::*;
         let under: Vec<(&String, &String)> = self
             .outputs
@@ -170,7 +159,7 @@ impl RunState {
                 .all(|(rel, digest)| file_digest(&reports.join(rel)).as_deref() == Some(*digest))
     }
 
-    pub(super) fn still_holds(&self, reports: &Path, inputs: &str) -> bool {
+    pub fn still_holds(&self, reports: &Path, inputs: &str) -> bool {
         self.inputs == inputs
             && !self.outputs.is_empty()
             && self
