@@ -111,7 +111,8 @@ mod tests {
             currency: Currency::EUR,
             cancelled: false,
             permission: permission.map(t),
-            facts_digest: 0,
+            country: None,
+            device: None,
         }
     }
 
@@ -126,7 +127,8 @@ mod tests {
             currency: Currency::EUR,
             created: 10 * DAY,
             updated: 10 * DAY,
-            facts_digest: 0,
+            reason_code: None,
+            amount: None,
         }
     }
 

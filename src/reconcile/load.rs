@@ -29,8 +29,9 @@ pub struct Order {
     pub currency: Currency,
     pub cancelled: bool,
     pub permission: Option<Text>,
-    /// Hash of what the attempt facts read besides the above (country, device).
-    pub facts_digest: u64,
+    /// Read by the attempt facts only: a change touches the order's component.
+    pub country: Option<Text>,
+    pub device: Option<Text>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,8 +45,11 @@ pub struct Charge {
     pub currency: Currency,
     pub created: i64,
     pub updated: i64,
-    /// Hash of what the attempt facts read besides the above (state, reason code, amount).
-    pub facts_digest: u64,
+    /// Read by the attempt facts only (with the state): a change touches the charge's
+    /// component.
+    pub reason_code: Option<Text>,
+    /// Lake units.
+    pub amount: Option<i64>,
 }
 
 impl Charge {
@@ -314,8 +318,8 @@ fn load_orders(batches: Vec<Batch>) -> Result<Vec<Order>, ReconcileError> {
                 columns::text(p, b, "status")?,
                 Shared::new(p, b, "charge_permission_id")?,
                 (
-                    columns::text(p, b, "country")?,
-                    columns::text(p, b, "device")?,
+                    Shared::new(p, b, "country")?,
+                    Shared::new(p, b, "device")?,
                 ),
             ))
         },
@@ -326,10 +330,8 @@ fn load_orders(batches: Vec<Batch>) -> Result<Vec<Order>, ReconcileError> {
             currency: cur[i],
             cancelled: columns::opt(status, i) == Some("cancelled"),
             permission: perm.opt(i),
-            facts_digest: facts_digest(&[
-                country.is_valid(i).then(|| country.value(i).as_bytes()),
-                device.is_valid(i).then(|| device.value(i).as_bytes()),
-            ]),
+            country: country.opt(i),
+            device: device.opt(i),
         },
     )
 }
@@ -351,7 +353,7 @@ fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
                 columns::timestamp(p, b, "creation_timestamp")?,
                 columns::timestamp(p, b, "last_updated_timestamp")?,
                 (
-                    columns::text(p, b, "reason_code")?,
+                    Shared::new(p, b, "reason_code")?,
                     columns::money(p, b, "charge_amount")?,
                 ),
             ))
@@ -366,25 +368,10 @@ fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
             currency: cur[i],
             created: created.value(i),
             updated: updated.value(i),
-            facts_digest: facts_digest(&[
-                Some(state[i].as_str().as_bytes()),
-                reason.is_valid(i).then(|| reason.value(i).as_bytes()),
-                opt_value(*amount, i)
-                    .map(|v| v.to_le_bytes())
-                    .as_ref()
-                    .map(|b| &b[..]),
-            ]),
+            reason_code: reason.opt(i),
+            amount: opt_value(*amount, i).map(|v| v as i64),
         },
     )
-}
-
-/// A hash of the values the attempt facts read of a row besides those the reconciliation
-/// reads: a row whose digest changes touches its component ([`super::components`]).
-fn facts_digest(values: &[Option<&[u8]>]) -> u64 {
-    values
-        .iter()
-        .fold(crate::state::digest::Fields::new(0), |h, v| h.bytes(*v))
-        .finish()
 }
 
 /// The columns of `refunds` the reconciliation reads.
