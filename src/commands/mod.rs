@@ -152,15 +152,15 @@ fn dispatch(cli: Cli) -> Result<Outcome, CommandError> {
         }
         Command::Reconcile(args) => {
             let config = resolve(&cli.global)?;
-            reconcile::run_reconcile(&config, &args)
+            reconcile::run_reconcile(&reconcile::ReconcileSettings::resolve(&config, &args)?)
         }
         Command::Close(args) => {
             let config = resolve(&cli.global)?;
-            reconcile::run_close(&config, &args)
+            reconcile::run_close(&reconcile::CloseSettings::resolve(&config, &args)?)
         }
         Command::Report(args) => {
             let config = resolve(&cli.global)?;
-            report::run(&config, &args)
+            report::run(&report::ReportCmdSettings::resolve(&config, &args)?)
         }
         Command::Run(args) => {
             let config = resolve(&cli.global)?;

@@ -1,7 +1,7 @@
 //! `payrecon reconcile` and `payrecon close`: the reconciliation and the month-close pack.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::{CommandError, Outcome, thousands};
@@ -15,7 +15,71 @@ use crate::reconcile::results::{
     amount_text, cutoff_text, exceptions_frame, write_csv, write_results, write_results_csv,
 };
 use crate::reconcile::{self, Options, Reconciliation, ResultRow, Severity, Status, load};
-use crate::settings::Config;
+use crate::settings::{Config, Thresholds};
+
+/// Which lake to reconcile, and how: what every command that reconciles resolves first.
+#[derive(Debug, Clone)]
+pub(super) struct ReconcileInput {
+    pub(super) lake: PathBuf,
+    pub(super) options: Options,
+}
+
+impl ReconcileInput {
+    pub(super) fn resolve(
+        config: &Config,
+        cutoff: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Self, CommandError> {
+        Ok(ReconcileInput {
+            lake: config.lake.clone(),
+            options: options(config, cutoff)?,
+        })
+    }
+}
+
+/// `payrecon reconcile`, resolved once from its arguments and the configuration.
+pub(super) struct ReconcileSettings {
+    input: ReconcileInput,
+    out: PathBuf,
+    csv: bool,
+    thresholds: Thresholds,
+}
+
+impl ReconcileSettings {
+    pub(super) fn resolve(config: &Config, args: &ReconcileArgs) -> Result<Self, CommandError> {
+        Ok(ReconcileSettings {
+            input: ReconcileInput::resolve(config, args.cutoff)?,
+            out: args.out.clone(),
+            csv: args.csv,
+            thresholds: config.thresholds.clone(),
+        })
+    }
+}
+
+/// `payrecon close`, resolved once from its arguments and the configuration.
+pub(super) struct CloseSettings {
+    input: ReconcileInput,
+    month: Month,
+    out: PathBuf,
+    thresholds: Thresholds,
+}
+
+impl CloseSettings {
+    pub(super) fn resolve(config: &Config, args: &CloseArgs) -> Result<Self, CommandError> {
+        let tz = config.tz().map_err(CommandError::Usage)?;
+        let month = Month::parse(&args.month, tz).ok_or_else(|| {
+            CommandError::Usage(format!("--month {:?} is not YYYY-MM", args.month))
+        })?;
+        Ok(CloseSettings {
+            input: ReconcileInput::resolve(config, args.cutoff)?,
+            month,
+            out: args
+                .out
+                .clone()
+                .unwrap_or_else(|| Path::new("reports").join(month.label())),
+            thresholds: config.thresholds.clone(),
+        })
+    }
+}
 
 /// The reconciliation's options from `[reconcile]`, decided against `cutoff` when given.
 pub(crate) fn options(
@@ -48,13 +112,13 @@ pub(crate) fn options(
 /// by side. Both read `orders` and `charges`: those are read once (the union of their columns)
 /// and shared.
 pub(super) fn facts_and_reconciliation(
-    config: &Config,
-    cutoff: Option<chrono::DateTime<chrono::Utc>>,
+    input: &ReconcileInput,
+    fact_options: &facts::FactOptions,
 ) -> Result<(facts::KeyedFacts, load::Inputs, Reconciliation), CommandError> {
     use crate::lake::columns::read_table;
     use crate::model::schema::{CHARGES, ORDERS};
     let start = Instant::now();
-    let lake = Lake::read_only(&config.lake)?;
+    let lake = Lake::read_only(&input.lake)?;
     let union = |a: &[&'static str], b: &[&'static str]| -> Vec<&'static str> {
         let mut v = a.to_vec();
         v.extend(b.iter().filter(|c| !a.contains(c)));
@@ -81,8 +145,6 @@ pub(super) fn facts_and_reconciliation(
         elapsed_ms = start.elapsed().as_millis() as u64,
         "read orders and charges"
     );
-    let options = options(config, cutoff)?;
-    let fact_options = super::analytics::fact_options(config)?;
     // The facts get their own handles on the same arrays (reference-counted, not copied).
     let (fact_orders, fact_charges) = (orders.clone(), charges.clone());
     let (built, reconciled) = rayon::join(
@@ -91,14 +153,14 @@ pub(super) fn facts_and_reconciliation(
                 fact_orders,
                 fact_charges,
                 Catalogue::embedded(),
-                &fact_options,
+                fact_options,
             )?;
             super::analytics::log_facts(&f.facts, start);
             Ok(f)
         },
         || -> Result<(load::Inputs, Reconciliation), CommandError> {
             let inputs = load::load_with(&lake, orders, charges)?;
-            Ok(reconciled(inputs, &options, start))
+            Ok(reconciled(inputs, &input.options, start))
         },
     );
     let (inputs, rec) = reconciled?;
@@ -107,13 +169,11 @@ pub(super) fn facts_and_reconciliation(
 
 /// Loads the lake and reconciles it.
 pub(super) fn reconcile_lake(
-    config: &Config,
-    cutoff: Option<chrono::DateTime<chrono::Utc>>,
+    input: &ReconcileInput,
 ) -> Result<(load::Inputs, Reconciliation), CommandError> {
     let start = Instant::now();
-    let lake = Lake::read_only(&config.lake)?;
-    let options = options(config, cutoff)?;
-    Ok(reconciled(load::load(&lake)?, &options, start))
+    let lake = Lake::read_only(&input.lake)?;
+    Ok(reconciled(load::load(&lake)?, &input.options, start))
 }
 
 /// Reconciles loaded inputs; logs the loading time (since `start`) and the matching time.
@@ -280,13 +340,13 @@ pub(super) fn severity_counts<'a>(rows: impl Iterator<Item = &'a ResultRow>) -> 
     counts
 }
 
-pub(super) fn outcome(config: &Config, rec: &Reconciliation) -> Outcome {
-    exceptions_outcome(config, severity_counts(rec.exceptions()))
+pub(super) fn outcome(thresholds: &Thresholds, rec: &Reconciliation) -> Outcome {
+    exceptions_outcome(thresholds, severity_counts(rec.exceptions()))
 }
 
 /// [`outcome`] from the exceptions counted by severity.
-pub(super) fn exceptions_outcome(config: &Config, counts: [u64; 3]) -> Outcome {
-    if config.thresholds.exceeded(counts).is_empty() {
+pub(super) fn exceptions_outcome(thresholds: &Thresholds, counts: [u64; 3]) -> Outcome {
+    if thresholds.exceeded(counts).is_empty() {
         Outcome::Clean
     } else {
         Outcome::Findings
@@ -296,7 +356,7 @@ pub(super) fn exceptions_outcome(config: &Config, counts: [u64; 3]) -> Outcome {
 /// The closing lines of a summary about exceptions: whether they are findings (and why), and
 /// where they are listed. None when there are none.
 pub(super) fn exceptions_verdict(
-    config: &Config,
+    thresholds: &Thresholds,
     counts: [u64; 3],
     listed_in: &Path,
 ) -> Option<String> {
@@ -304,7 +364,7 @@ pub(super) fn exceptions_verdict(
     if total == 0 {
         return None;
     }
-    let why = config.thresholds.exceeded(counts);
+    let why = thresholds.exceeded(counts);
     Some(if why.is_empty() {
         format!(
             "{} within the thresholds ({}); listed in {}",
@@ -337,36 +397,33 @@ pub(super) fn plural(n: u64, what: &str) -> String {
     format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
-pub(super) fn run_reconcile(
-    config: &Config,
-    args: &ReconcileArgs,
-) -> Result<Outcome, CommandError> {
+pub(super) fn run_reconcile(s: &ReconcileSettings) -> Result<Outcome, CommandError> {
     let progress = super::progress::Step::new("reconciling");
-    let (_, rec) = reconcile_lake(config, args.cutoff)?;
+    let (_, rec) = reconcile_lake(&s.input)?;
     drop(progress);
     let progress = super::progress::Step::new("writing the results");
     let start = Instant::now();
     let exceptions = exceptions_frame(rec.exceptions(), rec.cutoff);
-    write_csv(&exceptions, &args.out.join("exceptions.csv"))?;
+    write_csv(&exceptions, &s.out.join("exceptions.csv"))?;
     // Every file of the table written, a row group at a time.
-    let wrote = write_results(&rec, &args.out, true)?;
+    let wrote = write_results(&rec, &s.out, true)?;
     tracing::debug!(
         elapsed_ms = start.elapsed().as_millis() as u64,
         files = wrote.written.len(),
         "wrote exceptions.csv and the results"
     );
-    if args.csv {
-        write_results_csv(&rec, &args.out.join("results.csv"))?;
+    if s.csv {
+        write_results_csv(&rec, &s.out.join("results.csv"))?;
     }
     drop(progress);
     let text = summary(&rec);
     let counts = severity_counts(rec.exceptions());
     print!("{text}");
-    println!("written to {}", args.out.display());
-    if let Some(v) = exceptions_verdict(config, counts, &args.out.join("exceptions.csv")) {
+    println!("written to {}", s.out.display());
+    if let Some(v) = exceptions_verdict(&s.thresholds, counts, &s.out.join("exceptions.csv")) {
         println!("{v}");
     }
-    Ok(exceptions_outcome(config, counts))
+    Ok(exceptions_outcome(&s.thresholds, counts))
 }
 
 /// The local days of `month`, first and last.
@@ -419,12 +476,10 @@ pub(super) fn lake_span(inputs: &load::Inputs, facts: Option<&facts::Facts>) -> 
     }
 }
 
-pub(super) fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, CommandError> {
-    let tz = config.tz().map_err(CommandError::Usage)?;
-    let month = Month::parse(&args.month, tz)
-        .ok_or_else(|| CommandError::Usage(format!("--month {:?} is not YYYY-MM", args.month)))?;
+pub(super) fn run_close(s: &CloseSettings) -> Result<Outcome, CommandError> {
+    let month = s.month;
     let progress = super::progress::Step::new("reconciling");
-    let (inputs, rec) = reconcile_lake(config, args.cutoff)?;
+    let (inputs, rec) = reconcile_lake(&s.input)?;
     let pack = close::close(&inputs, &rec, month);
     drop(progress);
     if pack.roll_forward.is_empty()
@@ -439,10 +494,7 @@ pub(super) fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, Co
             lake_span(&inputs, None)
         )));
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| std::path::Path::new("reports").join(month.label()));
+    let out = &s.out;
     for (name, df) in close::frames(&pack) {
         write_csv(
             &df,
@@ -460,5 +512,5 @@ pub(super) fn run_close(config: &Config, args: &CloseArgs) -> Result<Outcome, Co
         tracing::error!("the month close does not tie (roll-forward or deposits in transit)");
         return Ok(Outcome::Findings);
     }
-    Ok(outcome(config, &rec))
+    Ok(outcome(&s.thresholds, &rec))
 }

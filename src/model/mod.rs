@@ -1,4 +1,9 @@
-//! The typed model: money, time, ids, the reason-code catalogue and the lake schema.
+//! The typed model: currencies and exact amounts, time, states, link keys, the reason-code
+//! catalogue and the lake schema.
+//!
+//! Ids are text in Arrow columns and, in the reconciler, shared substrings of them
+//! (`reconcile::load::Text`); an owned newtype per id would allocate once per id, so there is
+//! none. States are enums ([`states`]).
 //!
 //! Every other stage speaks these types; nothing here does I/O beyond reading embedded data.
 
@@ -12,42 +17,7 @@ pub mod time;
 use std::fmt;
 
 pub use catalogue::{Catalogue, DeclineClass, ReasonCode};
-pub use money::{Currency, Money, MoneyError};
-
-macro_rules! id_newtype {
-    ($(#[$doc:meta] $name:ident),* $(,)?) => {$(
-        #[$doc]
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-        pub struct $name(pub String);
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                $name(s.to_string())
-            }
-        }
-    )*};
-}
-
-id_newtype!(
-    /// Amazon Pay Charge id (`P01-2400747-7777779-C084595`); one payment attempt.
-    ChargeId,
-    /// Amazon Pay Charge Permission id (`P01-2400747-7777779`) = settlement `AmazonOrderReferenceId`.
-    ChargePermissionId,
-    /// Amazon Pay Refund id.
-    RefundId,
-    /// The merchant's order id.
-    OrderId,
-    /// Amazon Pay settlement period id.
-    SettlementId,
-    /// The bank's id of a statement line.
-    BankTransactionId,
-);
+pub use money::{Currency, MoneyError};
 
 /// The five kinds of source file of `spec/inputs.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

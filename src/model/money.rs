@@ -3,6 +3,11 @@
 //! Amounts are parsed from decimal text straight into integer minor units (cents, yen);
 //! no binary float is ever involved. The lake stores every amount as `DECIMAL(18,2)`,
 //! which holds every supported currency exactly (all have an exponent of 0 or 2).
+//!
+//! There is no `Money` struct: amounts live in Arrow columns (`Decimal128`) with the currency
+//! in a column of its own, and every stage works on them as `i64` lake units beside a
+//! [`Currency`]; a struct pairing the two would be taken apart again at every column boundary.
+//! The types that pay are the [`Currency`] enum and the exact parse and format functions.
 
 use std::fmt;
 use std::str::FromStr;
@@ -109,40 +114,6 @@ pub enum MoneyError {
     },
     #[error("{0:?} is out of range")]
     OutOfRange(String),
-}
-
-/// An exact amount of one currency, in integer minor units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Money {
-    pub minor: i64,
-    pub currency: Currency,
-}
-
-impl Money {
-    pub fn new(minor: i64, currency: Currency) -> Self {
-        Money { minor, currency }
-    }
-
-    /// Parses decimal text such as `"1234.56"`, `"-0.30"`, `"1,234.56"` or `"5000"` (JPY).
-    pub fn parse(text: &str, currency: Currency) -> Result<Money, MoneyError> {
-        parse_minor(text, currency).map(|minor| Money { minor, currency })
-    }
-
-    /// The lake's unscaled `DECIMAL(18,2)` value.
-    pub fn lake_unscaled(self) -> i128 {
-        i128::from(self.minor) * i128::from(self.currency.lake_factor())
-    }
-
-    /// Formats in major units with exactly the currency's exponent, e.g. `-1.45`, `5000`.
-    pub fn to_decimal_string(self) -> String {
-        format_minor(self.minor, self.currency)
-    }
-}
-
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.to_decimal_string(), self.currency)
-    }
 }
 
 /// Formats minor units as decimal text in major units.
@@ -384,12 +355,12 @@ mod tests {
 
     #[test]
     fn formats_and_scales_to_lake() {
-        let m = Money::parse("-1.45", Currency::USD).unwrap();
-        assert_eq!(m.to_decimal_string(), "-1.45");
-        assert_eq!(m.lake_unscaled(), -145);
-        let y = Money::parse("5000", Currency::JPY).unwrap();
-        assert_eq!(y.to_decimal_string(), "5000");
-        assert_eq!(y.lake_unscaled(), 500000);
+        let m = parse_minor("-1.45", Currency::USD).unwrap();
+        assert_eq!(format_minor(m, Currency::USD), "-1.45");
+        assert_eq!(m * Currency::USD.lake_factor(), -145);
+        let y = parse_minor("5000", Currency::JPY).unwrap();
+        assert_eq!(format_minor(y, Currency::JPY), "5000");
+        assert_eq!(y * Currency::JPY.lake_factor(), 500000);
         assert_eq!(format_lake(500000), "5000.00");
     }
 

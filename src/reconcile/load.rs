@@ -317,10 +317,7 @@ fn load_orders(batches: Vec<Batch>) -> Result<Vec<Order>, ReconcileError> {
                 currencies(p, b, "currency")?,
                 columns::text(p, b, "status")?,
                 Shared::new(p, b, "charge_permission_id")?,
-                (
-                    Shared::new(p, b, "country")?,
-                    Shared::new(p, b, "device")?,
-                ),
+                (Shared::new(p, b, "country")?, Shared::new(p, b, "device")?),
             ))
         },
         |(id, created, total, cur, status, perm, (country, device)), i| Order {

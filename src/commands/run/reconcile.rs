@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::settings::RunSettings;
 use crate::commands::CommandError;
-use crate::commands::reconcile::facts_and_reconciliation;
+use crate::commands::reconcile::{ReconcileInput, facts_and_reconciliation};
 use crate::lake::Lake;
 use crate::model::catalogue::Catalogue;
 use crate::reconcile::incremental::{self, State, View};
@@ -137,7 +137,11 @@ pub(super) fn step(
     let (view, state) = match night {
         Some(n) => n,
         None => {
-            let (facts, inputs, rec) = facts_and_reconciliation(&s.config, s.cutoff)?;
+            let input = ReconcileInput {
+                lake: s.paths.lake.clone(),
+                options: s.reconcile.clone(),
+            };
+            let (facts, inputs, rec) = facts_and_reconciliation(&input, &s.facts)?;
             let mark = incremental::lake_mark(lake)?;
             let (wrote, after) = rayon::join(
                 || write_results(&rec, &rec_dir, s.full),

@@ -38,7 +38,7 @@ pub(super) fn of_run(s: &RunSettings, rec: &Reconciled, rep: &Reported) -> Summa
         exceptions_high: counts[0],
         exceptions_medium: counts[1],
         exceptions_low: counts[2],
-        findings: exceptions_outcome(&s.config, counts) == Outcome::Findings || !ties,
+        findings: exceptions_outcome(&s.config.thresholds, counts) == Outcome::Findings || !ties,
         ties,
         months: rep.months.iter().map(|m| m.0.label()).collect(),
         // The month to open first: the last one that ended by the cut-off (data runs a few
@@ -218,7 +218,7 @@ fn next_steps(
         summary.exceptions_low,
     ];
     if let Some(v) = exceptions_verdict(
-        config,
+        &config.thresholds,
         counts,
         &reports.join("reconcile").join("exceptions.csv"),
     ) {
