@@ -495,13 +495,13 @@ pub(super) fn run_close(s: &CloseSettings) -> Result<Outcome, CommandError> {
         )));
     }
     let out = &s.out;
-    for (name, df) in close::frames(&pack) {
+    for (name, df) in crate::report::close::frames(&pack) {
         write_csv(
             &df,
             &out.join(format!("close-{}-{name}.csv", month.label())),
         )?;
     }
-    let md = close::markdown(&pack);
+    let md = crate::report::close::markdown(&pack);
     write_atomic(
         &out.join(format!("close-{}.md", month.label())),
         md.as_bytes(),

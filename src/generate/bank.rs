@@ -1,5 +1,5 @@
 //! A generated day's bank lines written as a bank would send them: camt.053, MT940 or BAI2
-//! (the payrecon CSV is written beside the other CSVs in `generate/mod.rs`).
+//! (the payrecon CSV is written beside the other CSVs in `generate/write.rs`).
 //!
 //! Every format carries the same lines with the same ids (the generator's `BT…`/`BX…` fit
 //! MT940's 16-character bank reference), and texts are wrapped at spaces so that the reader's

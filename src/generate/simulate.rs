@@ -134,7 +134,7 @@ impl Gen {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn approved_path(
+    fn approved_path(
         &mut self,
         rng: &mut ChaCha8Rng,
         ch: ChargeCtx,
@@ -320,7 +320,7 @@ impl Gen {
 
     /// Writes one charge row per day on which the charge changed (its last state that day);
     /// a completed refund re-exports the charge with its new `RefundedAmount`.
-    pub(super) fn emit_charge_versions(
+    fn emit_charge_versions(
         &mut self,
         ch: &ChargeCtx,
         states: &[(i64, &'static str, Option<&'static str>, Option<i64>)],
@@ -365,12 +365,12 @@ impl Gen {
         }
     }
 
-    pub(super) fn push_line(&mut self, day: i64, currency: Currency, line: Line) {
+    fn push_line(&mut self, day: i64, currency: Currency, line: Line) {
         self.buf(day).lines.entry(currency).or_default().push(line);
     }
 }
 
-pub(super) struct ChargeCtx {
+struct ChargeCtx {
     pub(super) charge_id: String,
     pub(super) permission: String,
     pub(super) merchant_ref: Option<String>,

@@ -235,7 +235,7 @@ impl Gen {
         Ok(())
     }
 
-    pub(super) fn file(&mut self, path: &Path) -> Result<BufWriter<File>, GenerateError> {
+    fn file(&mut self, path: &Path) -> Result<BufWriter<File>, GenerateError> {
         self.summary.files += 1;
         Ok(BufWriter::with_capacity(
             1 << 20,
@@ -253,7 +253,7 @@ impl Gen {
     }
 
     /// Decides whether to damage a row (messy only) and how.
-    pub(super) fn damage(&mut self, rng: &mut ChaCha8Rng) -> Option<u32> {
+    fn damage(&mut self, rng: &mut ChaCha8Rng) -> Option<u32> {
         if self.opts.messy && rng.random_bool(0.0015) {
             self.summary.malformed_rows += 1;
             Some(rng.random_range(0..6))
@@ -262,7 +262,7 @@ impl Gen {
         }
     }
 
-    pub(super) fn csv_writer(
+    fn csv_writer(
         &self,
         w: BufWriter<File>,
         crlf: bool,
@@ -283,7 +283,7 @@ impl Gen {
             .from_writer(w)
     }
 
-    pub(super) fn write_orders(
+    fn write_orders(
         &mut self,
         path: &Path,
         orders: &[OrderRow],
@@ -359,7 +359,7 @@ impl Gen {
         self.done(path, w)
     }
 
-    pub(super) fn write_charges_csv(
+    fn write_charges_csv(
         &mut self,
         path: &Path,
         rows: &[ChargeRow],
@@ -431,7 +431,7 @@ impl Gen {
         self.done(path, w)
     }
 
-    pub(super) fn write_charges_jsonl(
+    fn write_charges_jsonl(
         &mut self,
         path: &Path,
         rows: &[ChargeRow],
@@ -488,7 +488,7 @@ impl Gen {
         self.done(path, w)
     }
 
-    pub(super) fn write_refunds(
+    fn write_refunds(
         &mut self,
         path: &Path,
         rows: &[RefundRow],
@@ -556,7 +556,7 @@ impl Gen {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn write_settlement(
+    fn write_settlement(
         &mut self,
         path: &Path,
         id: &str,
@@ -654,7 +654,7 @@ impl Gen {
         self.done(path, w)
     }
 
-    pub(super) fn write_deposits(
+    fn write_deposits(
         &mut self,
         path: &Path,
         date: NaiveDate,
@@ -730,7 +730,7 @@ impl Gen {
     }
 }
 
-pub(super) fn csv_io(path: &Path, e: csv::Error) -> GenerateError {
+fn csv_io(path: &Path, e: csv::Error) -> GenerateError {
     GenerateError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
@@ -738,7 +738,7 @@ pub(super) fn csv_io(path: &Path, e: csv::Error) -> GenerateError {
 }
 
 /// A timestamp in one of the forms Amazon Pay emits.
-pub(super) fn ts_form(t: i64, form: u32) -> String {
+fn ts_form(t: i64, form: u32) -> String {
     let dt = DateTime::<Utc>::from_timestamp(t, 0).expect("in range");
     match form {
         0 => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
@@ -756,7 +756,7 @@ pub(super) fn ts_form(t: i64, form: u32) -> String {
     }
 }
 
-pub(super) fn settlement_ts(t: i64, space: bool) -> String {
+fn settlement_ts(t: i64, space: bool) -> String {
     let dt = DateTime::<Utc>::from_timestamp(t, 0).expect("in range");
     if space {
         dt.format("%Y-%m-%dT%H:%M:%S +0000").to_string()

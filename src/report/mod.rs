@@ -9,6 +9,7 @@
 
 mod bars;
 pub mod cache;
+pub mod close;
 pub mod html;
 mod svg;
 pub mod xlsx;
@@ -22,7 +23,7 @@ use crate::analytics::facts::Facts;
 use crate::analytics::{self, AnalyticsError};
 use crate::durable::{DurableError, commit_staged, stage};
 use crate::model::catalogue::Catalogue;
-use crate::reconcile::close::{self, ClosePack, Month};
+use crate::reconcile::close::{CloseIndex, ClosePack, Month, close_with};
 
 /// Errors writing reports.
 #[derive(Debug, thiserror::Error)]
@@ -215,7 +216,7 @@ pub fn render_month(
     rec: &crate::reconcile::Reconciliation,
     settings: &ReportSettings,
 ) -> Result<(Vec<ReportFile>, bool), ReportError> {
-    let ix = close::CloseIndex::new(inputs, rec);
+    let ix = CloseIndex::new(inputs, rec);
     render_month_with(facts, &ix, settings)
 }
 
@@ -223,7 +224,7 @@ pub fn render_month(
 /// once for several months.
 pub fn render_month_with(
     facts: &Facts,
-    ix: &close::CloseIndex,
+    ix: &CloseIndex,
     settings: &ReportSettings,
 ) -> Result<(Vec<ReportFile>, bool), ReportError> {
     render_month_using(facts, ix, settings, None).map(|(files, ties, _)| (files, ties))
@@ -233,13 +234,13 @@ pub fn render_month_with(
 /// [`cache`]); returns the tables too.
 pub fn render_month_using(
     facts: &Facts,
-    ix: &close::CloseIndex,
+    ix: &CloseIndex,
     settings: &ReportSettings,
     known: Option<Tables>,
 ) -> Result<(Vec<ReportFile>, bool, Tables), ReportError> {
     let start = std::time::Instant::now();
     let (pack, tables) = rayon::join(
-        || close::close_with(ix, settings.month),
+        || close_with(ix, settings.month),
         || match known {
             Some(t) => Ok(t),
             None => tables(facts, Catalogue::embedded(), settings),

@@ -747,7 +747,7 @@ fn build(
     wb.save_to_buffer()
 }
 
-/// The workbook's bytes from the pack and its tables ([`crate::reconcile::close::frames`]; `path` is only for
+/// The workbook's bytes from the pack and its tables ([`super::close::frames`]; `path` is only for
 /// messages).
 pub fn close_workbook(
     pack: &ClosePack,
