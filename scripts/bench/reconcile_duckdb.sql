@@ -98,7 +98,11 @@ COPY (
     UNION ALL
     SELECT d.bank_transaction_id, NULL,
            CASE WHEN d.bank_transaction_id IN (SELECT deposit FROM matched) THEN 'deposited'
-                WHEN upper(d.reference) LIKE '%AMAZON%' THEN 'unexpected_deposit'
+                -- payrecon's default [reconcile] amazon_pay_references, on the reference with its
+                -- whitespace collapsed: `AMAZON WEB SERVICES` or `AMAZON MARKETPLACE` do not name it.
+                WHEN regexp_replace(upper(trim(d.reference)), '\s+', ' ', 'g') LIKE '%AMAZON PAY%'
+                  OR regexp_replace(upper(trim(d.reference)), '\s+', ' ', 'g') LIKE '%AMZN PAY%'
+                  THEN 'unexpected_deposit'
                 ELSE 'not_amazon_pay' END
     FROM deposits d
 ) TO 'duck-out/layer4.parquet' (FORMAT parquet);

@@ -145,7 +145,11 @@ CREATE OR REPLACE TEMP TABLE results AS
     UNION ALL
     SELECT 4, 6, d.bank_transaction_id,
            CASE WHEN p.settlement_id IS NOT NULL THEN 'deposited'
-                WHEN upper(d.reference) LIKE '%AMAZON%' THEN 'unexpected_deposit'
+                -- payrecon's default [reconcile] amazon_pay_references, on the reference with its
+                -- whitespace collapsed: `AMAZON WEB SERVICES` or `AMAZON MARKETPLACE` do not name it.
+                WHEN regexp_replace(upper(trim(d.reference)), '\s+', ' ', 'g') LIKE '%AMAZON PAY%'
+                  OR regexp_replace(upper(trim(d.reference)), '\s+', ' ', 'g') LIKE '%AMZN PAY%'
+                  THEN 'unexpected_deposit'
                 ELSE 'not_amazon_pay' END,
            d.currency, NULL, d.amount, CAST(d.booking_date AS TIMESTAMPTZ), p.settlement_id, NULL, NULL
     FROM deposits d LEFT JOIN payout p ON p.deposit = d.bank_transaction_id;
