@@ -143,8 +143,7 @@ fn order_row(o: &Order) -> (u64, u64) {
         .text(Some(o.currency.code()))
         .int(Some(o.cancelled as i64))
         .text(o.permission.as_deref())
-        .text(o.country.as_deref())
-        .text(o.device.as_deref())
+        .int(Some(o.facts_digest as i64))
         .finish();
     (row_key(ORDER_ROW, &o.id), d)
 }
@@ -167,10 +166,7 @@ fn charge_row(c: &Charge) -> (u64, u64) {
         .text(Some(c.currency.code()))
         .int(Some(c.created))
         .int(Some(c.updated))
-        // What the attempt facts read besides the above.
-        .text(Some(c.state.as_str()))
-        .text(c.reason_code.as_deref())
-        .int(c.amount)
+        .int(Some(c.facts_digest as i64))
         .finish();
     (row_key(CHARGE_ROW, &c.id), d)
 }

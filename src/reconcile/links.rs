@@ -111,8 +111,7 @@ mod tests {
             currency: Currency::EUR,
             cancelled: false,
             permission: permission.map(t),
-            country: None,
-            device: None,
+            facts_digest: 0,
         }
     }
 
@@ -127,8 +126,7 @@ mod tests {
             currency: Currency::EUR,
             created: 10 * DAY,
             updated: 10 * DAY,
-            reason_code: None,
-            amount: None,
+            facts_digest: 0,
         }
     }
 

@@ -29,9 +29,8 @@ pub struct Order {
     pub currency: Currency,
     pub cancelled: bool,
     pub permission: Option<Text>,
-    /// Read by the attempt facts only: a change touches the order's component.
-    pub country: Option<Text>,
-    pub device: Option<Text>,
+    /// Hash of what the attempt facts read besides the above (country, device).
+    pub facts_digest: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -45,11 +44,8 @@ pub struct Charge {
     pub currency: Currency,
     pub created: i64,
     pub updated: i64,
-    /// Read by the attempt facts only (with the state): a change touches the charge's
-    /// component.
-    pub reason_code: Option<Text>,
-    /// Lake units.
-    pub amount: Option<i64>,
+    /// Hash of what the attempt facts read besides the above (state, reason code, amount).
+    pub facts_digest: u64,
 }
 
 impl Charge {
@@ -317,7 +313,10 @@ fn load_orders(batches: Vec<Batch>) -> Result<Vec<Order>, ReconcileError> {
                 currencies(p, b, "currency")?,
                 columns::text(p, b, "status")?,
                 Shared::new(p, b, "charge_permission_id")?,
-                (Shared::new(p, b, "country")?, Shared::new(p, b, "device")?),
+                (
+                    columns::text(p, b, "country")?,
+                    columns::text(p, b, "device")?,
+                ),
             ))
         },
         |(id, created, total, cur, status, perm, (country, device)), i| Order {
@@ -327,8 +326,10 @@ fn load_orders(batches: Vec<Batch>) -> Result<Vec<Order>, ReconcileError> {
             currency: cur[i],
             cancelled: columns::opt(status, i) == Some("cancelled"),
             permission: perm.opt(i),
-            country: country.opt(i),
-            device: device.opt(i),
+            facts_digest: facts_digest(&[
+                country.is_valid(i).then(|| country.value(i).as_bytes()),
+                device.is_valid(i).then(|| device.value(i).as_bytes()),
+            ]),
         },
     )
 }
@@ -350,7 +351,7 @@ fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
                 columns::timestamp(p, b, "creation_timestamp")?,
                 columns::timestamp(p, b, "last_updated_timestamp")?,
                 (
-                    Shared::new(p, b, "reason_code")?,
+                    columns::text(p, b, "reason_code")?,
                     columns::money(p, b, "charge_amount")?,
                 ),
             ))
@@ -365,10 +366,25 @@ fn load_charges(batches: Vec<Batch>) -> Result<Vec<Charge>, ReconcileError> {
             currency: cur[i],
             created: created.value(i),
             updated: updated.value(i),
-            reason_code: reason.opt(i),
-            amount: opt_value(*amount, i).map(|v| v as i64),
+            facts_digest: facts_digest(&[
+                Some(state[i].as_str().as_bytes()),
+                reason.is_valid(i).then(|| reason.value(i).as_bytes()),
+                opt_value(*amount, i)
+                    .map(|v| v.to_le_bytes())
+                    .as_ref()
+                    .map(|b| &b[..]),
+            ]),
         },
     )
+}
+
+/// A hash of the values the attempt facts read of a row besides those the reconciliation
+/// reads: a row whose digest changes touches its component ([`super::components`]).
+fn facts_digest(values: &[Option<&[u8]>]) -> u64 {
+    values
+        .iter()
+        .fold(crate::state::digest::Fields::new(0), |h, v| h.bytes(*v))
+        .finish()
 }
 
 /// The columns of `refunds` the reconciliation reads.
