@@ -494,6 +494,11 @@ pub struct ReconcileConfig {
     /// A bank line names Amazon Pay when its reference contains one of these (ignoring case
     /// and runs of spaces); only such lines can be `unexpected_deposit`.
     pub amazon_pay_references: Vec<String>,
+    /// Memory a full `payrecon reconcile` may take, in MiB: above the lake's estimated need it
+    /// reconciles in parts, one at a time (unset: in memory, however large).
+    pub memory_budget_mib: Option<u64>,
+    /// Reconcile in exactly this many parts (overrides `memory_budget_mib`; 1: in memory).
+    pub partitions: Option<u32>,
 }
 
 impl Default for ReconcileConfig {
@@ -504,6 +509,8 @@ impl Default for ReconcileConfig {
             fallback_window_days: 2,
             amount_tolerance: Decimal::ZERO,
             amazon_pay_references: DEFAULT_AMAZON_PAY_REFERENCES.map(String::from).to_vec(),
+            memory_budget_mib: None,
+            partitions: None,
         }
     }
 }

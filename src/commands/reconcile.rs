@@ -10,6 +10,7 @@ use crate::cli::{CloseArgs, ReconcileArgs};
 use crate::durable::write_atomic;
 use crate::lake::Lake;
 use crate::model::catalogue::Catalogue;
+use crate::model::schema;
 use crate::reconcile::close::{self, Month};
 use crate::reconcile::results::{
     amount_text, cutoff_text, exceptions_frame, write_csv, write_results, write_results_csv,
@@ -42,6 +43,18 @@ pub(super) struct ReconcileSettings {
     out: PathBuf,
     csv: bool,
     thresholds: Thresholds,
+    split: Split,
+}
+
+/// How `payrecon reconcile` holds the lake.
+#[derive(Debug, Clone, Copy)]
+enum Split {
+    /// In memory at once.
+    Whole,
+    /// In this many parts.
+    Parts(usize),
+    /// In as many parts as the lake needs to stay under this many bytes.
+    Budget(u64),
 }
 
 impl ReconcileSettings {
@@ -51,6 +64,15 @@ impl ReconcileSettings {
             out: args.out.clone(),
             csv: args.csv,
             thresholds: config.thresholds.clone(),
+            split: match (config.reconcile.partitions, args.memory_budget_mib) {
+                (_, Some(mib)) => Split::Budget(mib << 20),
+                (Some(n), None) if n > 1 => Split::Parts(n as usize),
+                (Some(_), None) => Split::Whole,
+                (None, None) => match config.reconcile.memory_budget_mib {
+                    Some(mib) => Split::Budget(mib << 20),
+                    None => Split::Whole,
+                },
+            },
         })
     }
 }
@@ -254,23 +276,34 @@ pub(super) const TOP_EXCEPTIONS: usize = 5;
 /// The reconciliation in words: per layer, each status with its count and meaning, then the
 /// exceptions by severity, the amount at stake per currency and the first ones to look at.
 fn summary(rec: &Reconciliation) -> String {
+    let mut counts: BTreeMap<(u8, Status), u64> = BTreeMap::new();
+    for r in &rec.rows {
+        *counts.entry((r.layer, r.status)).or_default() += 1;
+    }
+    let exceptions: Vec<&ResultRow> = rec.exceptions().collect();
+    summary_of(rec.cutoff, &counts, &exceptions)
+}
+
+/// [`summary`] from the rows counted per layer and status, and the exceptions in row order.
+fn summary_of(
+    cutoff: i64,
+    counts: &BTreeMap<(u8, Status), u64>,
+    exceptions: &[&ResultRow],
+) -> String {
     // (rows, of which exceptions): the counterpart rows of a discrepancy carry its status
     // but are not exceptions of their own.
-    let mut by_status: BTreeMap<(u8, Status), (u64, u64)> = BTreeMap::new();
+    let mut by_status: BTreeMap<(u8, Status), (u64, u64)> =
+        counts.iter().map(|(&k, &n)| (k, (n, 0))).collect();
     let mut at_stake: BTreeMap<&str, (crate::model::money::Currency, u64, i64)> = BTreeMap::new();
-    for r in &rec.rows {
-        let e = by_status.entry((r.layer, r.status)).or_default();
-        e.0 += 1;
-        if r.is_exception() {
-            e.1 += 1;
-            let e = at_stake
-                .entry(r.currency.code())
-                .or_insert((r.currency, 0, 0));
-            e.1 += 1;
-            e.2 += stake(r);
-        }
+    for r in exceptions {
+        by_status.entry((r.layer, r.status)).or_default().1 += 1;
+        let e = at_stake
+            .entry(r.currency.code())
+            .or_insert((r.currency, 0, 0));
+        e.1 += 1;
+        e.2 += stake(r);
     }
-    let mut out = format!("reconciliation at {}\n", cutoff_text(rec.cutoff));
+    let mut out = format!("reconciliation at {}\n", cutoff_text(cutoff));
     let mut layer = 0;
     for ((l, status), (n, exceptions)) in &by_status {
         if *l != layer {
@@ -298,7 +331,7 @@ fn summary(rec: &Reconciliation) -> String {
             status.meaning()
         ));
     }
-    let counts = severity_counts(rec.exceptions());
+    let counts = severity_counts(exceptions.iter().copied());
     let total: u64 = counts.iter().sum();
     if total == 0 {
         out.push_str("no exceptions\n");
@@ -316,7 +349,7 @@ fn summary(rec: &Reconciliation) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let top = top_exceptions(rec.exceptions(), rec.cutoff, TOP_EXCEPTIONS);
+    let top = top_exceptions(exceptions.iter().copied(), cutoff, TOP_EXCEPTIONS);
     out.push_str(&format!(
         "{}:\n",
         if total as usize > top.len() {
@@ -397,7 +430,33 @@ pub(super) fn plural(n: u64, what: &str) -> String {
     format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
+/// The number of parts `split` asks for on this lake (1: in memory).
+fn parts(split: Split, lake: &std::path::Path) -> Result<usize, CommandError> {
+    Ok(match split {
+        Split::Whole => 1,
+        Split::Parts(n) => n.min(reconcile::partitioned::MAX_PARTS),
+        Split::Budget(bytes) => {
+            let lake = Lake::read_only(lake)?;
+            let mut rows = 0;
+            for t in [
+                &schema::ORDERS,
+                &schema::CHARGES,
+                &schema::REFUNDS,
+                &schema::SETTLEMENT_LINES,
+                &schema::DEPOSITS,
+            ] {
+                rows += lake.table_stats(t)?.rows;
+            }
+            reconcile::partitioned::parts_for_budget(rows, bytes)
+        }
+    })
+}
+
 pub(super) fn run_reconcile(s: &ReconcileSettings) -> Result<Outcome, CommandError> {
+    let parts = parts(s.split, &s.input.lake)?;
+    if parts > 1 {
+        return run_reconcile_in_parts(s, parts);
+    }
     let progress = super::progress::Step::new("reconciling");
     let (_, rec) = reconcile_lake(&s.input)?;
     drop(progress);
@@ -420,6 +479,32 @@ pub(super) fn run_reconcile(s: &ReconcileSettings) -> Result<Outcome, CommandErr
     let counts = severity_counts(rec.exceptions());
     print!("{text}");
     println!("written to {}", s.out.display());
+    if let Some(v) = exceptions_verdict(&s.thresholds, counts, &s.out.join("exceptions.csv")) {
+        println!("{v}");
+    }
+    Ok(exceptions_outcome(&s.thresholds, counts))
+}
+
+/// `payrecon reconcile` in `parts` parts ([`reconcile::partitioned`]): the same files and
+/// summary, with at most one part's rows in memory.
+fn run_reconcile_in_parts(s: &ReconcileSettings, parts: usize) -> Result<Outcome, CommandError> {
+    if s.csv {
+        return Err(CommandError::Usage(
+            "--csv needs the whole results table in memory; reconcile without a memory budget \
+             (or read results/ with `payrecon query`)"
+                .into(),
+        ));
+    }
+    let progress = super::progress::Step::new(&format!("reconciling in {parts} parts"));
+    let lake = Lake::read_only(&s.input.lake)?;
+    let done = reconcile::partitioned::reconcile_in_parts(&lake, &s.input.options, parts, &s.out)?;
+    drop(progress);
+    let exceptions = exceptions_frame(done.exceptions.iter(), done.cutoff);
+    write_csv(&exceptions, &s.out.join("exceptions.csv"))?;
+    let rows: Vec<&ResultRow> = done.exceptions.iter().collect();
+    print!("{}", summary_of(done.cutoff, &done.counts, &rows));
+    println!("written to {}", s.out.display());
+    let counts = severity_counts(done.exceptions.iter());
     if let Some(v) = exceptions_verdict(&s.thresholds, counts, &s.out.join("exceptions.csv")) {
         println!("{v}");
     }

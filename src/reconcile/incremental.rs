@@ -404,7 +404,7 @@ pub fn night(
 // ------------------------------------------------------------------------------ persistence
 
 /// Every field of a row, losslessly.
-fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
+pub(crate) fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
     encode_row_head(r, b);
     b.extend_from_slice(&r.item_ts.to_le_bytes());
     match &r.counterparts {
@@ -426,7 +426,7 @@ fn encode_row(r: &ResultRow, b: &mut Vec<u8>) {
     encode_row_source(r, b);
 }
 
-fn decode_row(r: &mut Reader) -> Option<ResultRow> {
+pub(crate) fn decode_row(r: &mut Reader) -> Option<ResultRow> {
     let layer = r.u8()?;
     let item_type = *ItemType::ALL.get(r.u8()? as usize)?;
     let item_id = Text::from(r.text()?);

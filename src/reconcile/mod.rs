@@ -21,6 +21,7 @@ pub mod incremental;
 mod links;
 pub mod load;
 mod orders;
+pub mod partitioned;
 mod payouts;
 pub mod results;
 mod rows;
@@ -118,7 +119,6 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
     let cutoff = options
         .cutoff
         .unwrap_or_else(|| newest_timestamp(inputs).min(options.latest));
-    let eq = |a: i64, b: i64| (a - b).abs() <= options.tolerance;
     // Room for every row up front (an upper bound: orders and capture-less charges in layer 1;
     // charges, refunds and lines in layer 2; settlements and lines in layer 3; payouts and bank
     // lines in layer 4), instead of growing and copying; pages never touched cost nothing.
@@ -130,6 +130,40 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
             + inputs.deposits.len(),
     );
 
+    let mut clock = std::time::Instant::now();
+    item_rows(inputs, options, cutoff, &mut rows);
+    let mut lap = |what: &'static str, rows: usize| {
+        tracing::debug!(
+            elapsed_ms = clock.elapsed().as_millis() as u64,
+            rows,
+            "reconcile: {what}"
+        );
+        clock = std::time::Instant::now();
+    };
+    settlement_wide(
+        &inputs.lines,
+        &inputs.settlements,
+        &inputs.deposits,
+        options,
+        cutoff,
+        &mut rows,
+    );
+    lap("layer 4", rows.len());
+    sort_rows(&mut rows);
+    lap("sorted", rows.len());
+    Reconciliation { cutoff, rows }
+}
+
+/// The rows of layers 1 and 2 and layer 3's line checks: everything that never looks outside
+/// an item's component ([`components`]), so a part of the lake made of whole components gets
+/// the rows the whole lake would give its items.
+pub(crate) fn item_rows(
+    inputs: &Inputs,
+    options: &Options,
+    cutoff: i64,
+    rows: &mut Vec<ResultRow>,
+) {
+    let eq = |a: i64, b: i64| (a - b).abs() <= options.tolerance;
     let mut clock = std::time::Instant::now();
     let mut lap = |what: &'static str, rows: usize| {
         tracing::debug!(
@@ -143,32 +177,12 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
         || orders::Index::build(inputs),
         || settlement_lines::txn_index(inputs),
     );
-    let charge_order = orders::reconcile(inputs, &index, eq, &mut rows);
+    let charge_order = orders::reconcile(inputs, &index, eq, rows);
     lap("layer 1", rows.len());
-    settlement_lines::reconcile(
-        inputs,
-        options,
-        cutoff,
-        txn,
-        &index,
-        &charge_order,
-        &mut rows,
-    );
+    settlement_lines::reconcile(inputs, options, cutoff, txn, &index, &charge_order, rows);
     lap("layer 2", rows.len());
-    payouts::line_rows(&inputs.lines, &mut rows);
+    payouts::line_rows(&inputs.lines, rows);
     lap("layer 3", rows.len());
-    settlement_wide(
-        &inputs.lines,
-        &inputs.settlements,
-        &inputs.deposits,
-        options,
-        cutoff,
-        &mut rows,
-    );
-    lap("layer 4", rows.len());
-    sort_rows(&mut rows);
-    lap("sorted", rows.len());
-    Reconciliation { cutoff, rows }
 }
 
 /// The settlement-wide rows: each settlement's balance (layer 3) and its payout against the bank

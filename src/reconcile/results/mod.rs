@@ -93,7 +93,7 @@ impl FileRows<'_> {
 /// date and item type (`day=2026-10-31/order.parquet`). A night's new items land in the last
 /// few days' files; an older day's files change only when one of their items does (an order
 /// row names its refunds, so a refund rewrites its order's day file of orders, ~1/60 of them).
-fn partition_of(r: &ResultRow) -> (i32, crate::reconcile::ItemType) {
+pub(crate) fn partition_of(r: &ResultRow) -> (i32, crate::reconcile::ItemType) {
     (date_of(r.item_ts), r.item_type)
 }
 
@@ -237,152 +237,233 @@ fn write_groups(
     force: bool,
 ) -> Result<ResultsWrite, ReconcileError> {
     use rayon::prelude::*;
-    let dir = out.join(RESULTS_DIR);
-    let digests_path = dir.join(RESULTS_DIGESTS);
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |e: std::io::Error| ReconcileError::Io { path, source: e }
-    };
-    // The single-file table of earlier versions: replaced by the folder.
-    for legacy in ["results.parquet", "results.parquet.xxh3"] {
-        let p = out.join(legacy);
-        if p.exists() {
-            std::fs::remove_file(&p).map_err(io(&p))?;
-        }
-    }
+    let mut writer = GroupWriter::open(out, force)?;
     let groups: Vec<(String, Group)> = groups
         .into_iter()
         .map(|(k, rows)| (partition_path(k), rows))
         .collect();
-    let old: BTreeMap<String, String> = crate::state::load_json(&digests_path).unwrap_or_default();
-    // A file's entry: the digest of its rows, then the hash of its bytes (read back), so an
-    // edited or damaged file is rewritten even when its rows did not change.
-    let bytes_hash = |rel: &str| {
-        std::fs::read(dir.join(rel))
-            .ok()
-            .map(|b| format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&b)))
-    };
-    let entry = |digest: &str, hash: &str| format!("{digest}:{hash}");
-    enum Outcome {
-        /// Nothing to write: its rows came out empty.
-        Empty,
-        /// The file on disk already holds these rows.
-        Same,
-        /// Staged: the digest, the new file, and whether it was patched.
-        New(String, Staged, bool),
-    }
     let outcomes: Vec<Outcome> = groups
         .par_iter()
-        .map(|(rel, rows)| {
-            let path = dir.join(rel);
-            let made;
-            let rows = match rows {
-                Group::Ready(rows) => rows,
-                Group::Rewrite { new, keep } => {
-                    if path.exists() {
-                        let stored = file_rows::read_stored(&path)?;
-                        let rewritten = file_rows::rewrite(&path, &stored.batch(), *keep, new)?;
-                        made = match rewritten.replaced {
-                            Some(replaced) if results_patchable(&stored) => {
-                                let changed = file_rows::changed_columns(
-                                    &path,
-                                    &stored.batch(),
-                                    &rewritten.batch,
-                                    &replaced,
-                                    RESULT_ROW_GROUP,
-                                )?;
-                                FileRows::Patched {
-                                    batch: rewritten.batch,
-                                    stored,
-                                    changed,
-                                }
-                            }
-                            _ => FileRows::Batch(rewritten.batch),
-                        };
-                    } else {
-                        let old = arrow_array::RecordBatch::new_empty(results_schema());
-                        made = FileRows::Batch(file_rows::rewrite(&path, &old, *keep, new)?.batch);
-                    }
-                    &made
-                }
-            };
-            if rows.is_empty() {
-                return Ok(Outcome::Empty);
-            }
-            let digest = rows.digest(&path)?;
-            let same = !force
-                && old.get(rel).is_some_and(|e| {
-                    e.starts_with(digest.as_str())
-                        && bytes_hash(rel).is_some_and(|h| *e == entry(&digest, &h))
-                });
-            Ok(if same {
-                Outcome::Same
-            } else {
-                let staged = rows.stage(&path)?;
-                Outcome::New(digest, staged, matches!(rows, FileRows::Patched { .. }))
-            })
-        })
+        .map(|(rel, rows)| writer.outcome(rel, rows))
         .collect::<Result<_, ReconcileError>>()?;
-    // Files this write does not own keep their entries.
-    let mut kept: BTreeMap<String, String> = old
-        .iter()
-        .filter(|(rel, _)| !owned(rel))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut done = ResultsWrite {
-        digests: Path::new(RESULTS_DIR).join(RESULTS_DIGESTS),
-        ..Default::default()
-    };
-    let mut wanted: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    let mut staged = Vec::new();
-    let mut new_entries = Vec::new();
-    for ((rel, _), outcome) in groups.iter().zip(outcomes) {
-        let p = Path::new(RESULTS_DIR).join(rel);
-        match outcome {
-            Outcome::Empty => continue,
-            Outcome::Same => {
-                kept.insert(rel.clone(), old[rel].clone());
-                done.unchanged.push(p);
+    writer
+        .done
+        .extend(groups.into_iter().map(|(rel, _)| rel).zip(outcomes));
+    writer.commit(owned)
+}
+
+/// Writes every results file (as [`write_results`] with `force`), the files' rows given a few
+/// files at a time by `next` in partition order: only those few files' rows are in memory at
+/// once (each file is staged on disk as it is made; all are committed together at the end).
+pub fn write_results_streamed(
+    out: &Path,
+    next: &mut dyn FnMut() -> Result<Option<FewFiles>, ReconcileError>,
+) -> Result<ResultsWrite, ReconcileError> {
+    use rayon::prelude::*;
+    let mut writer = GroupWriter::open(out, true)?;
+    while let Some(few) = next()? {
+        let outcomes: Vec<(String, Outcome)> = few
+            .par_iter()
+            .map(|(k, rows)| {
+                let rel = partition_path(*k);
+                let group = Group::Ready(FileRows::Rows(rows.iter().collect()));
+                writer.outcome(&rel, &group).map(|o| (rel, o))
+            })
+            .collect::<Result<_, ReconcileError>>()?;
+        writer.done.extend(outcomes);
+    }
+    writer.commit(&|_| true)
+}
+
+/// A few results files' rows, each with its (UTC day, item type), for
+/// [`write_results_streamed`].
+pub type FewFiles = Vec<((i32, crate::reconcile::ItemType), Vec<ResultRow>)>;
+
+/// What became of one results file.
+enum Outcome {
+    /// Nothing to write: its rows came out empty.
+    Empty,
+    /// The file on disk already holds these rows.
+    Same,
+    /// Staged: the digest, the new file, and whether it was patched.
+    New(String, Staged, bool),
+}
+
+/// A write of results files: each file's [`Outcome`] as it is made, then one commit.
+struct GroupWriter {
+    dir: std::path::PathBuf,
+    digests_path: std::path::PathBuf,
+    old: BTreeMap<String, String>,
+    force: bool,
+    /// Each file's outcome, in partition order.
+    done: Vec<(String, Outcome)>,
+}
+
+/// A file's digests entry: the digest of its rows, then the hash of its bytes (read back), so
+/// an edited or damaged file is rewritten even when its rows did not change.
+fn entry(digest: &str, hash: &str) -> String {
+    format!("{digest}:{hash}")
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ReconcileError + use<> {
+    let path = path.to_path_buf();
+    move |e: std::io::Error| ReconcileError::Io { path, source: e }
+}
+
+impl GroupWriter {
+    fn open(out: &Path, force: bool) -> Result<Self, ReconcileError> {
+        let dir = out.join(RESULTS_DIR);
+        let digests_path = dir.join(RESULTS_DIGESTS);
+        // The single-file table of earlier versions: replaced by the folder.
+        for legacy in ["results.parquet", "results.parquet.xxh3"] {
+            let p = out.join(legacy);
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(io_error(&p))?;
             }
-            Outcome::New(digest, s, patched) => {
-                done.patched += usize::from(patched);
+        }
+        let old: BTreeMap<String, String> =
+            crate::state::load_json(&digests_path).unwrap_or_default();
+        Ok(GroupWriter {
+            dir,
+            digests_path,
+            old,
+            force,
+            done: Vec::new(),
+        })
+    }
+
+    fn bytes_hash(&self, rel: &str) -> Option<String> {
+        std::fs::read(self.dir.join(rel))
+            .ok()
+            .map(|b| format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&b)))
+    }
+
+    /// Makes, hashes and (unless unchanged) stages the file `rel` of `rows`.
+    fn outcome(&self, rel: &str, rows: &Group<'_>) -> Result<Outcome, ReconcileError> {
+        let (dir, old, force) = (&self.dir, &self.old, self.force);
+        let path = dir.join(rel);
+        let made;
+        let rows = match rows {
+            Group::Ready(rows) => rows,
+            Group::Rewrite { new, keep } => {
+                if path.exists() {
+                    let stored = file_rows::read_stored(&path)?;
+                    let rewritten = file_rows::rewrite(&path, &stored.batch(), *keep, new)?;
+                    made = match rewritten.replaced {
+                        Some(replaced) if results_patchable(&stored) => {
+                            let changed = file_rows::changed_columns(
+                                &path,
+                                &stored.batch(),
+                                &rewritten.batch,
+                                &replaced,
+                                RESULT_ROW_GROUP,
+                            )?;
+                            FileRows::Patched {
+                                batch: rewritten.batch,
+                                stored,
+                                changed,
+                            }
+                        }
+                        _ => FileRows::Batch(rewritten.batch),
+                    };
+                } else {
+                    let old = arrow_array::RecordBatch::new_empty(results_schema());
+                    made = FileRows::Batch(file_rows::rewrite(&path, &old, *keep, new)?.batch);
+                }
+                &made
+            }
+        };
+        if rows.is_empty() {
+            return Ok(Outcome::Empty);
+        }
+        let digest = rows.digest(&path)?;
+        let same = !force
+            && old.get(rel).is_some_and(|e| {
+                e.starts_with(digest.as_str())
+                    && self
+                        .bytes_hash(rel)
+                        .is_some_and(|h| *e == entry(&digest, &h))
+            });
+        Ok(if same {
+            Outcome::Same
+        } else {
+            let staged = rows.stage(&path)?;
+            Outcome::New(digest, staged, matches!(rows, FileRows::Patched { .. }))
+        })
+    }
+
+    /// Commits the staged files and the digests; removes the files that `owned` claims and no
+    /// outcome has.
+    fn commit(self, owned: &dyn Fn(&str) -> bool) -> Result<ResultsWrite, ReconcileError> {
+        let GroupWriter {
+            dir,
+            digests_path,
+            old,
+            done: outcomes,
+            ..
+        } = self;
+        let io = io_error;
+        // Files this write does not own keep their entries.
+        let mut kept: BTreeMap<String, String> = old
+            .iter()
+            .filter(|(rel, _)| !owned(rel))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut done = ResultsWrite {
+            digests: Path::new(RESULTS_DIR).join(RESULTS_DIGESTS),
+            ..Default::default()
+        };
+        let mut wanted: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut staged = Vec::new();
+        let mut new_entries = Vec::new();
+        for (rel, outcome) in outcomes {
+            let p = Path::new(RESULTS_DIR).join(&rel);
+            match outcome {
+                Outcome::Empty => continue,
+                Outcome::Same => {
+                    kept.insert(rel.clone(), old[&rel].clone());
+                    done.unchanged.push(p);
+                }
+                Outcome::New(digest, s, patched) => {
+                    done.patched += usize::from(patched);
+                    kept.remove(&rel);
+                    new_entries.push((rel.clone(), entry(&digest, &format!("{:016x}", s.hash))));
+                    staged.push(s);
+                    done.written.push(p);
+                }
+            }
+            wanted.insert(rel);
+        }
+        let stale: Vec<String> = results_files(&dir)
+            .into_iter()
+            .filter(|f| owned(f) && !wanted.contains(f))
+            .collect();
+        if !staged.is_empty() || !stale.is_empty() || !digests_path.exists() {
+            for rel in &stale {
                 kept.remove(rel);
-                new_entries.push((rel.clone(), entry(&digest, &format!("{:016x}", s.hash))));
-                staged.push(s);
-                done.written.push(p);
             }
-        }
-        wanted.insert(rel.as_str());
-    }
-    let stale: Vec<String> = results_files(&dir)
-        .into_iter()
-        .filter(|f| owned(f) && !wanted.contains(f.as_str()))
-        .collect();
-    if !staged.is_empty() || !stale.is_empty() || !digests_path.exists() {
-        for rel in &stale {
-            kept.remove(rel);
-        }
-        // The digests first without the files about to change, then the files (synced
-        // together, then renamed into place), then the digests with them.
-        crate::state::save_json(&digests_path, &kept)?;
-        commit_staged(staged)?;
-        kept.extend(new_entries);
-        for rel in &stale {
-            let path = dir.join(rel);
-            std::fs::remove_file(&path).map_err(io(&path))?;
-            if let Some(parent) = path.parent() {
-                // Only succeeds once the partition folder is empty.
-                let _ = std::fs::remove_dir(parent);
+            // The digests first without the files about to change, then the files (synced
+            // together, then renamed into place), then the digests with them.
+            crate::state::save_json(&digests_path, &kept)?;
+            commit_staged(staged)?;
+            kept.extend(new_entries);
+            for rel in &stale {
+                let path = dir.join(rel);
+                std::fs::remove_file(&path).map_err(io(&path))?;
+                if let Some(parent) = path.parent() {
+                    // Only succeeds once the partition folder is empty.
+                    let _ = std::fs::remove_dir(parent);
+                }
             }
+            crate::state::save_json(&digests_path, &kept)?;
         }
-        crate::state::save_json(&digests_path, &kept)?;
+        // The files this write left alone, still outputs.
+        for rel in kept.keys().filter(|rel| !wanted.contains(*rel)) {
+            done.unchanged.push(Path::new(RESULTS_DIR).join(rel));
+        }
+        done.removed = stale.len();
+        Ok(done)
     }
-    // The files this write left alone, still outputs.
-    for rel in kept.keys().filter(|rel| !wanted.contains(rel.as_str())) {
-        done.unchanged.push(Path::new(RESULTS_DIR).join(rel));
-    }
-    done.removed = stale.len();
-    Ok(done)
 }
 
 /// The UTC days of the results files on disk (from `_digests.json`).

@@ -1,0 +1,395 @@
+//! A full reconciliation in bounded memory: the lake's item rows split into parts made of whole
+//! components ([`super::components`]), each part reconciled on its own, its rows spilled to a
+//! file, and the results files written from the spills a few at a time.
+//!
+//! 1. **Keys**: the four item tables are read a few files at a time; each row's link keys
+//!    ([`super::components::push_keys`]) are kept (12 bytes a key), the records dropped. A
+//!    union-find over shared keys labels every row with its component; a hash of the label picks
+//!    its part. The default cut-off is taken on the way.
+//! 2. **Parts**: for each part, the lake is read again keeping only that part's rows; layers 1
+//!    and 2 and layer 3's line checks ([`super::item_rows`]) give its rows, which are sorted by
+//!    results file and [`super::row_order`] and spilled, with an index of where each file's
+//!    rows start. Only one part's records and rows are in memory at once.
+//! 3. **Settlement-wide**: balances and payouts ([`super::settlement_wide`]) from the lines'
+//!    heads, as the nightly run computes them.
+//! 4. **Write**: every results file gets its rows from each spill (a contiguous range), sorted
+//!    as the in-memory path sorts them, and is staged; all are committed together.
+//!
+//! The outputs are byte-for-byte those of [`super::reconcile`] and
+//! [`super::results::write_results`] (a property test compares them). Each part costs one more
+//! read of the lake: the price of not holding it all.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use petgraph::unionfind::UnionFind;
+use rayon::prelude::*;
+
+use super::links::Row;
+use super::load::{self, Inputs};
+use super::results::{ResultsWrite, partition_of, write_results_streamed};
+use super::{DAY_US, ItemType, Options, ReconcileError, ResultRow, Status};
+use crate::lake::Lake;
+
+/// Bytes of memory a full in-memory reconciliation takes per input row (measured at 2,000,000
+/// orders: 3,045 MiB for 6,189,071 rows, rounded up), to pick the number of parts for a budget.
+pub const BYTES_PER_ROW: u64 = 520;
+
+/// The most parts (a part's label is a byte).
+pub const MAX_PARTS: usize = 256;
+
+/// The number of parts a memory budget asks for: the lake's estimated in-memory size over the
+/// budget, rounded up (1: reconcile in memory).
+pub fn parts_for_budget(rows: u64, budget_bytes: u64) -> usize {
+    let need = rows.saturating_mul(BYTES_PER_ROW);
+    (need.div_ceil(budget_bytes.max(1)) as usize).clamp(1, MAX_PARTS)
+}
+
+/// What a partitioned reconciliation gives besides the results files.
+#[derive(Debug)]
+pub struct Outcome {
+    pub cutoff: i64,
+    /// Every exception row, in [`super::row_order`].
+    pub exceptions: Vec<ResultRow>,
+    /// Rows per layer and status.
+    pub counts: BTreeMap<(u8, Status), u64>,
+    pub results: ResultsWrite,
+}
+
+/// Reconciles `lake` in `parts` parts and writes the results into `out` (as
+/// [`super::results::write_results`] with `force` does); spill files go to a temporary folder in
+/// `out`, removed at the end.
+pub fn reconcile_in_parts(
+    lake: &Lake,
+    options: &Options,
+    parts: usize,
+    out: &Path,
+) -> Result<Outcome, ReconcileError> {
+    let parts = parts.clamp(1, MAX_PARTS);
+    let mut clock = std::time::Instant::now();
+    let mut lap = |what: &str| {
+        tracing::debug!(
+            elapsed_ms = clock.elapsed().as_millis() as u64,
+            "reconcile in {parts} parts: {what}"
+        );
+        clock = std::time::Instant::now();
+    };
+    let keyed = key_rows(lake)?;
+    lap("keys");
+    let (settlements, deposits) = load::load_settlements_and_deposits(lake)?;
+    let newest = deposits
+        .iter()
+        .map(|d| d.booking as i64 * DAY_US + DAY_US - 1)
+        .chain(keyed.newest)
+        .max()
+        .unwrap_or(0);
+    let cutoff = options.cutoff.unwrap_or_else(|| newest.min(options.latest));
+    let part_of = keyed.parts(parts);
+    lap("components");
+
+    let spill_dir = Spill::dir(out)?;
+    let mut spills = Vec::with_capacity(parts);
+    let mut exceptions = Vec::new();
+    let mut counts: BTreeMap<(u8, Status), u64> = BTreeMap::new();
+    for p in 0..parts {
+        let inputs = read_part(lake, &keyed.starts, &part_of, p as u8)?;
+        let mut rows = Vec::new();
+        super::item_rows(&inputs, options, cutoff, &mut rows);
+        drop(inputs);
+        tally(&rows, &mut counts, &mut exceptions);
+        spills.push(Spill::write(&spill_dir.0, p, rows)?);
+        lap("a part");
+    }
+    drop(part_of);
+    let heads = load::load_line_heads(lake)?;
+    let mut wide = Vec::new();
+    super::settlement_wide(&heads, &settlements, &deposits, options, cutoff, &mut wide);
+    drop(heads);
+    tally(&wide, &mut counts, &mut exceptions);
+    super::sort_rows(&mut wide);
+    let mut wide_by_file: BTreeMap<(i32, ItemType), Vec<ResultRow>> = BTreeMap::new();
+    for r in wide {
+        wide_by_file.entry(partition_of(&r)).or_default().push(r);
+    }
+    lap("settlement-wide");
+
+    let mut files: Vec<(i32, ItemType)> = spills
+        .iter()
+        .flat_map(|s| s.index.keys().copied())
+        .chain(wide_by_file.keys().copied())
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    let mut readers = spills
+        .iter()
+        .map(|s| s.open())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut next = files.into_iter().peekable();
+    // A few files at a time: about a million rows.
+    const FEW_ROWS: usize = 1 << 20;
+    let results = write_results_streamed(out, &mut || {
+        let mut few = Vec::new();
+        let mut n = 0;
+        while n < FEW_ROWS {
+            let Some(file) = next.next() else { break };
+            let mut rows = wide_by_file.remove(&file).unwrap_or_default();
+            for (s, r) in spills.iter().zip(readers.iter_mut()) {
+                s.read_file(r, file, &mut rows)?;
+            }
+            super::sort_rows(&mut rows);
+            n += rows.len();
+            few.push((file, rows));
+        }
+        Ok((!few.is_empty()).then_some(few))
+    })?;
+    drop(readers);
+    spill_dir.remove();
+    lap("results written");
+    super::sort_rows(&mut exceptions);
+    Ok(Outcome {
+        cutoff,
+        exceptions,
+        counts,
+        results,
+    })
+}
+
+/// Adds `rows` to the counts per layer and status, and their exceptions to `exceptions`.
+fn tally(
+    rows: &[ResultRow],
+    counts: &mut BTreeMap<(u8, Status), u64>,
+    exceptions: &mut Vec<ResultRow>,
+) {
+    for r in rows {
+        *counts.entry((r.layer, r.status)).or_default() += 1;
+        if r.is_exception() {
+            exceptions.push(r.clone());
+        }
+    }
+}
+
+/// Every item row's component, from its link keys.
+struct Keyed {
+    /// The first row of each item table (orders, charges, refunds, lines) among all rows, and
+    /// then the number of rows.
+    starts: [usize; 5],
+    /// Each row's component label.
+    labels: Vec<u32>,
+    /// The newest charge, refund and line timestamp (for the default cut-off).
+    newest: Option<i64>,
+}
+
+impl Keyed {
+    /// Each row's part: a hash of its component's label.
+    fn parts(&self, parts: usize) -> Vec<u8> {
+        self.labels
+            .par_iter()
+            .map(|&l| {
+                let h = (l as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                ((h >> 32) % parts as u64) as u8
+            })
+            .collect()
+    }
+}
+
+/// The keys pass: reads the item tables a few files at a time and labels every row with its
+/// component.
+fn key_rows(lake: &Lake) -> Result<Keyed, ReconcileError> {
+    // (key, row): rows sharing a key are joined.
+    let mut pairs: Vec<(u64, u32)> = Vec::new();
+    let mut starts = [0usize; 5];
+    let mut row = 0usize;
+    let mut newest: Option<i64> = None;
+    for (table, start) in starts.iter_mut().take(4).enumerate() {
+        *start = row;
+        load::read_items(lake, table, &|_, _| None, &mut |inputs: Inputs| {
+            let keys: Vec<super::links::Keys> = match table {
+                0 => inputs
+                    .orders
+                    .par_iter()
+                    .map(|o| super::components::push_keys(Row::Order(o)))
+                    .collect(),
+                1 => inputs
+                    .charges
+                    .par_iter()
+                    .map(|c| super::components::push_keys(Row::Charge(c)))
+                    .collect(),
+                2 => inputs
+                    .refunds
+                    .par_iter()
+                    .map(|r| super::components::push_keys(Row::Refund(r)))
+                    .collect(),
+                _ => inputs
+                    .lines
+                    .par_iter()
+                    .map(|l| super::components::push_keys(Row::Line(l)))
+                    .collect(),
+            };
+            let n = inputs.charges.iter().map(|c| c.updated.max(c.created));
+            let n = n
+                .chain(inputs.refunds.iter().map(|r| r.updated))
+                .chain(inputs.lines.iter().map(|l| l.posted))
+                .max();
+            newest = newest.max(n);
+            for (i, k) in keys.iter().enumerate() {
+                let r = u32::try_from(row + i).map_err(|_| {
+                    ReconcileError::Usage("more than 4 billion item rows in one lake".into())
+                })?;
+                pairs.extend(k.0[..k.1].iter().map(|&h| (h, r)));
+            }
+            row += keys.len();
+            Ok(())
+        })?;
+    }
+    starts[4] = row;
+    pairs.par_sort_unstable();
+    let mut uf: UnionFind<u32> = UnionFind::new(row);
+    for w in pairs.windows(2) {
+        if w[0].0 == w[1].0 {
+            uf.union(w[0].1, w[1].1);
+        }
+    }
+    drop(pairs);
+    Ok(Keyed {
+        starts,
+        labels: uf.into_labeling(),
+        newest,
+    })
+}
+
+/// The item rows of part `part`, in lake order; settlements and deposits left empty.
+fn read_part(
+    lake: &Lake,
+    starts: &[usize; 5],
+    part_of: &[u8],
+    part: u8,
+) -> Result<Inputs, ReconcileError> {
+    let mut inputs = Inputs::default();
+    for table in 0..4 {
+        let of = &part_of[starts[table]..starts[table + 1]];
+        let keep = |first: usize, b: &arrow_array::RecordBatch| {
+            Some(arrow_array::BooleanArray::from_iter(
+                of[first..first + b.num_rows()]
+                    .iter()
+                    .map(|&p| Some(p == part)),
+            ))
+        };
+        load::read_items(lake, table, &keep, &mut |mut few: Inputs| {
+            inputs.orders.append(&mut few.orders);
+            inputs.charges.append(&mut few.charges);
+            inputs.refunds.append(&mut few.refunds);
+            inputs.lines.append(&mut few.lines);
+            Ok(())
+        })?;
+    }
+    Ok(inputs)
+}
+
+/// A part's rows on disk, sorted by results file and row order, every field kept.
+struct Spill {
+    path: PathBuf,
+    /// Each results file's rows: byte offset, byte length, rows.
+    index: BTreeMap<(i32, ItemType), (u64, u64, usize)>,
+}
+
+/// The spill folder, removed when the reconciliation ends (or by the next one).
+struct SpillDir(PathBuf);
+
+impl SpillDir {
+    fn remove(self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Spill {
+    fn dir(out: &Path) -> Result<SpillDir, ReconcileError> {
+        let dir = out.join(format!("{}spill", crate::durable::TEMP_PREFIX));
+        let io = |e| ReconcileError::Io {
+            path: dir.clone(),
+            source: e,
+        };
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io)?;
+        }
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        Ok(SpillDir(dir))
+    }
+
+    fn write(dir: &Path, part: usize, mut rows: Vec<ResultRow>) -> Result<Spill, ReconcileError> {
+        super::sort_rows(&mut rows);
+        rows.par_sort_by_key(partition_of);
+        let path = dir.join(format!("part-{part:03}.bin"));
+        let io = |e| ReconcileError::Io {
+            path: path.clone(),
+            source: e,
+        };
+        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).map_err(io)?);
+        let mut index = BTreeMap::new();
+        let mut offset = 0u64;
+        let mut buf = Vec::new();
+        for chunk in rows.chunk_by(|a, b| partition_of(a) == partition_of(b)) {
+            buf.clear();
+            for r in chunk {
+                super::incremental::encode_row(r, &mut buf);
+            }
+            w.write_all(&buf).map_err(io)?;
+            index.insert(
+                partition_of(&chunk[0]),
+                (offset, buf.len() as u64, chunk.len()),
+            );
+            offset += buf.len() as u64;
+        }
+        w.flush().map_err(io)?;
+        Ok(Spill { path, index })
+    }
+
+    fn open(&self) -> Result<std::fs::File, ReconcileError> {
+        std::fs::File::open(&self.path).map_err(|e| ReconcileError::Io {
+            path: self.path.clone(),
+            source: e,
+        })
+    }
+
+    /// Appends the rows this part has of results file `file`.
+    fn read_file(
+        &self,
+        f: &mut std::fs::File,
+        file: (i32, ItemType),
+        rows: &mut Vec<ResultRow>,
+    ) -> Result<(), ReconcileError> {
+        let Some(&(offset, len, n)) = self.index.get(&file) else {
+            return Ok(());
+        };
+        let io = |e| ReconcileError::Io {
+            path: self.path.clone(),
+            source: e,
+        };
+        let mut buf = vec![0u8; len as usize];
+        f.seek(SeekFrom::Start(offset)).map_err(io)?;
+        f.read_exact(&mut buf).map_err(io)?;
+        let mut r = crate::state::codec::Reader::new(&buf);
+        rows.reserve(n);
+        for _ in 0..n {
+            let row = super::incremental::decode_row(&mut r).ok_or_else(|| {
+                ReconcileError::Incremental(format!("{} is damaged", self.path.display()))
+            })?;
+            rows.push(row);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_for_a_budget() {
+        // 2,000,000 orders are ~6.2 M rows: ~3.2 GB in memory.
+        assert_eq!(parts_for_budget(6_189_071, 1 << 30), 3);
+        assert_eq!(parts_for_budget(6_189_071, 4 << 30), 1);
+        assert_eq!(parts_for_budget(0, 1 << 20), 1);
+        assert_eq!(parts_for_budget(u64::MAX, 1), MAX_PARTS);
+    }
+}
