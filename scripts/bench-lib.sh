@@ -37,12 +37,14 @@ header() {
   printf 'run\tseconds\tpeak_rss_mib\texit\n'
 }
 
-# generated N: bench-data/orders-N, made once (`generate --seed 1 --month 2026-10`).
+# generated N: bench-data/orders-N, made once (`generate --seed 1 --month 2026-10`); with
+# MONTHS=M the orders are spread over M months from 2026-10 (bench-data/orders-N-mM).
 generated() {
-  local data="bench-data/orders-$1"
+  local data="bench-data/orders-$1" months=()
+  if [ -n "${MONTHS:-}" ]; then data="$data-m$MONTHS"; months=(--months "$MONTHS"); fi
   if [ ! -f "$data/.done" ]; then
     rm -rf "$data"
-    python3 scripts/measure.py "generate $1" -- "$bin" generate --orders "$1" --seed 1 --month 2026-10 --out "$data" >&2
+    python3 scripts/measure.py "generate $1" -- "$bin" generate --orders "$1" --seed 1 --month 2026-10 "${months[@]}" --out "$data" >&2
     touch "$data/.done"
   fi
   echo "$data"
@@ -50,7 +52,7 @@ generated() {
 
 # ingested N: bench-data/analytics-N with lake/ (of `generated N`) and reason_codes.csv, made once.
 ingested() {
-  local data work="bench-data/analytics-$1"
+  local data work="bench-data/analytics-$1${MONTHS:+-m$MONTHS}"
   data=$(generated "$1")
   if [ ! -f "$work/.done" ]; then
     rm -rf "$work"

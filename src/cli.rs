@@ -158,10 +158,10 @@ pub struct ReconcileArgs {
     /// Also write the results table as results.csv.
     #[arg(long)]
     pub csv: bool,
-    /// Memory the reconciliation may take, in MiB: a larger lake is reconciled in parts, one at
-    /// a time, with the same results [default: `[reconcile] memory_budget_mib`, else unbounded].
-    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(64..))]
-    pub memory_budget_mib: Option<u64>,
+    /// Memory the reconciliation may take, in MB (MiB): a larger lake is reconciled in parts, one at
+    /// a time, with the same results [default: `[reconcile] memory_budget_mb`, else unbounded].
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(64..))]
+    pub memory_budget_mb: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -496,8 +496,8 @@ pub struct ReconcileConfig {
     pub amazon_pay_references: Vec<String>,
     /// Memory a full `payrecon reconcile` may take, in MiB: above the lake's estimated need it
     /// reconciles in parts, one at a time (unset: in memory, however large).
-    pub memory_budget_mib: Option<u64>,
-    /// Reconcile in exactly this many parts (overrides `memory_budget_mib`; 1: in memory).
+    pub memory_budget_mb: Option<u64>,
+    /// Reconcile in exactly this many parts (overrides `memory_budget_mb`; 1: in memory).
     pub partitions: Option<u32>,
 }
 
@@ -509,7 +509,7 @@ impl Default for ReconcileConfig {
             fallback_window_days: 2,
             amount_tolerance: Decimal::ZERO,
             amazon_pay_references: DEFAULT_AMAZON_PAY_REFERENCES.map(String::from).to_vec(),
-            memory_budget_mib: None,
+            memory_budget_mb: None,
             partitions: None,
         }
     }

@@ -91,7 +91,7 @@ fn a_budget_the_lake_fits_reconciles_in_memory() {
             "lake",
             "--out",
             "budget",
-            "--memory-budget-mib",
+            "--memory-budget-mb",
             "64",
         ])
         .output()

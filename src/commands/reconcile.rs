@@ -64,11 +64,11 @@ impl ReconcileSettings {
             out: args.out.clone(),
             csv: args.csv,
             thresholds: config.thresholds.clone(),
-            split: match (config.reconcile.partitions, args.memory_budget_mib) {
+            split: match (config.reconcile.partitions, args.memory_budget_mb) {
                 (_, Some(mib)) => Split::Budget(mib << 20),
                 (Some(n), None) if n > 1 => Split::Parts(n as usize),
                 (Some(_), None) => Split::Whole,
-                (None, None) => match config.reconcile.memory_budget_mib {
+                (None, None) => match config.reconcile.memory_budget_mb {
                     Some(mib) => Split::Budget(mib << 20),
                     None => Split::Whole,
                 },
