@@ -6,7 +6,7 @@
 #   RUNS=5 scripts/bench-reconcile.sh            (runs per measurement, default 3; medians)
 #   BUDGET_MB=1024 scripts/bench-reconcile.sh   (also reconcile under this memory budget and
 #                                                 check its files equal the in-memory ones)
-#   WHOLE=0 BUDGET_MB=4096 MONTHS=10 scripts/bench-reconcile.sh 20000000
+#   WHOLE=0 BUDGET_MB=4096 MONTHS=8 scripts/bench-reconcile.sh 20000000
 #                                                (a lake too big for memory: only the budget run)
 #
 # reconcile_duckdb.sql is the minimal SQL (statuses only); reconcile_duckdb_full.sql writes the

@@ -447,7 +447,24 @@ fn parts(split: Split, lake: &std::path::Path) -> Result<usize, CommandError> {
             ] {
                 rows += lake.table_stats(t)?.rows;
             }
-            reconcile::partitioned::parts_for_budget(rows, bytes)
+            let least = reconcile::partitioned::least_budget(rows);
+            if bytes < least {
+                tracing::warn!(
+                    "a memory budget of {} MB is below what reconciling {} rows in parts takes \
+                     ({} MB: the keys pass holds every row's link keys); going on, it may take more",
+                    bytes >> 20,
+                    thousands(rows),
+                    least.div_ceil(1 << 20)
+                );
+            }
+            let parts = reconcile::partitioned::parts_for_budget(rows, bytes);
+            tracing::info!(
+                rows,
+                parts,
+                "reconciling in {parts} parts to stay within {} MB",
+                bytes >> 20
+            );
+            parts
         }
     })
 }

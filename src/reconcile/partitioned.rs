@@ -20,7 +20,7 @@
 //! read of the lake: the price of not holding it all.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use petgraph::unionfind::UnionFind;
@@ -36,14 +36,42 @@ use crate::lake::Lake;
 /// orders: 3,045 MiB for 6,189,071 rows, rounded up), to pick the number of parts for a budget.
 pub const BYTES_PER_ROW: u64 = 520;
 
+/// Bytes per input row held through every part (a row's component label and part, the
+/// allocator's slack), measured at 20,000,000 orders.
+pub const FIXED_BYTES_PER_ROW: u64 = 12;
+
+/// Bytes per input row the keys pass holds while it finds the components: the (key, row)
+/// pairs, 16 bytes a key, about three keys a row.
+pub const KEY_BYTES_PER_ROW: u64 = 48;
+
+/// Memory besides the rows: the assembly of results files, the exceptions, the lines' heads.
+pub const BASE_BYTES: u64 = 128 << 20;
+
 /// The most parts (a part's label is a byte).
 pub const MAX_PARTS: usize = 256;
 
-/// The number of parts a memory budget asks for: the lake's estimated in-memory size over the
-/// budget, rounded up (1: reconcile in memory).
+/// The number of parts a memory budget asks for (1: reconcile in memory): the lake's estimated
+/// in-memory size over what one part may take (nine tenths of the budget, less what every part
+/// holds), rounded up.
 pub fn parts_for_budget(rows: u64, budget_bytes: u64) -> usize {
     let need = rows.saturating_mul(BYTES_PER_ROW);
-    (need.div_ceil(budget_bytes.max(1)) as usize).clamp(1, MAX_PARTS)
+    if need <= budget_bytes {
+        return 1;
+    }
+    let room = (budget_bytes / 10 * 9)
+        .saturating_sub(
+            rows.saturating_mul(FIXED_BYTES_PER_ROW)
+                .saturating_add(BASE_BYTES),
+        )
+        .max(1);
+    (need.div_ceil(room) as usize).clamp(2, MAX_PARTS)
+}
+
+/// The least budget that reconciling `rows` rows in parts can keep to: the keys pass holds a
+/// few bytes per row of the whole lake (it grows with history, at a tenth of the in-memory rate).
+pub fn least_budget(rows: u64) -> u64 {
+    rows.saturating_mul(KEY_BYTES_PER_ROW + FIXED_BYTES_PER_ROW)
+        .saturating_add(BASE_BYTES)
 }
 
 /// What a partitioned reconciliation gives besides the results files.
@@ -86,6 +114,8 @@ pub fn reconcile_in_parts(
         .unwrap_or(0);
     let cutoff = options.cutoff.unwrap_or_else(|| newest.min(options.latest));
     let part_of = keyed.parts(parts);
+    let starts = keyed.starts;
+    drop(keyed);
     lap("components");
 
     let spill_dir = Spill::dir(out)?;
@@ -93,7 +123,7 @@ pub fn reconcile_in_parts(
     let mut exceptions = Vec::new();
     let mut counts: BTreeMap<(u8, Status), u64> = BTreeMap::new();
     for p in 0..parts {
-        let inputs = read_part(lake, &keyed.starts, &part_of, p as u8)?;
+        let inputs = read_part(lake, &starts, &part_of, p as u8)?;
         let mut rows = Vec::new();
         super::item_rows(&inputs, options, cutoff, &mut rows);
         drop(inputs);
@@ -121,27 +151,33 @@ pub fn reconcile_in_parts(
         .collect();
     files.sort_unstable();
     files.dedup();
-    let mut readers = spills
+    let readers = spills
         .iter()
         .map(|s| s.open())
         .collect::<Result<Vec<_>, _>>()?;
-    let mut next = files.into_iter().peekable();
-    // A few files at a time: about a million rows.
+    // A few files at a time, about a million rows, each file assembled in parallel.
     const FEW_ROWS: usize = 1 << 20;
+    let mut next = files.into_iter().peekable();
     let results = write_results_streamed(out, &mut || {
         let mut few = Vec::new();
         let mut n = 0;
         while n < FEW_ROWS {
             let Some(file) = next.next() else { break };
-            let mut rows = wide_by_file.remove(&file).unwrap_or_default();
-            for (s, r) in spills.iter().zip(readers.iter_mut()) {
-                s.read_file(r, file, &mut rows)?;
-            }
-            super::sort_rows(&mut rows);
-            n += rows.len();
-            few.push((file, rows));
+            n += spills.iter().map(|s| s.rows_of(file)).sum::<usize>();
+            few.push((file, wide_by_file.remove(&file).unwrap_or_default()));
         }
-        Ok((!few.is_empty()).then_some(few))
+        if few.is_empty() {
+            return Ok(None);
+        }
+        few.par_iter_mut()
+            .try_for_each(|(file, rows)| -> Result<(), ReconcileError> {
+                for (s, f) in spills.iter().zip(&readers) {
+                    s.read_file(f, *file, rows)?;
+                }
+                super::sort_rows(rows);
+                Ok(())
+            })?;
+        Ok(Some(few))
     })?;
     drop(readers);
     spill_dir.remove();
@@ -351,23 +387,29 @@ impl Spill {
         })
     }
 
-    /// Appends the rows this part has of results file `file`.
+    /// The rows this part has of results file `file`.
+    fn rows_of(&self, file: (i32, ItemType)) -> usize {
+        self.index.get(&file).map_or(0, |e| e.2)
+    }
+
+    /// Appends the rows this part has of results file `file` (a positioned read: files are
+    /// assembled in parallel from the same spills).
     fn read_file(
         &self,
-        f: &mut std::fs::File,
+        f: &std::fs::File,
         file: (i32, ItemType),
         rows: &mut Vec<ResultRow>,
     ) -> Result<(), ReconcileError> {
+        use std::os::unix::fs::FileExt;
         let Some(&(offset, len, n)) = self.index.get(&file) else {
             return Ok(());
         };
-        let io = |e| ReconcileError::Io {
-            path: self.path.clone(),
-            source: e,
-        };
         let mut buf = vec![0u8; len as usize];
-        f.seek(SeekFrom::Start(offset)).map_err(io)?;
-        f.read_exact(&mut buf).map_err(io)?;
+        f.read_exact_at(&mut buf, offset)
+            .map_err(|e| ReconcileError::Io {
+                path: self.path.clone(),
+                source: e,
+            })?;
         let mut r = crate::state::codec::Reader::new(&buf);
         rows.reserve(n);
         for _ in 0..n {
@@ -387,9 +429,12 @@ mod tests {
     #[test]
     fn parts_for_a_budget() {
         // 2,000,000 orders are ~6.2 M rows: ~3.2 GB in memory.
-        assert_eq!(parts_for_budget(6_189_071, 1 << 30), 3);
+        assert_eq!(parts_for_budget(6_189_071, 1 << 30), 5);
         assert_eq!(parts_for_budget(6_189_071, 4 << 30), 1);
         assert_eq!(parts_for_budget(0, 1 << 20), 1);
         assert_eq!(parts_for_budget(u64::MAX, 1), MAX_PARTS);
+        // Just over: two parts, never one.
+        assert_eq!(parts_for_budget(1_000_000, 500_000_000), 2);
+        assert!(least_budget(6_189_071) < 1 << 30);
     }
 }
