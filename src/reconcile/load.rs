@@ -747,47 +747,35 @@ fn load_deposits(lake: &Lake) -> Result<Vec<Deposit>, ReconcileError> {
     )
 }
 
-/// The rows of item table `table` (0 orders, 1 charges, 2 refunds, 3 settlement lines) read a
-/// few files at a time, in lake order (as [`load`] reads them), for reconciling in bounded
-/// memory: `keep(first, batch)` picks the rows of a batch whose first row is the table's row
-/// `first` (None: all), and `each` gets each few's records (only that table filled) before the
-/// next few are read.
-pub(crate) fn read_items(
+/// The batches of item table `table` (0 orders, 1 charges, 2 refunds, 3 settlement lines)
+/// with the columns its records read, a few files at a time, in lake order (as [`load`] reads
+/// them): `each(first, batches)` gets each few, `first` being the table's row number of their
+/// first row, before the next few are read.
+pub(crate) fn read_item_batches(
     lake: &Lake,
     table: usize,
-    keep: &(dyn Fn(usize, &RecordBatch) -> Option<arrow_array::BooleanArray> + Sync),
-    each: &mut dyn FnMut(Inputs) -> Result<(), ReconcileError>,
+    each: &mut dyn FnMut(usize, Vec<Batch>) -> Result<(), ReconcileError>,
 ) -> Result<(), ReconcileError> {
     let (def, cols) = ITEM_TABLES[table];
     let files = lake.table_files(def)?;
     let mut first = 0usize;
     for few in files.chunks(2 * rayon::current_num_threads()) {
         let batches = columns::read_files(few, cols)?;
-        let mut starts = Vec::with_capacity(batches.len());
-        for (_, b) in &batches {
-            starts.push(first);
-            first += b.num_rows();
-        }
-        let batches: Vec<Batch> = batches
-            .into_par_iter()
-            .zip(starts)
-            .map(|((p, b), start)| match keep(start, &b) {
-                None => Ok((p, b)),
-                Some(mask) => arrow_select::filter::filter_record_batch(&b, &mask)
-                    .map(|b| (p.clone(), b))
-                    .map_err(|e| {
-                        ReconcileError::Lake(crate::lake::LakeError::corrupt(&p, e.to_string()))
-                    }),
-            })
-            .collect::<Result<_, _>>()?;
-        let mut inputs = Inputs::default();
-        match table {
-            0 => inputs.orders = load_orders(batches)?,
-            1 => inputs.charges = load_charges(batches)?,
-            2 => inputs.refunds = load_refunds(batches)?,
-            _ => inputs.lines = load_lines(batches)?,
-        }
-        each(inputs)?;
+        let n: usize = batches.iter().map(|(_, b)| b.num_rows()).sum();
+        each(first, batches)?;
+        first += n;
     }
     Ok(())
+}
+
+/// The records of item table `table`'s `batches` (only that table filled).
+pub(crate) fn item_records(table: usize, batches: Vec<Batch>) -> Result<Inputs, ReconcileError> {
+    let mut inputs = Inputs::default();
+    match table {
+        0 => inputs.orders = load_orders(batches)?,
+        1 => inputs.charges = load_charges(batches)?,
+        2 => inputs.refunds = load_refunds(batches)?,
+        _ => inputs.lines = load_lines(batches)?,
+    }
+    Ok(inputs)
 }

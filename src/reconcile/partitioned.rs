@@ -6,18 +6,19 @@
 //!    ([`super::components::push_keys`]) are kept (12 bytes a key), the records dropped. A
 //!    union-find over shared keys labels every row with its component; a hash of the label picks
 //!    its part. The default cut-off is taken on the way.
-//! 2. **Parts**: for each part, the lake is read again keeping only that part's rows; layers 1
-//!    and 2 and layer 3's line checks ([`super::item_rows`]) give its rows, which are sorted by
-//!    results file and [`super::row_order`] and spilled, with an index of where each file's
-//!    rows start. Only one part's records and rows are in memory at once.
+//! 2. **Parts**: a second read copies every item row into its part's Arrow IPC file of its
+//!    table (lake order kept). Each part then reads only its own rows; layers 1 and 2 and
+//!    layer 3's line checks ([`super::item_rows`]) give its rows, which are sorted by results
+//!    file and [`super::row_order`] and spilled, with an index of where each file's rows
+//!    start. Only one part's records and rows are in memory at once.
 //! 3. **Settlement-wide**: balances and payouts ([`super::settlement_wide`]) from the lines'
 //!    heads, as the nightly run computes them.
 //! 4. **Write**: every results file gets its rows from each spill (a contiguous range), sorted
 //!    as the in-memory path sorts them, and is staged; all are committed together.
 //!
 //! The outputs are byte-for-byte those of [`super::reconcile`] and
-//! [`super::results::write_results`] (a property test compares them). Each part costs one more
-//! read of the lake: the price of not holding it all.
+//! [`super::results::write_results`] (a property test compares them). The lake is decoded twice
+//! and its item rows written and read once more: the price of not holding it all.
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
@@ -119,11 +120,14 @@ pub fn reconcile_in_parts(
     lap("components");
 
     let spill_dir = Spill::dir(out)?;
+    let part_files = distribute(lake, &starts, &part_of, parts, &spill_dir.0)?;
+    drop(part_of);
+    lap("rows distributed");
     let mut spills = Vec::with_capacity(parts);
     let mut exceptions = Vec::new();
     let mut counts: BTreeMap<(u8, Status), u64> = BTreeMap::new();
-    for p in 0..parts {
-        let inputs = read_part(lake, &starts, &part_of, p as u8)?;
+    for (p, files) in part_files.iter().enumerate() {
+        let inputs = read_part(files)?;
         let mut rows = Vec::new();
         super::item_rows(&inputs, options, cutoff, &mut rows);
         drop(inputs);
@@ -131,7 +135,6 @@ pub fn reconcile_in_parts(
         spills.push(Spill::write(&spill_dir.0, p, rows)?);
         lap("a part");
     }
-    drop(part_of);
     let heads = load::load_line_heads(lake)?;
     let mut wide = Vec::new();
     super::settlement_wide(&heads, &settlements, &deposits, options, cutoff, &mut wide);
@@ -239,7 +242,8 @@ fn key_rows(lake: &Lake) -> Result<Keyed, ReconcileError> {
     let mut newest: Option<i64> = None;
     for (table, start) in starts.iter_mut().take(4).enumerate() {
         *start = row;
-        load::read_items(lake, table, &|_, _| None, &mut |inputs: Inputs| {
+        load::read_item_batches(lake, table, &mut |_, batches| {
+            let inputs = load::item_records(table, batches)?;
             let keys: Vec<super::links::Keys> = match table {
                 0 => inputs
                     .orders
@@ -294,30 +298,131 @@ fn key_rows(lake: &Lake) -> Result<Keyed, ReconcileError> {
     })
 }
 
-/// The item rows of part `part`, in lake order; settlements and deposits left empty.
-fn read_part(
+/// Each part's rows of each item table, in Arrow IPC files (lake order).
+type PartFiles = Vec<[Vec<PathBuf>; 4]>;
+
+fn arrow_error(path: &Path, e: arrow_schema::ArrowError) -> ReconcileError {
+    ReconcileError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    }
+}
+
+/// The second pass: every item row copied into its part's Arrow IPC file of its table, so that
+/// each part then reads only its own rows (the lake is decoded twice in all, not once per part).
+fn distribute(
     lake: &Lake,
     starts: &[usize; 5],
     part_of: &[u8],
-    part: u8,
-) -> Result<Inputs, ReconcileError> {
-    let mut inputs = Inputs::default();
+    parts: usize,
+    dir: &Path,
+) -> Result<PartFiles, ReconcileError> {
+    use arrow_ipc::writer::FileWriter;
+    type Writer = FileWriter<BufWriter<std::fs::File>>;
+    let mut files: PartFiles = vec![Default::default(); parts];
     for table in 0..4 {
         let of = &part_of[starts[table]..starts[table + 1]];
-        let keep = |first: usize, b: &arrow_array::RecordBatch| {
-            Some(arrow_array::BooleanArray::from_iter(
-                of[first..first + b.num_rows()]
-                    .iter()
-                    .map(|&p| Some(p == part)),
-            ))
-        };
-        load::read_items(lake, table, &keep, &mut |mut few: Inputs| {
-            inputs.orders.append(&mut few.orders);
-            inputs.charges.append(&mut few.charges);
-            inputs.refunds.append(&mut few.refunds);
-            inputs.lines.append(&mut few.lines);
+        let mut writers: Vec<Option<Writer>> = (0..parts).map(|_| None).collect();
+        load::read_item_batches(lake, table, &mut |first, batches| {
+            let mut start = first;
+            let mut offsets = Vec::with_capacity(batches.len());
+            for (_, b) in &batches {
+                offsets.push(start);
+                start += b.num_rows();
+            }
+            // Each batch's rows of each part, taken in one pass over its labels.
+            let split: Vec<Vec<arrow_array::RecordBatch>> = batches
+                .par_iter()
+                .zip(offsets)
+                .map(|((path, b), start)| {
+                    let mut picks: Vec<Vec<u32>> = vec![Vec::new(); parts];
+                    for (i, &p) in of[start..start + b.num_rows()].iter().enumerate() {
+                        picks[p as usize].push(i as u32);
+                    }
+                    picks
+                        .into_iter()
+                        .map(|rows| {
+                            arrow_select::take::take_record_batch(
+                                b,
+                                &arrow_array::UInt32Array::from(rows),
+                            )
+                            .map_err(|e| arrow_error(path, e))
+                        })
+                        .collect()
+                })
+                .collect::<Result<_, ReconcileError>>()?;
+            for per_part in split {
+                for (part, b) in per_part.into_iter().enumerate() {
+                    if b.num_rows() == 0 {
+                        continue;
+                    }
+                    // A new file when the schema changes (files of older lake formats).
+                    if writers[part]
+                        .as_ref()
+                        .is_some_and(|w| w.schema().as_ref() != b.schema().as_ref())
+                    {
+                        let mut w = writers[part].take().expect("checked");
+                        let path = files[part][table].last().expect("opened").clone();
+                        w.finish().map_err(|e| arrow_error(&path, e))?;
+                    }
+                    if writers[part].is_none() {
+                        let path = dir.join(format!(
+                            "rows-{part:03}-{table}-{}.arrow",
+                            files[part][table].len()
+                        ));
+                        let f = std::fs::File::create(&path).map_err(|e| ReconcileError::Io {
+                            path: path.clone(),
+                            source: e,
+                        })?;
+                        let w =
+                            FileWriter::try_new(BufWriter::with_capacity(1 << 20, f), &b.schema())
+                                .map_err(|e| arrow_error(&path, e))?;
+                        writers[part] = Some(w);
+                        files[part][table].push(path);
+                    }
+                    let path = files[part][table].last().expect("opened");
+                    writers[part]
+                        .as_mut()
+                        .expect("opened")
+                        .write(&b)
+                        .map_err(|e| arrow_error(path, e))?;
+                }
+            }
             Ok(())
         })?;
+        for (part, w) in writers.into_iter().enumerate() {
+            if let Some(mut w) = w {
+                let path = files[part][table].last().expect("opened");
+                w.finish().map_err(|e| arrow_error(path, e))?;
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// The item rows of one part, in lake order, from its files (removed once read); settlements
+/// and deposits left empty.
+fn read_part(files: &[Vec<PathBuf>; 4]) -> Result<Inputs, ReconcileError> {
+    let mut inputs = Inputs::default();
+    for (table, paths) in files.iter().enumerate() {
+        let mut batches = Vec::new();
+        for path in paths {
+            let f = std::fs::File::open(path).map_err(|e| ReconcileError::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+            let r = arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(f), None)
+                .map_err(|e| arrow_error(path, e))?;
+            for b in r {
+                batches.push((path.clone(), b.map_err(|e| arrow_error(path, e))?));
+            }
+            let _ = std::fs::remove_file(path);
+        }
+        let mut few = load::item_records(table, batches)?;
+        inputs.orders.append(&mut few.orders);
+        inputs.charges.append(&mut few.charges);
+        inputs.refunds.append(&mut few.refunds);
+        inputs.lines.append(&mut few.lines);
     }
     Ok(inputs)
 }
