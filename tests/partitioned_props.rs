@@ -116,3 +116,54 @@ fn a_budget_the_lake_fits_reconciles_in_memory() {
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("--csv needs the whole results table"), "{err}");
 }
+
+/// A lake another process writes to between the two reads is refused (exit 2, the fix named),
+/// never reconciled from rows of two different lakes.
+#[test]
+fn a_lake_written_meanwhile_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    generated_lake(dir, &["--orders", "300", "--seed", "8"]);
+    payrecon(dir)
+        .args([
+            "generate", "--orders", "50", "--seed", "9", "--month", "2026-12", "--out", "more",
+        ])
+        .output()
+        .unwrap();
+    std::fs::write(dir.join("parts-2.toml"), "[reconcile]\npartitions = 2\n").unwrap();
+    #[allow(deprecated)]
+    let bin = assert_cmd::cargo::cargo_bin("payrecon");
+    let reconcile = std::process::Command::new(bin)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env_remove("PAYRECON_CRASH_AT")
+        .env("PAYRECON_NOW", common::TEST_NOW)
+        .env("PAYRECON_PAUSE_AT", "reconcile-between-reads:4000")
+        .args([
+            "--config",
+            "parts-2.toml",
+            "reconcile",
+            "--lake",
+            "lake",
+            "--out",
+            "split",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let ingest = payrecon(dir)
+        .args(["-q", "ingest", "--lake", "lake", "more"])
+        .output()
+        .unwrap();
+    assert!(matches!(ingest.status.code(), Some(0 | 1)), "{ingest:?}");
+    let out = reconcile.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the lake changed while it was being reconciled"),
+        "{err}"
+    );
+    assert!(!dir.join("split/results").exists());
+}

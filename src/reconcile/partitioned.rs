@@ -104,7 +104,11 @@ pub fn reconcile_in_parts(
         );
         clock = std::time::Instant::now();
     };
+    // Another process may write the lake meanwhile (readers take no lock): its mark before the
+    // first read and after the second tells.
+    let mark = super::incremental::lake_mark(lake)?;
     let keyed = key_rows(lake)?;
+    crate::ingest::crash_point("reconcile-between-reads");
     lap("keys");
     let (settlements, deposits) = load::load_settlements_and_deposits(lake)?;
     let newest = deposits
@@ -122,6 +126,9 @@ pub fn reconcile_in_parts(
     let spill_dir = Spill::dir(out)?;
     let part_files = distribute(lake, &starts, &part_of, parts, &spill_dir.0)?;
     drop(part_of);
+    if super::incremental::lake_mark(lake)? != mark {
+        return Err(changed(lake.root()));
+    }
     lap("rows distributed");
     let mut spills = Vec::with_capacity(parts);
     let mut exceptions = Vec::new();
@@ -183,7 +190,7 @@ pub fn reconcile_in_parts(
         Ok(Some(few))
     })?;
     drop(readers);
-    spill_dir.remove();
+    drop(spill_dir);
     lap("results written");
     super::sort_rows(&mut exceptions);
     Ok(Outcome {
@@ -298,6 +305,15 @@ fn key_rows(lake: &Lake) -> Result<Keyed, ReconcileError> {
     })
 }
 
+/// The lake changed between the two reads (another process wrote to it).
+fn changed(path: &Path) -> ReconcileError {
+    ReconcileError::Usage(format!(
+        "the lake changed while it was being reconciled ({} differs between two reads); \
+         reconcile again once the other writer is done",
+        path.display()
+    ))
+}
+
 /// Each part's rows of each item table, in Arrow IPC files (lake order).
 type PartFiles = Vec<[Vec<PathBuf>; 4]>;
 
@@ -323,13 +339,18 @@ fn distribute(
     for table in 0..4 {
         let of = &part_of[starts[table]..starts[table + 1]];
         let mut writers: Vec<Option<Writer>> = (0..parts).map(|_| None).collect();
+        let mut seen = 0;
         load::read_item_batches(lake, table, &mut |first, batches| {
             let mut start = first;
             let mut offsets = Vec::with_capacity(batches.len());
-            for (_, b) in &batches {
+            for (path, b) in &batches {
                 offsets.push(start);
                 start += b.num_rows();
+                if start > of.len() {
+                    return Err(changed(path));
+                }
             }
+            seen = start;
             // Each batch's rows of each part, taken in one pass over its labels.
             let split: Vec<Vec<arrow_array::RecordBatch>> = batches
                 .par_iter()
@@ -396,6 +417,9 @@ fn distribute(
                 w.finish().map_err(|e| arrow_error(path, e))?;
             }
         }
+        if seen != of.len() {
+            return Err(changed(lake.root()));
+        }
     }
     Ok(files)
 }
@@ -434,11 +458,12 @@ struct Spill {
     index: BTreeMap<(i32, ItemType), (u64, u64, usize)>,
 }
 
-/// The spill folder, removed when the reconciliation ends (or by the next one).
+/// The spill folder, removed when the reconciliation ends, however it ends (a killed one's is
+/// removed by the next).
 struct SpillDir(PathBuf);
 
-impl SpillDir {
-    fn remove(self) {
+impl Drop for SpillDir {
+    fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
