@@ -91,6 +91,20 @@ pub struct Line {
 }
 
 impl Line {
+    /// The line with its texts copied: it keeps none of its batch's shared buffers alive.
+    pub fn detached(&self) -> Line {
+        let own = |t: &Text| Text::from(&**t);
+        Line {
+            settlement_id: own(&self.settlement_id),
+            txn_id: self.txn_id.as_ref().map(own),
+            seller_ref: self.seller_ref.as_ref().map(own),
+            seller_order: self.seller_order.as_ref().map(own),
+            store: self.store.as_ref().map(own),
+            source_file: own(&self.source_file),
+            ..*self
+        }
+    }
+
     /// The line's id in results: its `AmazonTransactionId`, else `SettlementId:line`.
     pub fn item_id(&self) -> Text {
         match &self.txn_id {
@@ -526,6 +540,14 @@ pub fn load_line_heads(lake: &Lake) -> Result<Vec<Line>, ReconcileError> {
         let batches = columns::read_files(few, LINE_HEAD_COLUMNS)?;
         line_heads_into(&batches, &mut out)?;
     }
+    Ok(out)
+}
+
+/// The lines of `batches` (at least [`LINE_HEAD_COLUMNS`]) with only their heads (see
+/// [`load_line_heads`]).
+pub(crate) fn line_heads(batches: &[Batch]) -> Result<Vec<Line>, ReconcileError> {
+    let mut out = Vec::new();
+    line_heads_into(batches, &mut out)?;
     Ok(out)
 }
 

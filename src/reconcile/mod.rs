@@ -196,6 +196,22 @@ pub fn settlement_wide(
     cutoff: i64,
     rows: &mut Vec<ResultRow>,
 ) {
-    let ends = payouts::balance_rows(lines, settlements, options, rows);
-    deposits::reconcile(lines, deposits, options, cutoff, &ends, rows);
+    let mut sums = payouts::SettlementSums::default();
+    sums.add(lines);
+    settlement_wide_of(&sums, lines, settlements, deposits, options, cutoff, rows);
+}
+
+/// [`settlement_wide`] from the lines summed per settlement and (at least) every `Transfer`
+/// line, in lake order: what a reconciliation in parts keeps of the lines.
+pub(crate) fn settlement_wide_of(
+    sums: &payouts::SettlementSums,
+    transfers: &[Line],
+    settlements: &[load::Settlement],
+    deposits: &[load::Deposit],
+    options: &Options,
+    cutoff: i64,
+    rows: &mut Vec<ResultRow>,
+) {
+    let ends = payouts::balance_rows(sums, settlements, options, rows);
+    deposits::reconcile(transfers, deposits, options, cutoff, &ends, rows);
 }

@@ -11,8 +11,8 @@
 //!    layer 3's line checks ([`super::item_rows`]) give its rows, which are sorted by results
 //!    file and [`super::row_order`] and spilled, with an index of where each file's rows
 //!    start. Only one part's records and rows are in memory at once.
-//! 3. **Settlement-wide**: balances and payouts ([`super::settlement_wide`]) from the lines'
-//!    heads, as the nightly run computes them.
+//! 3. **Settlement-wide**: balances and payouts ([`super::settlement_wide_of`]) from each
+//!    settlement's sums and the few lines layer 4 reads, gathered by the second read.
 //! 4. **Write**: every results file gets its rows from each spill (a contiguous range), sorted
 //!    as the in-memory path sorts them, and is staged; all are committed together.
 //!
@@ -124,7 +124,11 @@ pub fn reconcile_in_parts(
     lap("components");
 
     let spill_dir = Spill::dir(out)?;
-    let part_files = distribute(lake, &starts, &part_of, parts, &spill_dir.0)?;
+    let mut sums = super::payouts::SettlementSums::default();
+    let mut kept_lines = Vec::new();
+    let part_files = distribute(lake, &starts, &part_of, parts, &spill_dir.0, &mut |heads| {
+        sums.add_keeping(heads, &mut kept_lines)
+    })?;
     drop(part_of);
     if super::incremental::lake_mark(lake)? != mark {
         return Err(changed(lake.root()));
@@ -142,10 +146,17 @@ pub fn reconcile_in_parts(
         spills.push(Spill::write(&spill_dir.0, p, rows)?);
         lap("a part");
     }
-    let heads = load::load_line_heads(lake)?;
     let mut wide = Vec::new();
-    super::settlement_wide(&heads, &settlements, &deposits, options, cutoff, &mut wide);
-    drop(heads);
+    super::settlement_wide_of(
+        &sums,
+        &kept_lines,
+        &settlements,
+        &deposits,
+        options,
+        cutoff,
+        &mut wide,
+    );
+    drop((sums, kept_lines));
     tally(&wide, &mut counts, &mut exceptions);
     super::sort_rows(&mut wide);
     let mut wide_by_file: BTreeMap<(i32, ItemType), Vec<ResultRow>> = BTreeMap::new();
@@ -332,6 +343,7 @@ fn distribute(
     part_of: &[u8],
     parts: usize,
     dir: &Path,
+    line_heads: &mut dyn FnMut(&[super::load::Line]),
 ) -> Result<PartFiles, ReconcileError> {
     use arrow_ipc::writer::FileWriter;
     type Writer = FileWriter<BufWriter<std::fs::File>>;
@@ -351,6 +363,10 @@ fn distribute(
                 }
             }
             seen = start;
+            if table == 3 {
+                // What the settlement-wide layers read, on the way (lake order).
+                line_heads(&load::line_heads(&batches)?);
+            }
             // Each batch's rows of each part, taken in one pass over its labels.
             let split: Vec<Vec<arrow_array::RecordBatch>> = batches
                 .par_iter()

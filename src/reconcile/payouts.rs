@@ -33,31 +33,57 @@ pub(super) fn line_rows(lines: &[Line], rows: &mut Vec<ResultRow>) {
     }));
 }
 
+/// Each settlement's lines summed up: what its balance row reads. Lines can be added a few at
+/// a time, in lake order (a settlement's currency is its first line's).
+#[derive(Debug, Default)]
+pub(crate) struct SettlementSums {
+    /// Net sum, currency, newest posting time; keys are copies (no line's buffers kept).
+    by_settlement: FxHashMap<Text, (i64, Currency, i64)>,
+}
+
+impl SettlementSums {
+    pub(crate) fn add(&mut self, lines: &[Line]) {
+        for l in lines {
+            let e = match self.by_settlement.get_mut(&*l.settlement_id) {
+                Some(e) => e,
+                None => self
+                    .by_settlement
+                    .entry(Text::from(&*l.settlement_id))
+                    .or_insert((0, l.currency, i64::MIN)),
+            };
+            e.0 += l.net;
+            e.2 = e.2.max(l.posted);
+        }
+    }
+
+    /// [`Self::add`], and copies into `kept` the lines layer 4 reads besides the sums: every
+    /// `Transfer` line and each settlement's first line (a settlement without a transfer is
+    /// dated and priced by it), in lake order.
+    pub(crate) fn add_keeping(&mut self, lines: &[Line], kept: &mut Vec<Line>) {
+        for l in lines {
+            let first = !self.by_settlement.contains_key(&*l.settlement_id);
+            self.add(std::slice::from_ref(l));
+            if first || l.ttype == crate::model::states::TransactionType::Transfer {
+                kept.push(l.detached());
+            }
+        }
+    }
+}
+
 /// Each settlement's balance row into `rows`; returns the settlements' end times (layer 4
 /// dates payouts by them).
 pub(super) fn balance_rows<'a>(
-    lines: &'a [Line],
+    sums: &SettlementSums,
     settlements: &'a [load::Settlement],
     options: &Options,
     rows: &mut Vec<ResultRow>,
 ) -> FxHashMap<&'a str, i64> {
     let eq = |a: i64, b: i64| (a - b).abs() <= options.tolerance;
-    let mut by_settlement: FxHashMap<&str, (Text, i64, Currency, i64)> = FxHashMap::default();
-    for l in lines {
-        let e = by_settlement.entry(&*l.settlement_id).or_insert((
-            l.settlement_id.clone(),
-            0,
-            l.currency,
-            i64::MIN,
-        ));
-        e.1 += l.net;
-        e.3 = e.3.max(l.posted);
-    }
     let ends: FxHashMap<&str, i64> = settlements
         .iter()
         .filter_map(|s| Some((&*s.id, s.end?)))
         .collect();
-    for (sid, (id, net, currency, last_posted)) in &by_settlement {
+    for (id, (net, currency, last_posted)) in &sums.by_settlement {
         rows.push(ResultRow {
             layer: 3,
             item_type: ItemType::Settlement,
@@ -70,7 +96,7 @@ pub(super) fn balance_rows<'a>(
             currency: *currency,
             expected: Some(0),
             actual: Some(*net),
-            item_ts: ends.get(sid).copied().unwrap_or(*last_posted),
+            item_ts: ends.get(&**id).copied().unwrap_or(*last_posted),
             counterparts: Counterparts::None,
             source_file: None,
             source_line: None,
