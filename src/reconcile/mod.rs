@@ -114,6 +114,24 @@ pub fn newest_timestamp(inputs: &Inputs) -> i64 {
     c.chain(r).chain(l).chain(d).max().unwrap_or(0)
 }
 
+/// Each step's time, logged at debug level.
+struct Laps(std::time::Instant);
+
+impl Laps {
+    fn start() -> Self {
+        Laps(std::time::Instant::now())
+    }
+
+    fn lap(&mut self, what: &str, rows: usize) {
+        tracing::debug!(
+            elapsed_ms = self.0.elapsed().as_millis() as u64,
+            rows,
+            "reconcile: {what}"
+        );
+        self.0 = std::time::Instant::now();
+    }
+}
+
 /// Runs the four layers.
 pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
     let cutoff = options
@@ -130,16 +148,8 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
             + inputs.deposits.len(),
     );
 
-    let mut clock = std::time::Instant::now();
     item_rows(inputs, options, cutoff, &mut rows);
-    let mut lap = |what: &'static str, rows: usize| {
-        tracing::debug!(
-            elapsed_ms = clock.elapsed().as_millis() as u64,
-            rows,
-            "reconcile: {what}"
-        );
-        clock = std::time::Instant::now();
-    };
+    let mut laps = Laps::start();
     settlement_wide(
         &inputs.lines,
         &inputs.settlements,
@@ -148,9 +158,9 @@ pub fn reconcile(inputs: &Inputs, options: &Options) -> Reconciliation {
         cutoff,
         &mut rows,
     );
-    lap("layer 4", rows.len());
+    laps.lap("layer 4", rows.len());
     sort_rows(&mut rows);
-    lap("sorted", rows.len());
+    laps.lap("sorted", rows.len());
     Reconciliation { cutoff, rows }
 }
 
@@ -164,25 +174,17 @@ pub(crate) fn item_rows(
     rows: &mut Vec<ResultRow>,
 ) {
     let eq = |a: i64, b: i64| (a - b).abs() <= options.tolerance;
-    let mut clock = std::time::Instant::now();
-    let mut lap = |what: &'static str, rows: usize| {
-        tracing::debug!(
-            elapsed_ms = clock.elapsed().as_millis() as u64,
-            rows,
-            "reconcile: {what}"
-        );
-        clock = std::time::Instant::now();
-    };
+    let mut laps = Laps::start();
     let (index, txn) = rayon::join(
         || orders::Index::build(inputs),
         || settlement_lines::txn_index(inputs),
     );
     let charge_order = orders::reconcile(inputs, &index, eq, rows);
-    lap("layer 1", rows.len());
+    laps.lap("layer 1", rows.len());
     settlement_lines::reconcile(inputs, options, cutoff, txn, &index, &charge_order, rows);
-    lap("layer 2", rows.len());
+    laps.lap("layer 2", rows.len());
     payouts::line_rows(&inputs.lines, rows);
-    lap("layer 3", rows.len());
+    laps.lap("layer 3", rows.len());
 }
 
 /// The settlement-wide rows: each settlement's balance (layer 3) and its payout against the bank
