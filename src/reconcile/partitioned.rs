@@ -178,7 +178,7 @@ pub fn reconcile_in_parts(
         .collect::<Result<Vec<_>, _>>()?;
     // A few files at a time, about a million rows, each file assembled in parallel.
     const FEW_ROWS: usize = 1 << 20;
-    let mut next = files.into_iter().peekable();
+    let mut next = files.into_iter();
     let results = write_results_streamed(out, &mut || {
         let mut few = Vec::new();
         let mut n = 0;
