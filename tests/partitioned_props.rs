@@ -11,6 +11,14 @@ use std::path::Path;
 use common::{generated_lake, payrecon, snapshot};
 use proptest::prelude::*;
 
+/// Every file under `dir`, by its path there.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    snapshot(dir)
+        .into_iter()
+        .map(|(p, b)| (p.display().to_string(), b))
+        .collect()
+}
+
 /// Reconciles `dir/lake` into `dir/out` (with `[reconcile] partitions = parts`, 1: in memory):
 /// every file written, and the summary with the folder's name left out.
 fn reconciled(dir: &Path, out: &str, parts: u32) -> (BTreeMap<String, Vec<u8>>, String) {
@@ -33,10 +41,7 @@ fn reconciled(dir: &Path, out: &str, parts: u32) -> (BTreeMap<String, Vec<u8>>, 
         "{parts} parts: {}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let files = snapshot(&dir.join(out))
-        .into_iter()
-        .map(|(p, b)| (p.display().to_string(), b))
-        .collect();
+    let files = files(&dir.join(out));
     let summary = String::from_utf8(run.stdout).unwrap().replace(out, "OUT");
     (files, summary)
 }
@@ -100,11 +105,7 @@ fn a_budget_the_lake_fits_reconciles_in_memory() {
     let log = String::from_utf8_lossy(&run.stderr);
     // 2,000 orders are ~6,000 rows: 3 MB, under any budget allowed, so: in memory.
     assert!(!log.contains("parts:"), "{log}");
-    let budget: BTreeMap<String, Vec<u8>> = snapshot(&dir.join("budget"))
-        .into_iter()
-        .map(|(p, b)| (p.display().to_string(), b))
-        .collect();
-    assert_eq!(whole, budget);
+    assert_eq!(whole, files(&dir.join("budget")));
     // --csv needs the whole table: refused in parts, with the way out.
     std::fs::write(dir.join("parts-3.toml"), "[reconcile]\npartitions = 3\n").unwrap();
     let run = payrecon(dir)

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use super::links::Row;
 use super::load::{self, Inputs};
 use super::results::{ResultsWrite, partition_of, write_results_streamed};
-use super::{DAY_US, ItemType, Options, ReconcileError, ResultRow, Status};
+use super::{ItemType, Options, ReconcileError, ResultRow, Status};
 use crate::lake::Lake;
 
 /// Bytes of memory a full in-memory reconciliation takes per input row (measured at 2,000,000
@@ -111,12 +111,13 @@ pub fn reconcile_in_parts(
     crate::ingest::crash_point("reconcile-between-reads");
     lap("keys");
     let (settlements, deposits) = load::load_settlements_and_deposits(lake)?;
-    let newest = deposits
-        .iter()
-        .map(|d| d.booking as i64 * DAY_US + DAY_US - 1)
-        .chain(keyed.newest)
-        .max()
-        .unwrap_or(0);
+    // The in-memory default, taken a few files at a time (real timestamps are past 0).
+    let deposits = Inputs {
+        deposits,
+        ..Inputs::default()
+    };
+    let newest = keyed.newest.max(super::newest_timestamp(&deposits));
+    let deposits = deposits.deposits;
     let cutoff = options.cutoff.unwrap_or_else(|| newest.min(options.latest));
     let part_of = keyed.parts(parts);
     let starts = keyed.starts;
@@ -233,8 +234,8 @@ struct Keyed {
     starts: [usize; 5],
     /// Each row's component label.
     labels: Vec<u32>,
-    /// The newest charge, refund and line timestamp (for the default cut-off).
-    newest: Option<i64>,
+    /// The newest charge, refund and line timestamp (for the default cut-off; 0: none).
+    newest: i64,
 }
 
 impl Keyed {
@@ -257,7 +258,7 @@ fn key_rows(lake: &Lake) -> Result<Keyed, ReconcileError> {
     let mut pairs: Vec<(u64, u32)> = Vec::new();
     let mut starts = [0usize; 5];
     let mut row = 0usize;
-    let mut newest: Option<i64> = None;
+    let mut newest = 0;
     for (table, start) in starts.iter_mut().take(4).enumerate() {
         *start = row;
         load::read_item_batches(lake, table, &mut |_, batches| {
@@ -284,12 +285,7 @@ fn key_rows(lake: &Lake) -> Result<Keyed, ReconcileError> {
                     .map(|l| super::components::push_keys(Row::Line(l)))
                     .collect(),
             };
-            let n = inputs.charges.iter().map(|c| c.updated.max(c.created));
-            let n = n
-                .chain(inputs.refunds.iter().map(|r| r.updated))
-                .chain(inputs.lines.iter().map(|l| l.posted))
-                .max();
-            newest = newest.max(n);
+            newest = newest.max(super::newest_timestamp(&inputs));
             for (i, k) in keys.iter().enumerate() {
                 let r = u32::try_from(row + i).map_err(|_| {
                     ReconcileError::Usage("more than 4 billion item rows in one lake".into())
